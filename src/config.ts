@@ -1,0 +1,100 @@
+// The only reader of process.env. Every variable is parsed here, once, against one schema; every problem is
+// reported together, naming the variable, so an operator fixes a broken deployment in one pass.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ISSUER: z.url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  // Root secret; every other key (token hashing, key encryption, cookies) is derived from it with HKDF.
+  TOLLGATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SIGNING_KEY_ALG: z.enum(['ES256', 'RS256']).default('ES256'),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+  REFRESH_TOKEN_IDLE_TTL_SECONDS: seconds(1_209_600),
+  REFRESH_FAMILY_MAX_TTL_SECONDS: seconds(2_592_000),
+  REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
+  RATE_LIMIT_ENABLED: bool.default(true),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  STORE_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(1000),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  issuer: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  dataDir: string;
+  secret: string | undefined;
+  logLevel: string;
+  signingKeyAlg: 'ES256' | 'RS256';
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  refreshFamilyMaxTtl: number;
+  refreshReuseGrace: number;
+  rateLimitEnabled: boolean;
+  db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
+  storeCommandTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (process.env by default); throws one ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(input);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (!parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+
+  const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
+  if (e.NODE_ENV === 'production' && !e.TOLLGATE_SECRET) {
+    problems.push('TOLLGATE_SECRET: required when NODE_ENV=production (development generates one under DATA_DIR)');
+  }
+  if (e.REFRESH_FAMILY_MAX_TTL_SECONDS < e.REFRESH_TOKEN_IDLE_TTL_SECONDS) {
+    problems.push('REFRESH_FAMILY_MAX_TTL_SECONDS: must not be shorter than REFRESH_TOKEN_IDLE_TTL_SECONDS');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    issuer,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    secret: e.TOLLGATE_SECRET,
+    logLevel: e.LOG_LEVEL,
+    signingKeyAlg: e.SIGNING_KEY_ALG,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshIdleTtl: e.REFRESH_TOKEN_IDLE_TTL_SECONDS,
+    refreshFamilyMaxTtl: e.REFRESH_FAMILY_MAX_TTL_SECONDS,
+    refreshReuseGrace: e.REFRESH_REUSE_GRACE_SECONDS,
+    rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    db: {
+      poolSize: e.DB_POOL_SIZE,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    },
+    storeCommandTimeoutMs: e.STORE_COMMAND_TIMEOUT_MS,
+  };
+}

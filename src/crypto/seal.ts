@@ -1,0 +1,31 @@
+// Authenticated encryption for values that must be recoverable but never readable at rest: private signing keys
+// (database) and cached token responses (short-lived store). AES-256-GCM, random 96-bit nonce per value.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+
+export interface Sealer {
+  seal(plaintext: string, context?: string): string;
+  open(sealed: string, context?: string): string;
+}
+
+/** `context` is bound as additional data: a value sealed for one purpose or key cannot be replayed as another. */
+export function createSealer(key: Buffer): Sealer {
+  return {
+    seal(plaintext, context = '') {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(context));
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return [VERSION, iv, body, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    },
+    open(sealed, context = '') {
+      const [version, iv, body, tag] = sealed.split('.');
+      if (version !== VERSION || !iv || body === undefined || !tag) throw new Error('malformed sealed value');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(context));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Opens the durable database: PostgreSQL through a pooled pg connection when DATABASE_URL is set, otherwise the
+// embedded PGlite under DATA_DIR (reached over its socket when a server already owns it). Either way the caller
+// gets the same Prisma client and a SqlRunner.
+import { mkdir } from 'node:fs/promises';
+
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+
+import type { Config } from '../config.js';
+import { PrismaClient } from './generated/client.js';
+import { isSocketServing, openPglite, pgliteSocketUrl } from './pglite.js';
+import type { SqlRunner } from './sql.js';
+
+export type Prisma = PrismaClient;
+
+export interface Database {
+  kind: 'postgres' | 'pglite' | 'pglite-socket';
+  prisma: PrismaClient;
+  sql: SqlRunner;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'db'>;
+
+function poolRunner(pool: pg.Pool): SqlRunner {
+  return {
+    async exec(script) {
+      await pool.query(script);
+    },
+    async query(text, params) {
+      return (await pool.query(text, params as unknown[])).rows;
+    },
+    async withConnection(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn({
+          async exec(script) {
+            await client.query(script);
+          },
+          async query(text, params) {
+            return (await client.query(text, params as unknown[])).rows;
+          },
+        });
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
+  const sql = poolRunner(pool);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind,
+    prisma,
+    sql,
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+export function createPool(url: string, cfg: Config['db']): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: cfg.poolSize,
+    connectionTimeoutMillis: cfg.connectTimeoutMs,
+    // Bounded statements and lock waits: an unhealthy database turns into a quick 503, not a hung request.
+    statement_timeout: cfg.statementTimeoutMs,
+    query_timeout: cfg.statementTimeoutMs + 1000,
+    lock_timeout: cfg.statementTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  pool.on('error', () => {}); // an idle client died; the pool replaces it and the next query reports any outage
+  return pool;
+}
+
+/**
+ * `serve`: this process is the server; in embedded mode it owns PGlite and shares it over a socket. Otherwise
+ * (the CLI) it joins a running server's socket, or opens PGlite itself when no server runs.
+ */
+export async function openDatabase(config: DbConfig, { serve }: { serve: boolean }): Promise<Database> {
+  if (config.databaseUrl) return fromPool('postgres', createPool(config.databaseUrl, config.db));
+
+  await mkdir(config.dataDir, { recursive: true });
+  if (!serve && (await isSocketServing(config.dataDir))) {
+    return fromPool('pglite-socket', createPool(pgliteSocketUrl(config.dataDir), { ...config.db, poolSize: 1 }));
+  }
+  const embedded = await openPglite(config.dataDir, { serveSocket: serve });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(embedded.pglite) });
+  return {
+    kind: 'pglite',
+    prisma,
+    sql: embedded.sql,
+    async ping() {
+      await embedded.pglite.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await embedded.close();
+    },
+  };
+}

@@ -1,0 +1,9 @@
+// A minimal SQL surface shared by both database kinds, for what Prisma does not do: multi-statement migration
+// scripts, advisory locks, and the readiness probe.
+export interface SqlRunner {
+  /** Runs a script of one or more statements (simple query protocol). */
+  exec(script: string): Promise<void>;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs fn on one dedicated connection (needed for session-level locks). */
+  withConnection<T>(fn: (sql: Omit<SqlRunner, 'withConnection'>) => Promise<T>): Promise<T>;
+}

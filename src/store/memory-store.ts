@@ -1,0 +1,89 @@
+// In-process short-lived store for the embedded default (no REDIS_URL). A single Node process is single-threaded,
+// so every operation below is atomic by construction; expiry is checked on read and swept periodically.
+import { consumedKey, type ShortLivedStore } from './types.js';
+
+interface Entry {
+  value: string | Set<string>;
+  expiresAt: number; // ms epoch; Infinity for no expiry
+}
+
+const expiry = (ttlSeconds?: number) => (ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000);
+
+export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLivedStore {
+  const entries = new Map<string, Entry>();
+
+  const live = (key: string): Entry | undefined => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  const read = (key: string): string | null => {
+    const value = live(key)?.value;
+    return typeof value === 'string' ? value : null;
+  };
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
+  }, sweepIntervalMs);
+  sweep.unref();
+
+  return {
+    kind: 'memory',
+    async get(key) {
+      return read(key);
+    },
+    async getMany(keys) {
+      return keys.map(read);
+    },
+    async set(key, value, ttlSeconds) {
+      entries.set(key, { value, expiresAt: expiry(ttlSeconds) });
+    },
+    async setIfAbsent(key, value, ttlSeconds) {
+      if (live(key)) return false;
+      entries.set(key, { value, expiresAt: expiry(ttlSeconds) });
+      return true;
+    },
+    async delete(...keys) {
+      for (const key of keys) entries.delete(key);
+    },
+    async consume(key, at) {
+      const entry = live(key);
+      if (!entry || live(consumedKey(key))) return false;
+      entries.set(consumedKey(key), { value: String(at), expiresAt: entry.expiresAt });
+      return true;
+    },
+    async consumedAt(key) {
+      const value = read(consumedKey(key));
+      return value === null ? null : Number(value);
+    },
+    async addToSet(key, member, ttlSeconds) {
+      const entry = live(key);
+      const set = entry?.value instanceof Set ? entry.value : new Set<string>();
+      set.add(member);
+      entries.set(key, { value: set, expiresAt: Math.max(entry?.expiresAt ?? 0, expiry(ttlSeconds)) });
+    },
+    async setMembers(key) {
+      const value = live(key)?.value;
+      return value instanceof Set ? [...value] : [];
+    },
+    async increment(key, ttlSeconds) {
+      const entry = live(key);
+      if (!entry) {
+        entries.set(key, { value: '1', expiresAt: expiry(ttlSeconds) });
+        return { count: 1, resetMs: ttlSeconds * 1000 };
+      }
+      const count = Number(entry.value) + 1;
+      entry.value = String(count);
+      return { count, resetMs: Math.max(0, entry.expiresAt - Date.now()) };
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweep);
+      entries.clear();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Redis-backed short-lived store. Commands fail fast when Redis is away (no offline queue, bounded retries and a
+// command timeout) so that requests answer 503 quickly instead of hanging; ioredis reconnects on its own.
+import { Redis } from 'ioredis';
+
+import { consumedKey, type ShortLivedStore } from './types.js';
+
+// The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
+const CONSUME = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+local ok
+if ttl > 0 then ok = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ttl)
+else ok = redis.call('SET', KEYS[2], ARGV[1], 'NX') end
+if ok then return 1 end
+return 0`;
+
+// SADD and extend the expiry to cover the new member, never shortening it; ttl -1 keeps it persistent.
+const ADD_TO_SET = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local want = tonumber(ARGV[2])
+if want < 0 then redis.call('PERSIST', KEYS[1]) return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 and ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+return 1`;
+
+const INCREMENT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}`;
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix?: string;
+  commandTimeoutMs?: number;
+}
+
+export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs = 1000 }: RedisStoreOptions): Promise<ShortLivedStore & { client: Redis }> {
+  const client = new Redis(url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: commandTimeoutMs * 2,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  client.on('error', () => {}); // surfaced per command; the reconnect loop handles the connection itself
+  await client.connect();
+
+  return {
+    kind: 'redis',
+    client,
+    async get(key) {
+      return client.get(key);
+    },
+    async getMany(keys) {
+      return keys.length ? client.mget(...keys) : [];
+    },
+    async set(key, value, ttlSeconds) {
+      if (ttlSeconds === undefined) await client.set(key, value);
+      else await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlSeconds * 1000)));
+    },
+    async setIfAbsent(key, value, ttlSeconds) {
+      return (await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlSeconds * 1000)), 'NX')) === 'OK';
+    },
+    async delete(...keys) {
+      if (keys.length) await client.del(...keys);
+    },
+    async consume(key, at) {
+      return (await client.eval(CONSUME, 2, key, consumedKey(key), String(at))) === 1;
+    },
+    async consumedAt(key) {
+      const value = await client.get(consumedKey(key));
+      return value === null ? null : Number(value);
+    },
+    async addToSet(key, member, ttlSeconds) {
+      const ttlMs = ttlSeconds === undefined ? -1 : Math.max(1, Math.ceil(ttlSeconds * 1000));
+      await client.eval(ADD_TO_SET, 1, key, member, String(ttlMs));
+    },
+    async setMembers(key) {
+      return client.smembers(key);
+    },
+    async increment(key, ttlSeconds) {
+      const [count, ttl] = (await client.eval(INCREMENT, 1, key, String(ttlSeconds * 1000))) as [number, number];
+      return { count, resetMs: Math.max(0, ttl) };
+    },
+    async ping() {
+      await client.ping();
+    },
+    async close() {
+      client.disconnect();
+    },
+  };
+}

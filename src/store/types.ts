@@ -1,0 +1,29 @@
+// The short-lived store: what may be lost without logging anyone out (codes, interactions, sessions, opaque
+// access tokens, caches, counters, locks). Two implementations share these semantics exactly and are held to them
+// by one conformance suite (test/store/conformance.test.ts): Redis for real deployments, in-process when embedded.
+
+export interface ShortLivedStore {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  getMany(keys: string[]): Promise<(string | null)[]>;
+  /** Sets a value; ttlSeconds undefined means no expiry. */
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Sets only if absent; true when this call wrote it. Locks and first-writer-wins caches rest on this. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  delete(...keys: string[]): Promise<void>;
+  /**
+   * Marks `key` consumed, atomically: true for exactly one caller however many race, false for the others and
+   * when `key` does not exist. The mark lives as long as the key and is read with consumedAt.
+   */
+  consume(key: string, at: number): Promise<boolean>;
+  consumedAt(key: string): Promise<number | null>;
+  /** Adds to a set whose lifetime is extended to cover the new member (never shortened). */
+  addToSet(key: string, member: string, ttlSeconds?: number): Promise<void>;
+  setMembers(key: string): Promise<string[]>;
+  /** Increments a counter, starting a window of ttlSeconds on first increment; returns the count and ms left. */
+  increment(key: string, ttlSeconds: number): Promise<{ count: number; resetMs: number }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const consumedKey = (key: string) => `${key}#consumed`;
