@@ -24,6 +24,8 @@ const schema = z.object({
   REFRESH_FAMILY_MAX_TTL_SECONDS: seconds(2_592_000),
   REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
   RATE_LIMIT_ENABLED: bool.default(true),
+  // Honour X-Forwarded-* (client IP, https) only behind a proxy you run; otherwise clients could spoof them.
+  TRUST_PROXY: bool.default(false),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
@@ -45,6 +47,7 @@ export interface Config {
   refreshFamilyMaxTtl: number;
   refreshReuseGrace: number;
   rateLimitEnabled: boolean;
+  trustProxy: boolean;
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
   storeCommandTimeoutMs: number;
 }
@@ -90,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshFamilyMaxTtl: e.REFRESH_FAMILY_MAX_TTL_SECONDS,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    trustProxy: e.TRUST_PROXY,
     db: {
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

@@ -14,13 +14,14 @@ else ok = redis.call('SET', KEYS[2], ARGV[1], 'NX') end
 if ok then return 1 end
 return 0`;
 
-// SADD and extend the expiry to cover the new member, never shortening it; ttl -1 keeps it persistent.
+// SADD and extend the expiry to cover the new member, never shortening it; ttl -1 keeps it persistent. The TTL is
+// read before SADD: afterwards a set that SADD just created (-2) looks like a persistent one (-1).
 const ADD_TO_SET = `
+local ttl = redis.call('PTTL', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
 local want = tonumber(ARGV[2])
 if want < 0 then redis.call('PERSIST', KEYS[1]) return 1 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl >= 0 and ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+if ttl == -2 or (ttl >= 0 and ttl < want) then redis.call('PEXPIRE', KEYS[1], want) end
 return 1`;
 
 const INCREMENT = `
@@ -81,7 +82,8 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       return client.smembers(key);
     },
     async increment(key, ttlSeconds) {
-      const [count, ttl] = (await client.eval(INCREMENT, 1, key, String(ttlSeconds * 1000))) as [number, number];
+      const ttlMs = Math.max(1, Math.ceil(ttlSeconds * 1000)); // PEXPIRE takes whole milliseconds only
+      const [count, ttl] = (await client.eval(INCREMENT, 1, key, String(ttlMs))) as [number, number];
       return { count, resetMs: Math.max(0, ttl) };
     },
     async ping() {

@@ -1,0 +1,88 @@
+// The adapter factory handed to oidc-provider: it routes each model to the durable database or to the
+// short-lived store (the storage split of DESIGN.md), and makes consuming single-use artifacts atomic.
+import type { PrismaClient } from '../src/db/generated/client.js';
+import type { TokenHasher } from '../src/crypto/token-hash.js';
+import { InvalidGrant } from '../src/errors.js';
+import type { ShortLivedStore } from '../src/store/types.js';
+import { ClientAdapter } from './client-adapter.js';
+import type { Payload } from './payload.js';
+import { PrismaAdapter } from './prisma-adapter.js';
+import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
+
+export { pruneExpiredPayloads } from './prisma-adapter.js';
+
+/** Models whose loss would log users out. Everything else is short-lived. */
+export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken']);
+
+export interface AdapterDeps {
+  prisma: PrismaClient;
+  store: ShortLivedStore;
+  hash: TokenHasher;
+}
+
+export interface Adapter {
+  upsert(id: string, payload: Payload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<Payload | undefined>;
+  findByUid(uid: string): Promise<Payload | undefined>;
+  findByUserCode(userCode: string): Promise<Payload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+type Backend = StoreAdapter | PrismaAdapter;
+
+export interface AdapterFactory {
+  (model: string): Adapter;
+  /** Revokes every artifact of a grant in both stores, and the grant itself. */
+  revokeGrant(grantId: string): Promise<void>;
+}
+
+export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
+  const backends = new Map<string, Backend>();
+  const backendFor = (model: string): Backend => {
+    let backend = backends.get(model);
+    if (!backend) {
+      backend = DURABLE_MODELS.has(model) ? new PrismaAdapter(model, deps) : new StoreAdapter(model, deps);
+      backends.set(model, backend);
+    }
+    return backend;
+  };
+
+  async function revokeGrant(grantId: string) {
+    await Promise.all([
+      revokeStoreGrant(deps, grantId),
+      backendFor('RefreshToken').revokeByGrantId(grantId),
+      backendFor('Grant').destroy(grantId),
+    ]);
+  }
+
+  const clients = new ClientAdapter(deps.prisma);
+  const adapters = new Map<string, Adapter>();
+
+  const factory = (model: string): Adapter => {
+    if (model === 'Client') return clients as unknown as Adapter;
+    let adapter = adapters.get(model);
+    if (adapter) return adapter;
+    const backend = backendFor(model);
+    adapter = {
+      upsert: (id, payload, expiresIn) => backend.upsert(id, payload, expiresIn),
+      find: (id) => backend.find(id),
+      findByUid: (uid) => backend.findByUid(uid),
+      findByUserCode: () => backend.findByUserCode(),
+      destroy: (id) => backend.destroy(id),
+      revokeByGrantId: (grantId) => backend.revokeByGrantId(grantId),
+      // oidc-provider checks `consumed` and then consumes: two racing requests can both pass the check. The write
+      // here is the real gate; the loser is a replay, and a replayed code or refresh token revokes its grant.
+      async consume(id) {
+        if (await backend.consume(id)) return;
+        const payload = await backend.find(id);
+        if (payload?.grantId) await revokeGrant(payload.grantId);
+        throw new InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'token'} already used`);
+      },
+    };
+    adapters.set(model, adapter);
+    return adapter;
+  };
+  return Object.assign(factory, { revokeGrant });
+}

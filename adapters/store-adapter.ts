@@ -1,0 +1,99 @@
+// oidc-provider models kept in the short-lived store (Redis, or in-process when embedded): authorization codes,
+// interactions, sessions, opaque access tokens, client-credentials tokens, PAR, replay detection.
+import { asDependencyError } from '../src/errors.js';
+import type { ShortLivedStore } from '../src/store/types.js';
+import type { TokenHasher } from '../src/crypto/token-hash.js';
+import { epochNow, fromStored, toStored, type Payload } from './payload.js';
+
+export interface StoreAdapterDeps {
+  store: ShortLivedStore;
+  hash: TokenHasher;
+}
+
+export const grantIndexKey = (hash: TokenHasher, grantId: string) => `oidc:grant:${hash(grantId)}`;
+
+/** Runs a store call, turning an unreachable store into a 503. */
+const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } catch (err) {
+    return asDependencyError(err);
+  }
+};
+
+export class StoreAdapter {
+  readonly #model: string;
+  readonly #deps: StoreAdapterDeps;
+
+  constructor(model: string, deps: StoreAdapterDeps) {
+    this.#model = model;
+    this.#deps = deps;
+  }
+
+  key(id: string) {
+    return `oidc:${this.#model}:${this.#deps.hash(id)}`;
+  }
+
+  #uidKey(uid: string) {
+    return `oidc:${this.#model}:uid:${this.#deps.hash(uid)}`;
+  }
+
+  upsert(id: string, payload: Payload, expiresIn?: number) {
+    const { store, hash } = this.#deps;
+    const key = this.key(id);
+    return guarded(async () => {
+      await store.set(key, JSON.stringify(toStored(payload)), expiresIn);
+      const writes: Promise<void>[] = [];
+      if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
+      if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
+      await Promise.all(writes);
+    });
+  }
+
+  find(id: string) {
+    return guarded(() => this.#read(this.key(id), id));
+  }
+
+  /**
+   * Sessions by uid. The stored session does not hold its raw id (the cookie value), so the returned payload has
+   * no `jti`; oidc-provider only reads sessions found this way (interaction and session-binding checks).
+   */
+  findByUid(uid: string) {
+    return guarded(async () => {
+      const key = await this.#deps.store.get(this.#uidKey(uid));
+      return key ? this.#read(key, undefined) : undefined;
+    });
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined; // the device flow is not enabled
+  }
+
+  async #read(key: string, id: string | undefined): Promise<Payload | undefined> {
+    const { store } = this.#deps;
+    const [value, consumed] = await store.getMany([key, `${key}#consumed`]);
+    if (!value) return undefined;
+    return fromStored(JSON.parse(value) as Payload, id, consumed === null ? null : Number(consumed));
+  }
+
+  /** Atomic: of any number of racing callers, one gets true. */
+  consume(id: string) {
+    return guarded(() => this.#deps.store.consume(this.key(id), epochNow()));
+  }
+
+  destroy(id: string) {
+    const key = this.key(id);
+    return guarded(() => this.#deps.store.delete(key, `${key}#consumed`));
+  }
+
+  revokeByGrantId(grantId: string) {
+    return guarded(() => revokeStoreGrant(this.#deps, grantId));
+  }
+}
+
+/** Deletes every short-lived artifact of a grant, whatever its model (they share one index per grant). */
+export async function revokeStoreGrant({ store, hash }: StoreAdapterDeps, grantId: string): Promise<void> {
+  const index = grantIndexKey(hash, grantId);
+  const keys = await store.setMembers(index);
+  await store.delete(...keys, ...keys.map((k) => `${k}#consumed`), index);
+}

@@ -1,0 +1,66 @@
+// End-user accounts: username, optional email, argon2id password hash. Also the `findAccount` oidc-provider uses
+// to turn a subject into claims.
+import { randomUUID } from 'node:crypto';
+
+import type { PrismaClient } from '../db/generated/client.js';
+import { InvalidRequest } from '../errors.js';
+import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
+
+export interface AccountView {
+  id: string;
+  username: string;
+  email: string | null;
+}
+
+const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export async function createAccount(
+  prisma: PrismaClient,
+  input: { username: string; password: string; email?: string | undefined },
+): Promise<AccountView> {
+  if (!USERNAME.test(input.username)) throw new InvalidRequest('username must be 1-64 characters of A-Z a-z 0-9 . _ @ + -');
+  if (input.password.length < 8 || input.password.length > MAX_PASSWORD_LENGTH) {
+    throw new InvalidRequest(`password must be 8-${MAX_PASSWORD_LENGTH} characters`);
+  }
+  if (input.email !== undefined && !EMAIL.test(input.email)) throw new InvalidRequest('email is not a valid address');
+  const existing = await prisma.account.findUnique({ where: { username: input.username } });
+  if (existing) throw new InvalidRequest(`username ${input.username} is taken`);
+  const row = await prisma.account.create({
+    data: {
+      id: randomUUID(),
+      username: input.username,
+      email: input.email ?? null,
+      passwordHash: await hashPassword(input.password),
+    },
+  });
+  return { id: row.id, username: row.username, email: row.email };
+}
+
+/** The account id when the credentials are right and the account enabled; undefined otherwise, at equal cost. */
+export async function authenticate(prisma: PrismaClient, username: string, password: string): Promise<string | undefined> {
+  const row = USERNAME.test(username) ? await prisma.account.findUnique({ where: { username } }) : null;
+  const ok = await verifyPassword(row?.passwordHash, password);
+  return ok && row && !row.disabledAt ? row.id : undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. */
+export function createFindAccount(prisma: PrismaClient) {
+  return async (_ctx: unknown, sub: string) => {
+    if (!UUID.test(sub)) return undefined;
+    const row = await prisma.account.findUnique({ where: { id: sub } });
+    if (!row || row.disabledAt) return undefined;
+    return {
+      accountId: row.id,
+      async claims() {
+        return {
+          sub: row.id,
+          preferred_username: row.username,
+          ...(row.email ? { email: row.email } : undefined),
+        };
+      },
+    };
+  };
+}

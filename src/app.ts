@@ -1,0 +1,70 @@
+// createApp(deps): the Koa application. Middleware order, outermost first:
+//   error handler → request logger → security headers → health → interactions → oidc-provider.
+// Nothing here reads the environment or opens connections: everything arrives in `deps`, so a test can build an
+// app against its own database and store.
+import Koa from 'koa';
+import compose from 'koa-compose';
+import type Provider from 'oidc-provider';
+
+import { createAdapterFactory, type AdapterFactory } from '../adapters/index.js';
+import type { Config } from './config.js';
+import { createSealer } from './crypto/seal.js';
+import type { DerivedKeys } from './crypto/secrets.js';
+import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
+import type { Database } from './db/database.js';
+import { errorHandler } from './http/error-handler.js';
+import { createHealthRouter } from './http/health.js';
+import { securityHeaders } from './http/security-headers.js';
+import type { Logger } from './observability/logger.js';
+import { requestLogger } from './observability/request-logger.js';
+import { createInteractionRouter } from './oidc/interactions.js';
+import { loadSigningKeys } from './oidc/keys.js';
+import { createProvider } from './oidc/provider.js';
+import type { ShortLivedStore } from './store/types.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  store: ShortLivedStore;
+  logger: Logger;
+  keys: DerivedKeys;
+}
+
+export interface App {
+  koa: Koa;
+  provider: Provider;
+  adapter: AdapterFactory;
+  hash: TokenHasher;
+}
+
+export async function createApp({ config, db, store, logger, keys }: AppDeps): Promise<App> {
+  const hash = createTokenHasher(keys.tokenHash);
+  const adapter = createAdapterFactory({ prisma: db.prisma, store, hash });
+  const signingKeys = await loadSigningKeys(db.prisma, createSealer(keys.seal), config.signingKeyAlg);
+  const provider = createProvider({ config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger });
+
+  const koa = new Koa({ proxy: config.trustProxy });
+  koa.keys = keys.cookies;
+  koa.silent = true; // errors are logged by the error handler, with the request id
+
+  const health = createHealthRouter([
+    { name: 'database', check: () => db.ping() },
+    { name: 'store', check: () => store.ping() },
+  ]);
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma });
+
+  koa.use(errorHandler(logger));
+  koa.use(requestLogger(logger));
+  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(health.routes());
+  koa.use(interactions.routes());
+  koa.use(interactions.allowedMethods());
+  // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
+  koa.use(async (ctx, next) => {
+    if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
+    await next();
+  });
+  koa.use(compose(provider.middleware as Koa.Middleware[]));
+
+  return { koa, provider, adapter, hash };
+}

@@ -1,0 +1,60 @@
+// Start-up in the order of DESIGN.md: config → database → migrations → store → app. Used by src/main.ts and by
+// the tests, which boot real servers against their own databases.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createApp, type App } from './app.js';
+import type { Config } from './config.js';
+import { deriveKeys, resolveSecret } from './crypto/secrets.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import type { Logger } from './observability/logger.js';
+import { openStore } from './store/index.js';
+import type { ShortLivedStore } from './store/types.js';
+
+export interface Running extends App {
+  server: Server;
+  url: string;
+  db: Database;
+  store: ShortLivedStore;
+  close(): Promise<void>;
+}
+
+export async function boot(config: Config, logger: Logger): Promise<Running> {
+  const keys = deriveKeys(await resolveSecret(config));
+  const db = await openDatabase(config, { serve: true });
+  let store: ShortLivedStore | undefined;
+  try {
+    const applied = await migrate(db.sql);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    store = await openStore(config);
+    const app = await createApp({ config, db, store, logger, keys });
+    const server = createServer(app.koa.callback());
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const opened = store;
+    return {
+      ...app,
+      server,
+      url: `http://localhost:${port}`,
+      db,
+      store: opened,
+      async close() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await opened.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await store?.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

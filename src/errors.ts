@@ -1,0 +1,71 @@
+// Tollgate's errors: one module, one factory, stable codes. Each error carries its HTTP status, whether its
+// message may be shown (`expose`, as in http-errors and oidc-provider), the RFC 6749 `error` code and an
+// `error_description`. The outermost middleware (src/http/error-handler.ts) is the one place that turns them into
+// responses; oidc-provider's own error handler honours the same fields (statusCode, expose, message).
+
+export class TollgateError extends Error {
+  readonly status: number;
+  readonly statusCode: number;
+  readonly expose: boolean;
+  readonly error: string;
+  error_description: string;
+
+  constructor(status: number, error: string, description: string, options?: { cause?: unknown }) {
+    super(error, options);
+    this.name = 'TollgateError';
+    this.status = status;
+    this.statusCode = status;
+    this.expose = true;
+    this.error = error;
+    this.error_description = description;
+  }
+}
+
+const E = (status: number, error: string, defaultDescription: string) =>
+  class extends TollgateError {
+    constructor(description = defaultDescription, options?: { cause?: unknown }) {
+      super(status, error, description, options);
+      this.name = error;
+    }
+  };
+
+export const InvalidRequest = E(400, 'invalid_request', 'the request is malformed');
+export const InvalidGrant = E(400, 'invalid_grant', 'grant request is invalid');
+export const Unauthorized = E(401, 'invalid_token', 'a valid bearer token is required');
+export const Forbidden = E(403, 'insufficient_scope', 'the token lacks the required scope');
+export const NotFound = E(404, 'not_found', 'no such resource');
+export const PayloadTooLarge = E(413, 'invalid_request', 'the request body is too large');
+export const UnsupportedMediaType = E(415, 'invalid_request', 'unsupported content type');
+export const TooManyRequests = E(429, 'slow_down', 'too many requests, retry later');
+/** A dependency (database or short-lived store) does not answer: the client may retry. RFC 6749 §4.1.2.1. */
+export const TemporarilyUnavailable = E(503, 'temporarily_unavailable', 'a backing service is unavailable, retry shortly');
+
+// Failures that mean "the database or store is unreachable or too slow", as opposed to a bug. They become 503.
+const DEPENDENCY_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '53300', '57014', '55P03', '08000', '08001', '08003', '08004', '08006', '3D000',
+  'P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028',
+]);
+const DEPENDENCY_MESSAGES = [
+  /connection terminated/i, /connection (is )?closed/i, /timeout/i, /timed out/i, /stream isn't writeable/i,
+  /max(imum)? retries/i, /ECONNREFUSED/, /database system is (shutting down|starting up)/i, /too many clients/i,
+  /not allowing connections/i, /terminating connection/i, /Cannot use a pool after calling end/i,
+];
+
+/** True when err (or any error in its cause chain) says a backing service is unavailable. */
+export function isDependencyFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof TollgateError) return e.status === 503;
+    const { code, name, message } = e as { code?: unknown; name?: string; message?: string };
+    if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
+    if (name === 'MaxRetriesPerRequestError') return true;
+    if (typeof message === 'string' && DEPENDENCY_MESSAGES.some((re) => re.test(message))) return true;
+  }
+  return false;
+}
+
+/** Wraps a dependency failure as a 503 error; anything else is rethrown as is. */
+export function asDependencyError(err: unknown): never {
+  if (isDependencyFailure(err) && !(err instanceof TollgateError)) throw new TemporarilyUnavailable(undefined, { cause: err });
+  throw err;
+}

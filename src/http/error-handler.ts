@@ -1,0 +1,56 @@
+// The one outermost place that decides what a client sees when something throws. Exposed errors (4xx from our
+// errors module, http-errors or oidc-provider) keep their code and description; a backing service that does not
+// answer becomes 503 temporarily_unavailable; anything else is a 500 whose details stay in the log. Browsers
+// (Accept: text/html) get an escaped page, everyone else RFC 6749 §5.2 JSON.
+import type { Middleware } from 'koa';
+
+import { isDependencyFailure } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { errorPage } from '../../views/error.js';
+
+interface Thrown {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  error?: string;
+  message?: string;
+  error_description?: string;
+  headers?: Record<string, string>;
+}
+
+export function errorHandler(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (thrown) {
+      const err = (thrown ?? {}) as Thrown;
+      const log: Logger = ctx.state.log ?? logger;
+      let status = err.statusCode ?? err.status ?? 500;
+      let body: { error: string; error_description: string };
+      if (isDependencyFailure(thrown)) {
+        status = 503;
+        body = { error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' };
+        log.warn({ err: thrown }, 'dependency unavailable');
+      } else if (err.expose && status < 500) {
+        body = {
+          error: err.error ?? (status === 404 ? 'not_found' : 'invalid_request'),
+          error_description: err.error_description ?? err.message ?? 'the request is invalid',
+        };
+      } else {
+        status = 500;
+        body = { error: 'server_error', error_description: 'an unexpected error occurred' };
+        log.error({ err: thrown }, 'unhandled error');
+      }
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      if (status === 503) ctx.set('Retry-After', '1');
+      for (const [name, value] of Object.entries(err.headers ?? {})) if (/^(retry-after|www-authenticate)$/i.test(name)) ctx.set(name, value);
+      if (ctx.accepts('json', 'html') === 'html') {
+        ctx.type = 'html';
+        ctx.body = errorPage({ error: body.error, description: body.error_description });
+      } else {
+        ctx.body = body;
+      }
+    }
+  };
+}

@@ -1,0 +1,29 @@
+// Response headers every answer carries, and the stricter set for HTML pages: no script may run, the page may not
+// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only.
+import type { Middleware } from 'koa';
+
+import { STYLE_HASH } from '../../views/layout.js';
+
+const PAGE_CSP = [
+  "default-src 'none'",
+  `style-src ${STYLE_HASH}`,
+  "img-src 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+      if (ctx.response.is('html')) {
+        ctx.set('Content-Security-Policy', PAGE_CSP);
+        ctx.set('X-Frame-Options', 'DENY');
+      }
+    }
+  };
+}

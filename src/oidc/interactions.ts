@@ -1,0 +1,104 @@
+// The login and consent pages. oidc-provider hands the browser to /interaction/:uid with a signed, HttpOnly,
+// SameSite=Lax interaction cookie; interactionDetails() refuses a request whose cookie does not match the uid,
+// which is what makes these forms CSRF-safe without a token of our own (a cross-site POST carries no Lax cookie).
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { authenticate } from '../accounts/accounts.js';
+import type { PrismaClient } from '../db/generated/client.js';
+import { InvalidRequest } from '../errors.js';
+import { readForm, single } from '../http/body.js';
+import { consentPage } from '../../views/consent.js';
+import { loginPage } from '../../views/login.js';
+
+export interface InteractionDeps {
+  provider: Provider;
+  prisma: PrismaClient;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
+
+export function createInteractionRouter({ provider, prisma }: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+
+  async function details(ctx: Context): Promise<Details> {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw new InvalidRequest('interaction does not match this browser session');
+    return interaction;
+  }
+
+  async function clientName(interaction: Details): Promise<string> {
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    return client?.clientName ?? String(interaction.params.client_id);
+  }
+
+  async function render(ctx: Context, interaction: Details, extra: { username?: string; error?: string } = {}) {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    const name = await clientName(interaction);
+    if (interaction.prompt.name === 'login') {
+      ctx.body = loginPage({ action: `/interaction/${interaction.uid}/login`, clientName: name, ...extra });
+      return;
+    }
+    const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
+    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
+    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes });
+  }
+
+  router.get('/', async (ctx) => {
+    await render(ctx, await details(ctx));
+  });
+
+  router.post('/login', async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new InvalidRequest('this interaction is not asking for a login');
+    const form = await readForm(ctx);
+    const username = single(form, 'username') ?? '';
+    const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
+    if (!accountId) {
+      await render(ctx, interaction, { username, error: GENERIC_LOGIN_ERROR });
+      return;
+    }
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
+    ctx.respond = false;
+  });
+
+  router.post('/confirm', async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'consent') throw new InvalidRequest('this interaction is not asking for consent');
+    const decision = single(await readForm(ctx), 'decision');
+    if (decision !== 'allow' && decision !== 'deny') throw new InvalidRequest('decision must be allow or deny');
+    if (decision === 'deny') {
+      await provider.interactionFinished(
+        ctx.req, ctx.res,
+        { error: 'access_denied', error_description: 'the user denied the request' },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.respond = false;
+      return;
+    }
+    const grantId = await saveGrant(provider, interaction);
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    ctx.respond = false;
+  });
+
+  return router;
+}
+
+/** Records what the user just allowed on the (new or existing) grant of this client and account. */
+async function saveGrant(provider: Provider, interaction: Details): Promise<string> {
+  const { prompt: { details }, params, session, grantId: existing } = interaction;
+  const grant = existing
+    ? await provider.Grant.find(existing)
+    : new provider.Grant({ accountId: String(session?.accountId), clientId: String(params.client_id) });
+  if (!grant) throw new InvalidRequest('the grant of this interaction no longer exists');
+  const d = details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  return grant.save();
+}

@@ -1,0 +1,35 @@
+// Builds the oidc-provider instance from its dependencies.
+import Provider from 'oidc-provider';
+
+import { createFindAccount } from '../accounts/accounts.js';
+import type { Config } from '../config.js';
+import type { TokenHasher } from '../crypto/token-hash.js';
+import type { PrismaClient } from '../db/generated/client.js';
+import type { Logger } from '../observability/logger.js';
+import type { AdapterFactory } from '../../adapters/index.js';
+import { buildConfiguration } from './configuration.js';
+import { listenToProvider } from './events.js';
+import { compareHashedClientSecrets } from './internals.js';
+import type { SigningKeys } from './keys.js';
+
+export interface ProviderDeps {
+  config: Config;
+  prisma: PrismaClient;
+  adapter: AdapterFactory;
+  keys: SigningKeys;
+  cookieKeys: string[];
+  hash: TokenHasher;
+  logger: Logger;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, prisma, adapter, keys, cookieKeys, hash, logger } = deps;
+  const provider = new Provider(
+    config.issuer,
+    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma) }),
+  );
+  provider.proxy = config.trustProxy;
+  compareHashedClientSecrets(provider, hash);
+  listenToProvider(provider, logger);
+  return provider;
+}

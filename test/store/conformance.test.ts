@@ -1,0 +1,269 @@
+// One suite, every ShortLivedStore implementation: the semantics documented in src/store/types.ts, checked
+// against the in-process store and against a real Redis (under a key prefix of its own, removed afterwards).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { createRedisStore } from '../../src/store/redis-store.js';
+import type { ShortLivedStore } from '../../src/store/types.js';
+import { deleteRedisKeys, listRedisKeys, redisUrl, uniquePrefix } from '../support/postgres.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface StoreUnderTest {
+  store: ShortLivedStore;
+  /** Removes whatever the run left behind (the store is closed already). */
+  cleanup(): Promise<void>;
+}
+
+function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Promise<StoreUnderTest>) {
+  describe(`ShortLivedStore conformance: ${kind}`, () => {
+    let subject: StoreUnderTest;
+    let store: ShortLivedStore;
+    let n = 0;
+    /** A key no other test in this file touches. */
+    const key = (label: string) => `${label}:${++n}`;
+
+    beforeAll(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await store.close();
+      await subject.cleanup();
+    });
+
+    it('reports its kind and answers ping', async () => {
+      expect(store.kind).toBe(kind);
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe('get / getMany / set', () => {
+      it('returns null for a missing key and the value once set; set overwrites', async () => {
+        const k = key('get');
+        expect(await store.get(k)).toBeNull();
+        await store.set(k, 'one');
+        expect(await store.get(k)).toBe('one');
+        await store.set(k, 'two');
+        expect(await store.get(k)).toBe('two');
+      });
+
+      it('getMany answers in the order asked, null for missing keys, [] for no keys', async () => {
+        const [a, b, missing] = [key('many'), key('many'), key('many')];
+        await store.set(a, 'A');
+        await store.set(b, 'B');
+        expect(await store.getMany([b, missing, a])).toEqual(['B', null, 'A']);
+        expect(await store.getMany([])).toEqual([]);
+      });
+
+      it('a value set with a TTL is readable until it expires, then gone from get and getMany', async () => {
+        const k = key('ttl');
+        await store.set(k, 'v', 0.2);
+        expect(await store.get(k)).toBe('v');
+        await sleep(400);
+        expect(await store.get(k)).toBeNull();
+        expect(await store.getMany([k])).toEqual([null]);
+      });
+
+      it('set without a TTL keeps the value and removes an earlier TTL', async () => {
+        const k = key('persist');
+        await store.set(k, 'short', 0.2);
+        await store.set(k, 'forever');
+        await sleep(400);
+        expect(await store.get(k)).toBe('forever');
+      });
+    });
+
+    describe('setIfAbsent', () => {
+      it('the first writer wins; later writers get false and do not overwrite', async () => {
+        const k = key('nx');
+        expect(await store.setIfAbsent(k, 'first', 5)).toBe(true);
+        expect(await store.setIfAbsent(k, 'second', 5)).toBe(false);
+        expect(await store.get(k)).toBe('first');
+      });
+
+      it('is false over a value written by set', async () => {
+        const k = key('nx');
+        await store.set(k, 'existing');
+        expect(await store.setIfAbsent(k, 'new', 5)).toBe(false);
+        expect(await store.get(k)).toBe('existing');
+      });
+
+      it('exactly one of 20 concurrent writers wins, and its value is the one stored', async () => {
+        const k = key('nx-race');
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.setIfAbsent(k, `w${i}`, 5)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.get(k)).toBe(`w${results.indexOf(true)}`);
+      });
+
+      it('the value expires with its TTL, after which a new writer wins', async () => {
+        const k = key('nx-ttl');
+        expect(await store.setIfAbsent(k, 'lock-1', 0.2)).toBe(true);
+        await sleep(400);
+        expect(await store.get(k)).toBeNull();
+        expect(await store.setIfAbsent(k, 'lock-2', 5)).toBe(true);
+        expect(await store.get(k)).toBe('lock-2');
+      });
+    });
+
+    describe('delete', () => {
+      it('deletes every key given, ignores missing ones, and accepts none', async () => {
+        const [a, b, c, missing] = [key('del'), key('del'), key('del'), key('del')];
+        await Promise.all([store.set(a, '1'), store.set(b, '2'), store.set(c, '3')]);
+        await store.delete(a, b, missing);
+        expect(await store.getMany([a, b, c])).toEqual([null, null, '3']);
+        await expect(store.delete()).resolves.toBeUndefined();
+        expect(await store.get(c)).toBe('3');
+      });
+    });
+
+    describe('consume / consumedAt', () => {
+      it('is false for a missing key and leaves no mark', async () => {
+        const k = key('consume-missing');
+        expect(await store.consume(k, 1_000)).toBe(false);
+        expect(await store.consumedAt(k)).toBeNull();
+      });
+
+      it('exactly one of 50 concurrent consumers wins; consumedAt returns the winner’s time', async () => {
+        const k = key('consume-race');
+        await store.set(k, 'code', 60);
+        const times = Array.from({ length: 50 }, (_, i) => 1_700_000_000_000 + i);
+        const results = await Promise.all(times.map((at) => store.consume(k, at)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.consumedAt(k)).toBe(times[results.indexOf(true)]);
+        expect(await store.consume(k, 1)).toBe(false);
+        expect(await store.get(k)).toBe('code'); // consuming marks the key, it does not remove it
+      });
+
+      it('consumedAt is null until the key is consumed', async () => {
+        const k = key('consume-unmarked');
+        await store.set(k, 'code', 60);
+        expect(await store.consumedAt(k)).toBeNull();
+        expect(await store.consume(k, 42)).toBe(true);
+        expect(await store.consumedAt(k)).toBe(42);
+      });
+
+      it('the consumed mark expires with the key', async () => {
+        const k = key('consume-ttl');
+        await store.set(k, 'code', 0.2);
+        expect(await store.consume(k, 1_234)).toBe(true);
+        expect(await store.consumedAt(k)).toBe(1_234);
+        await sleep(400);
+        expect(await store.consumedAt(k)).toBeNull();
+        expect(await store.consume(k, 5_678)).toBe(false); // the key is gone too
+      });
+    });
+
+    describe('addToSet / setMembers', () => {
+      const members = async (k: string) => (await store.setMembers(k)).sort();
+
+      it('collects distinct members; a missing set has none', async () => {
+        const k = key('set');
+        expect(await store.setMembers(k)).toEqual([]);
+        await store.addToSet(k, 'b', 60);
+        await store.addToSet(k, 'a', 60);
+        await store.addToSet(k, 'b', 60);
+        expect(await members(k)).toEqual(['a', 'b']);
+      });
+
+      it('a set created with a TTL expires', async () => {
+        const k = key('set-ttl');
+        await store.addToSet(k, 'a', 0.2);
+        expect(await members(k)).toEqual(['a']);
+        await sleep(400);
+        expect(await store.setMembers(k)).toEqual([]);
+      });
+
+      it('a shorter TTL never shortens the set’s lifetime', async () => {
+        const k = key('set-keep');
+        await store.addToSet(k, 'a', 5);
+        await store.addToSet(k, 'b', 0.2);
+        await sleep(400);
+        expect(await members(k)).toEqual(['a', 'b']);
+      });
+
+      it('a longer TTL extends the set’s lifetime, which still ends', async () => {
+        const k = key('set-extend');
+        await store.addToSet(k, 'a', 0.3);
+        await store.addToSet(k, 'b', 0.9);
+        await sleep(500);
+        expect(await members(k)).toEqual(['a', 'b']);
+        await sleep(700);
+        expect(await store.setMembers(k)).toEqual([]);
+      });
+
+      it('without a TTL the set no longer expires', async () => {
+        const k = key('set-persist');
+        await store.addToSet(k, 'a', 0.2);
+        await store.addToSet(k, 'b');
+        await sleep(400);
+        expect(await members(k)).toEqual(['a', 'b']);
+      });
+    });
+
+    describe('increment', () => {
+      it('counts within the window and reports the time left in it', async () => {
+        const k = key('incr');
+        const first = await store.increment(k, 60);
+        expect(first.count).toBe(1);
+        expect(first.resetMs).toBeGreaterThan(59_900);
+        expect(first.resetMs).toBeLessThanOrEqual(60_000);
+        await sleep(50);
+        const second = await store.increment(k, 60);
+        expect(second.count).toBe(2);
+        expect(second.resetMs).toBeLessThanOrEqual(first.resetMs - 40); // the window is not restarted
+        expect(second.resetMs).toBeGreaterThan(59_800);
+        expect((await store.increment(k, 60)).count).toBe(3);
+      });
+
+      it('restarts at 1 with a full window once the window has passed', async () => {
+        const k = key('incr-window');
+        await store.increment(k, 0.2);
+        expect((await store.increment(k, 0.2)).count).toBe(2);
+        await sleep(400);
+        const restarted = await store.increment(k, 0.2);
+        expect(restarted.count).toBe(1);
+        expect(restarted.resetMs).toBeGreaterThan(150);
+        expect(restarted.resetMs).toBeLessThanOrEqual(200);
+      });
+
+      it('accepts a window that is not a whole number of milliseconds, as every TTL does', async () => {
+        const k = key('incr-fraction');
+        const first = await store.increment(k, 0.2005);
+        expect(first.count).toBe(1);
+        expect(first.resetMs).toBeGreaterThan(150);
+        expect(first.resetMs).toBeLessThanOrEqual(201);
+        await sleep(400);
+        expect((await store.increment(k, 0.2005)).count).toBe(1); // the window did end
+      });
+    });
+  });
+}
+
+describeStoreConformance('memory', async () => ({
+  store: createMemoryStore(),
+  cleanup: async () => {},
+}));
+
+const prefix = uniquePrefix();
+describeStoreConformance('redis', async () => ({
+  store: await createRedisStore({ url: redisUrl(), prefix }),
+  cleanup: () => deleteRedisKeys(prefix),
+}));
+
+describe('Redis store key prefix', () => {
+  it('keeps every key, consumed marks included, under its prefix', async () => {
+    const own = uniquePrefix();
+    const store = await createRedisStore({ url: redisUrl(), prefix: own });
+    try {
+      await store.set('code', 'v', 60);
+      await store.consume('code', 1);
+      await store.addToSet('family', 'm', 60);
+      await store.increment('counter', 60);
+      expect(await listRedisKeys(own)).toEqual([`${own}code`, `${own}code#consumed`, `${own}counter`, `${own}family`]);
+    } finally {
+      await store.close();
+      await deleteRedisKeys(own);
+    }
+    expect(await listRedisKeys(own)).toEqual([]);
+  });
+});

@@ -1,0 +1,29 @@
+import { html } from './html.js';
+import { layout } from './layout.js';
+
+export interface ConsentView {
+  action: string;
+  clientName: string;
+  username: string;
+  scopes: string[];
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  openid: 'Confirm who you are',
+  profile: 'See your username',
+  email: 'See your email address',
+  offline_access: 'Stay signed in on this device (refresh tokens)',
+};
+
+export function consentPage({ action, clientName, username, scopes }: ConsentView): string {
+  return layout(
+    'Authorize',
+    html`<h1>${clientName} wants access to your account</h1>
+<p>Signed in as <strong>${username}</strong>.</p>
+${scopes.length ? html`<ul>${scopes.map((s) => html`<li>${DESCRIPTIONS[s] ?? s} <code>${s}</code></li>`)}</ul>` : ''}
+<form method="post" action="${action}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>`,
+  );
+}

@@ -1,0 +1,24 @@
+import { html } from './html.js';
+import { layout } from './layout.js';
+
+export interface LoginView {
+  action: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+}
+
+export function loginPage({ action, clientName, username, error }: LoginView): string {
+  return layout(
+    'Sign in',
+    html`<h1>Sign in to continue to ${clientName}</h1>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="${action}" autocomplete="on">
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required maxlength="64" value="${username ?? ''}" autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
