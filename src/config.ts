@@ -14,6 +14,8 @@ const schema = z.object({
   ISSUER: z.url().optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  // Lets several deployments (or test runs) share one Redis without seeing each other's keys.
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ -').default('tg:'),
   DATA_DIR: z.string().min(1).default('./.data'),
   // Root secret; every other key (token hashing, key encryption, cookies) is derived from it with HKDF.
   TOLLGATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -38,6 +40,7 @@ export interface Config {
   issuer: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  redisKeyPrefix: string;
   dataDir: string;
   secret: string | undefined;
   logLevel: string;
@@ -84,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     issuer,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dataDir: e.DATA_DIR,
     secret: e.TOLLGATE_SECRET,
     logLevel: e.LOG_LEVEL,

@@ -1,0 +1,48 @@
+// The operator's CLI. Works whether or not the server runs, embedded or external. Every command prints one JSON
+// document on stdout; failures print one JSON error on stderr and exit non-zero.
+import { text } from 'node:stream/consumers';
+
+import { loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { clientsCreate } from './commands/clients.js';
+import { usersCreate } from './commands/users.js';
+import { openCliContext, type CliContext } from './context.js';
+
+type Command = (ctx: CliContext, args: string[]) => Promise<unknown>;
+
+const COMMANDS: Record<string, Command> = {
+  'users create': usersCreate,
+  'clients create': clientsCreate,
+  'db migrate': async (ctx) => ({ applied: await migrate(ctx.db.sql) }), // the context already migrated; reports [] then
+};
+
+const USAGE = `usage: tollgate <command> [options]
+  users create --username U --password-stdin [--email E]
+  clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+  db migrate`;
+
+async function run(argv: string[]): Promise<unknown> {
+  const key = argv.slice(0, 2).join(' ');
+  const command = COMMANDS[key];
+  if (!command) throw Object.assign(new Error(USAGE), { error: 'invalid_request', error_description: USAGE });
+  const ctx = await openCliContext(loadConfig(), () => text(process.stdin));
+  try {
+    return await command(ctx, argv.slice(2));
+  } finally {
+    await ctx.db.close();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  },
+  (err: { error?: string; error_description?: string; message?: string; problems?: string[] }) => {
+    const body = {
+      error: err.error ?? (err.problems ? 'invalid_configuration' : 'invalid_request'),
+      error_description: err.error_description ?? err.message ?? String(err),
+    };
+    process.stderr.write(`${JSON.stringify(body)}\n`);
+    process.exitCode = 1;
+  },
+);
