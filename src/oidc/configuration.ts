@@ -59,8 +59,16 @@ export function buildConfiguration({ config, adapter, keys, cookieKeys, findAcco
     features: {
       devInteractions: { enabled: false }, // our own login and consent pages (src/oidc/interactions.ts)
       clientCredentials: { enabled: true }, // RFC 6749 §4.4
-      introspection: { enabled: true }, // RFC 7662
-      revocation: { enabled: true }, // RFC 7009
+      // RFC 7662 §2.1 leaves who may introspect to the server: a confidential client, for its own tokens.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+      },
+      // RFC 7009 §2.1: the server verifies the token was issued to the client asking to revoke it.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {

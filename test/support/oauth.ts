@@ -116,7 +116,7 @@ export async function authorize(server: TestServer, client: ClientView, user: Us
     const page = await res.text();
     const form = parseForm(page);
     if (!form.action) throw new Error(`no form on page ${url}: ${page.slice(0, 300)}`);
-    const fields = form.inputs.includes('password')
+    const fields: Record<string, string> = form.inputs.includes('password')
       ? { username: user.username, password: user.password }
       : { decision: opts.decision ?? 'allow' };
     ({ res, url } = await browser.follow(await browser.postForm(new URL(form.action, url).toString(), fields)));
