@@ -8,6 +8,9 @@ import type { Logger } from './logger.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** Interaction ids travel in paths and cookies and bind a browser to a login; they are not logged either. */
+export const loggablePath = (path: string) => path.replace(/^\/(interaction|auth)\/[^/]+/, '/$1/:uid');
+
 export function requestLogger(logger: Logger): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
@@ -20,7 +23,7 @@ export function requestLogger(logger: Logger): Middleware {
       await next();
     } finally {
       const status = ctx.status;
-      const line = { method: ctx.method, path: ctx.path, status, ms: Math.round(performance.now() - started) };
+      const line = { method: ctx.method, path: loggablePath(ctx.path), status, ms: Math.round(performance.now() - started) };
       if (status >= 500) ctx.state.log.error(line, 'request failed');
       else ctx.state.log.info(line, 'request');
     }
