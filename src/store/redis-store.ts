@@ -7,7 +7,7 @@ import { consumedKey, type ShortLivedStore } from './types.js';
 // The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
 const CONSUME = `
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then return 0 end
+if ttl == -2 or ttl == 0 then return 0 end
 local ok
 if ttl > 0 then ok = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ttl)
 else ok = redis.call('SET', KEYS[2], ARGV[1], 'NX') end

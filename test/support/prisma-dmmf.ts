@@ -46,13 +46,25 @@ export interface Datamodel {
   indexes: DmmfIndex[];
 }
 
+// The project compiles against lib ES2023, which has no WebAssembly declarations (they live in lib.dom); these
+// are the few members used here.
+interface WasmTable {
+  grow(delta: number): number;
+  get(index: number): unknown;
+  set(index: number, value: unknown): void;
+}
+declare const WebAssembly: {
+  Module: { new (bytes: Uint8Array): object; imports(module: object): { module: string; name: string }[] };
+  Instance: new (module: object, imports: object) => { exports: unknown };
+};
+
 interface SchemaWasm {
-  memory: WebAssembly.Memory;
+  memory: { buffer: ArrayBuffer };
   get_dmmf(ptr: number, len: number): [number, number, number, number];
   __wbindgen_start(): void;
   __wbindgen_malloc(size: number, align: number): number;
   __wbindgen_free(ptr: number, size: number, align: number): void;
-  __wbindgen_externrefs: WebAssembly.Table;
+  __wbindgen_externrefs: WasmTable;
   __externref_table_dealloc(index: number): void;
 }
 
@@ -82,6 +94,7 @@ const IMPORTS: Record<string, (...args: number[]) => unknown> = {
 
 function loadWasm(): SchemaWasm {
   if (wasm) return wasm;
+  panicMessage = undefined;
   const module = new WebAssembly.Module(readFileSync(WASM));
   const imports: Record<string, Record<string, (...args: number[]) => unknown>> = {};
   for (const { module: ns, name } of WebAssembly.Module.imports(module)) {
@@ -94,6 +107,15 @@ function loadWasm(): SchemaWasm {
   return wasm;
 }
 
+/** Validation errors come as JSON (`{"error_code":"P1012","message":"..."}`); the message is what a reader wants. */
+function readableMessage(raw: string): string {
+  try {
+    return (JSON.parse(raw) as { message?: string }).message ?? raw;
+  } catch {
+    return raw;
+  }
+}
+
 /** Parses and validates a Prisma schema; throws Prisma's validation error for an invalid one. */
 export function getDatamodel(schema: string, fileName = 'schema.prisma'): Datamodel {
   const w = loadWasm();
@@ -104,13 +126,14 @@ export function getDatamodel(schema: string, fileName = 'schema.prisma'): Datamo
   try {
     result = w.get_dmmf(ptr, params.length); // takes ownership of the params buffer
   } catch (err) {
+    wasm = undefined; // a trapped instance is unusable; the next call loads a fresh one
     throw panicMessage ? new Error(`prisma-schema-wasm panicked: ${panicMessage}`) : err;
   }
   const [outPtr, outLen, errorRef, failed] = result;
   if (failed) {
-    const error = w.__wbindgen_externrefs.get(errorRef);
+    const error = w.__wbindgen_externrefs.get(errorRef) as Error;
     w.__externref_table_dealloc(errorRef);
-    throw error;
+    throw new Error(`invalid Prisma schema: ${readableMessage(error.message)}`);
   }
   try {
     return (JSON.parse(decode(outPtr, outLen)) as { datamodel: Datamodel }).datamodel;
