@@ -49,12 +49,18 @@ const DEPENDENCY_ERROR_CODES = new Set([
 const DEPENDENCY_MESSAGES = [
   /connection terminated/i, /connection (is )?closed/i, /timeout/i, /timed out/i, /stream isn't writeable/i,
   /max(imum)? retries/i, /ECONNREFUSED/, /database system is (shutting down|starting up)/i, /too many clients/i,
-  /not allowing connections/i, /terminating connection/i, /Cannot use a pool after calling end/i,
+  /not (currently )?(allowing|accepting) connections/i, /the database system is in recovery mode/i, /terminating connection/i, /Cannot use a pool after calling end/i,
 ];
+
+// Prisma wraps the driver's error: the original sits under meta.driverAdapterError.
+const next = (e: unknown) => {
+  const { cause, meta } = e as { cause?: unknown; meta?: { driverAdapterError?: unknown } };
+  return cause ?? meta?.driverAdapterError;
+};
 
 /** True when err (or any error in its cause chain) says a backing service is unavailable. */
 export function isDependencyFailure(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  for (let e = err, depth = 0; e && depth < 8; e = next(e), depth++) {
     if (e instanceof TollgateError) return e.status === 503;
     const { code, name, message } = e as { code?: unknown; name?: string; message?: string };
     if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
