@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      issuer: 'http://localhost:3000',
+      dataDir: './.data',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      accessTokenTtl: 900,
+      refreshIdleTtl: 1_209_600,
+      refreshFamilyMaxTtl: 2_592_000,
+      refreshReuseGrace: 10,
+      rateLimitEnabled: true,
+      logLevel: 'info',
+      env: 'development',
+      signingKeyAlg: 'ES256',
+    });
+  });
+
+  it('reports every problem at once, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'abc', ACCESS_TOKEN_TTL_SECONDS: '-5', DATABASE_URL: 'mysql://x', RATE_LIMIT_ENABLED: 'maybe' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const names = (error as ConfigError).problems.map((p) => p.split(':')[0]).sort();
+    expect(names).toEqual(['ACCESS_TOKEN_TTL_SECONDS', 'DATABASE_URL', 'PORT', 'RATE_LIMIT_ENABLED']);
+  });
+
+  it('requires TOLLGATE_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TOLLGATE_SECRET/);
+    expect(loadConfig({ NODE_ENV: 'production', TOLLGATE_SECRET: 'x'.repeat(32) }).secret).toBe('x'.repeat(32));
+  });
+
+  it('accepts 0 as a strict grace window and parses booleans', () => {
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false' })).toMatchObject({ refreshReuseGrace: 0, rateLimitEnabled: false });
+  });
+});
