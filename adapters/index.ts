@@ -2,22 +2,26 @@
 // short-lived store (the storage split of DESIGN.md), and makes consuming single-use artifacts atomic.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
+import type { Families } from '../src/families/families.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { ClientAdapter } from './client-adapter.js';
 import type { Payload } from './payload.js';
 import { PrismaAdapter } from './prisma-adapter.js';
+import { RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
 
 export { pruneExpiredPayloads } from './prisma-adapter.js';
 
-/** Models whose loss would log users out. Everything else is short-lived. */
+/** Models whose loss would log users out: grants (generic payload table) and refresh tokens (families). */
 export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken']);
 
 export interface AdapterDeps {
   prisma: PrismaClient;
   store: ShortLivedStore;
   hash: TokenHasher;
+  families: Families;
+  accessTokenTtl: number;
 }
 
 export interface Adapter {
@@ -30,7 +34,7 @@ export interface Adapter {
   revokeByGrantId(grantId: string): Promise<void>;
 }
 
-type Backend = StoreAdapter | PrismaAdapter;
+type Backend = StoreAdapter | PrismaAdapter | RefreshTokenAdapter;
 
 export interface AdapterFactory {
   (model: string): Adapter;
@@ -43,7 +47,9 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   const backendFor = (model: string): Backend => {
     let backend = backends.get(model);
     if (!backend) {
-      backend = DURABLE_MODELS.has(model) ? new PrismaAdapter(model, deps) : new StoreAdapter(model, deps);
+      if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.hash, deps.accessTokenTtl);
+      else if (DURABLE_MODELS.has(model)) backend = new PrismaAdapter(model, deps);
+      else backend = new StoreAdapter(model, deps);
       backends.set(model, backend);
     }
     return backend;

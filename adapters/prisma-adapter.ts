@@ -66,12 +66,21 @@ export class PrismaAdapter {
     return undefined;
   }
 
-  /** One conditional write: of any number of racing callers (on any instance), exactly one sees true. */
+  /**
+   * One conditional write: of any number of racing callers (on any instance), exactly one sees true. An expired
+   * row not yet pruned counts as absent, as it does for find and for the short-lived store.
+   */
   consume(id: string) {
     return guarded(async () => {
+      const now = new Date();
       const { count } = await this.#deps.prisma.oidcPayload.updateMany({
-        where: { model: this.#model, id: this.#deps.hash(id), consumedAt: null },
-        data: { consumedAt: new Date() },
+        where: {
+          model: this.#model,
+          id: this.#deps.hash(id),
+          consumedAt: null,
+          OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+        },
+        data: { consumedAt: now },
       });
       return count === 1;
     });

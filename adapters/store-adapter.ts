@@ -11,6 +11,7 @@ export interface StoreAdapterDeps {
 }
 
 export const grantIndexKey = (hash: TokenHasher, grantId: string) => `oidc:grant:${hash(grantId)}`;
+export const storeKeyFor = (hash: TokenHasher, model: string, id: string) => `oidc:${model}:${hash(id)}`;
 
 /** Runs a store call, turning an unreachable store into a 503. */
 const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -31,7 +32,7 @@ export class StoreAdapter {
   }
 
   key(id: string) {
-    return `oidc:${this.#model}:${this.#deps.hash(id)}`;
+    return storeKeyFor(this.#deps.hash, this.#model, id);
   }
 
   #uidKey(uid: string) {

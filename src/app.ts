@@ -12,6 +12,10 @@ import { createSealer } from './crypto/seal.js';
 import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
+import { createAudit } from './audit/audit.js';
+import { Families } from './families/families.js';
+import { GraceCache } from './families/grace-cache.js';
+import { FamilyRepository } from './families/repository.js';
 import { errorHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -35,13 +39,26 @@ export interface App {
   provider: Provider;
   adapter: AdapterFactory;
   hash: TokenHasher;
+  families: Families;
 }
 
 export async function createApp({ config, db, store, logger, keys }: AppDeps): Promise<App> {
   const hash = createTokenHasher(keys.tokenHash);
-  const adapter = createAdapterFactory({ prisma: db.prisma, store, hash });
-  const signingKeys = await loadSigningKeys(db.prisma, createSealer(keys.seal), config.signingKeyAlg);
-  const provider = createProvider({ config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger });
+  const sealer = createSealer(keys.seal);
+  const audit = createAudit(db.prisma, logger);
+  const families = new Families(new FamilyRepository(db.prisma), store, hash, audit, {
+    idleTtlSeconds: config.refreshIdleTtl,
+    maxTtlSeconds: config.refreshFamilyMaxTtl,
+    velocityMax: config.refreshVelocity.max,
+    velocityWindowSeconds: config.refreshVelocity.windowSeconds,
+  });
+  const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
+  const adapter = createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: config.accessTokenTtl });
+  const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg);
+  const provider = createProvider({
+    config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
+    refreshGrant: { families, grace, audit, store, hash },
+  });
 
   const koa = new Koa({ proxy: config.trustProxy });
   koa.keys = keys.cookies;
@@ -66,5 +83,5 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
   });
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  return { koa, provider, adapter, hash };
+  return { koa, provider, adapter, hash, families };
 }

@@ -9,6 +9,7 @@ import { deriveKeys, resolveSecret } from './crypto/secrets.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
+import { startPruneJob } from './families/prune.js';
 import { openStore } from './store/index.js';
 import type { ShortLivedStore } from './store/types.js';
 
@@ -37,6 +38,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;
+    const stopPruning = startPruneJob({ prisma: db.prisma, store, logger, intervalSeconds: config.pruneIntervalSeconds });
     return {
       ...app,
       server,
@@ -44,6 +46,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
       db,
       store: opened,
       async close() {
+        stopPruning();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -25,6 +25,11 @@ const schema = z.object({
   REFRESH_TOKEN_IDLE_TTL_SECONDS: seconds(1_209_600),
   REFRESH_FAMILY_MAX_TTL_SECONDS: seconds(2_592_000),
   REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
+  // A family rotating more often than this is not a client keeping its session alive: 429 and an audit event.
+  REFRESH_VELOCITY_MAX: z.coerce.number().int().min(1).default(30),
+  REFRESH_VELOCITY_WINDOW_SECONDS: seconds(60),
+  // How often one instance (whichever takes the lock) removes dead families and expired payloads.
+  PRUNE_INTERVAL_SECONDS: seconds(600, 0),
   RATE_LIMIT_ENABLED: bool.default(true),
   // Honour X-Forwarded-* (client IP, https) only behind a proxy you run; otherwise clients could spoof them.
   TRUST_PROXY: bool.default(false),
@@ -49,6 +54,8 @@ export interface Config {
   refreshIdleTtl: number;
   refreshFamilyMaxTtl: number;
   refreshReuseGrace: number;
+  refreshVelocity: { max: number; windowSeconds: number };
+  pruneIntervalSeconds: number;
   rateLimitEnabled: boolean;
   trustProxy: boolean;
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
@@ -96,6 +103,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshIdleTtl: e.REFRESH_TOKEN_IDLE_TTL_SECONDS,
     refreshFamilyMaxTtl: e.REFRESH_FAMILY_MAX_TTL_SECONDS,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE_SECONDS,
+    refreshVelocity: { max: e.REFRESH_VELOCITY_MAX, windowSeconds: e.REFRESH_VELOCITY_WINDOW_SECONDS },
+    pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
     trustProxy: e.TRUST_PROXY,
     db: {

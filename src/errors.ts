@@ -31,6 +31,7 @@ const E = (status: number, error: string, defaultDescription: string) =>
 
 export const InvalidRequest = E(400, 'invalid_request', 'the request is malformed');
 export const InvalidGrant = E(400, 'invalid_grant', 'grant request is invalid');
+export const InvalidScope = E(400, 'invalid_scope', 'the requested scope is invalid');
 export const Unauthorized = E(401, 'invalid_token', 'a valid bearer token is required');
 export const Forbidden = E(403, 'insufficient_scope', 'the token lacks the required scope');
 export const NotFound = E(404, 'not_found', 'no such resource');

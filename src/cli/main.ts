@@ -5,6 +5,7 @@ import { text } from 'node:stream/consumers';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { clientsCreate } from './commands/clients.js';
+import { tokensPrune } from './commands/tokens.js';
 import { usersCreate } from './commands/users.js';
 import { openCliContext, type CliContext } from './context.js';
 
@@ -13,12 +14,14 @@ type Command = (ctx: CliContext, args: string[]) => Promise<unknown>;
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
   'clients create': clientsCreate,
+  'tokens prune': tokensPrune,
   'db migrate': async (ctx) => ({ applied: await migrate(ctx.db.sql) }), // the context already migrated; reports [] then
 };
 
 const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+  tokens prune [--batch-size N]
   db migrate`;
 
 async function run(argv: string[]): Promise<unknown> {

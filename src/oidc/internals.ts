@@ -1,6 +1,12 @@
 // The ONLY module that reaches into oidc-provider beyond its documented API. Upgrades of oidc-provider touch this
 // file; everything else goes through the names exported here.
 import type Provider from 'oidc-provider';
+import als from 'oidc-provider/lib/helpers/als.js';
+import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
+import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
 import { constantTimeEqual, type TokenHasher } from '../crypto/token-hash.js';
 
@@ -17,4 +23,23 @@ export function compareHashedClientSecrets(provider: Provider, hash: TokenHasher
   proto.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
     return typeof presented === 'string' && typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, hash(presented));
   };
+}
+
+// The pieces of oidc-provider's own grant machinery that Tollgate's refresh_token grant reuses, so that DPoP,
+// resource indicators, ID tokens and the response shape behave exactly as in the other grants.
+
+export { checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, resolveResource, validateAccount, validateResourceServer };
+
+/** The koa context oidc-provider is handling now (adapters are called without one). */
+export const currentOidcContext = () => als.getStore();
+
+/** oidc-provider's parsed configuration of a provider instance. */
+export const providerConfiguration = (provider: Provider) => instance(provider).configuration;
+
+/** The value and stored payload of a token model, without saving it through the adapter. */
+export async function tokenValueAndPayload(token: object): Promise<{ value: string; payload: Record<string, unknown> }> {
+  const model = token as { jti?: string; generateTokenId(): string; getValueAndPayload(): Promise<{ value: string; payload: Record<string, unknown> }> };
+  if (typeof model.getValueAndPayload !== 'function') throw new Error('oidc-provider internals changed: getValueAndPayload is gone');
+  if (!model.jti) model.jti = model.generateTokenId();
+  return model.getValueAndPayload();
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
+import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import { compareHashedClientSecrets } from './internals.js';
 import type { SigningKeys } from './keys.js';
 
@@ -20,16 +21,19 @@ export interface ProviderDeps {
   cookieKeys: string[];
   hash: TokenHasher;
   logger: Logger;
+  refreshGrant: Omit<RefreshGrantDeps, 'provider'>;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, prisma, adapter, keys, cookieKeys, hash, logger } = deps;
+  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant } = deps;
   const provider = new Provider(
     config.issuer,
     buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma) }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
+  // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
+  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), refreshParameters);
   listenToProvider(provider, logger);
   return provider;
 }

@@ -1,0 +1,78 @@
+// oidc-provider's RefreshToken model on refresh-token families. oidc-provider saves a refresh token only when a
+// code is exchanged (our refresh_token grant, src/oidc/grants/refresh-token.ts, rotates without the adapter), so
+// every upsert starts a family: device metadata from the request, the access token issued alongside tracked.
+import type { Families } from '../src/families/families.js';
+import type { TokenHasher } from '../src/crypto/token-hash.js';
+import { asDependencyError } from '../src/errors.js';
+import { currentOidcContext } from '../src/oidc/internals.js';
+import { fromStored, toStored, type Payload } from './payload.js';
+import { storeKeyFor } from './store-adapter.js';
+
+const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } catch (err) {
+    return asDependencyError(err);
+  }
+};
+
+export class RefreshTokenAdapter {
+  constructor(
+    private readonly families: Families,
+    private readonly hash: TokenHasher,
+    private readonly accessTokenTtl: number,
+  ) {}
+
+  upsert(id: string, payload: Payload) {
+    const ctx = currentOidcContext();
+    const accessToken = ctx?.oidc?.entities?.AccessToken as { jti?: string; format?: string } | undefined;
+    const accessTokenKeys = accessToken?.jti ? [storeKeyFor(this.hash, 'AccessToken', accessToken.jti)] : [];
+    return guarded(async () => {
+      await this.families.start({
+        tokenId: id,
+        payload: toStored(payload),
+        ip: ctx?.ip ?? null,
+        userAgent: ctx?.get('user-agent')?.slice(0, 512) || null,
+        accessTokenKeys,
+        accessTokenTtl: this.accessTokenTtl,
+      });
+    });
+  }
+
+  /** Introspection and revocation look tokens up here: consumed, expired or revoked ones are not found. */
+  find(id: string) {
+    return guarded(async () => {
+      const row = await this.families.find(id);
+      if (!row || !row.payload || row.consumedAt || row.family.revokedAt) return undefined;
+      if (row.expiresAt.getTime() <= Date.now() || row.family.expiresAt.getTime() <= Date.now()) return undefined;
+      return fromStored(row.payload, id, null);
+    });
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  /** Not used by Tollgate's own grant; refuses, rather than pretending to consume outside a rotation. */
+  async consume(): Promise<boolean> {
+    throw new Error('refresh tokens are consumed by rotation (src/oidc/grants/refresh-token.ts)');
+  }
+
+  /** RFC 7009 revocation of a refresh token: its whole family goes, with the family's access tokens. */
+  destroy(id: string) {
+    return guarded(async () => {
+      const row = await this.families.find(id);
+      if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', []);
+    });
+  }
+
+  revokeByGrantId(grantId: string) {
+    return guarded(async () => {
+      await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked');
+    });
+  }
+}

@@ -1,0 +1,219 @@
+// SQL for refresh-token families. Each operation that changes state is ONE statement (data-modifying CTEs), so
+// it is atomic without an interactive transaction and costs one round trip: consuming a token, inserting its
+// successor, extending the family and writing the audit row either all happen or none does. Two requests
+// racing on one token serialise on its row lock; the second re-checks `consumed_at IS NULL` and finds it false.
+import type { PrismaClient } from '../db/generated/client.js';
+import type { Payload } from '../../adapters/payload.js';
+import type { AuditEvent } from '../audit/audit.js';
+
+export interface FamilyRow {
+  id: string;
+  accountId: string;
+  clientId: string;
+  grantId: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  refreshCount: number;
+  idleExpiresAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface TokenRow {
+  id: string;
+  parentId: string | null;
+  generation: number;
+  payload: Payload | null;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  family: FamilyRow;
+}
+
+interface JoinedRow {
+  id: string;
+  parent_id: string | null;
+  generation: number;
+  payload: Payload | null;
+  expires_at: Date;
+  consumed_at: Date | null;
+  family_id: string;
+  account_id: string;
+  client_id: string;
+  grant_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  refresh_count: number;
+  idle_expires_at: Date;
+  family_expires_at: Date;
+  revoked_at: Date | null;
+}
+
+const toFamily = (r: Omit<JoinedRow, 'id' | 'parent_id' | 'generation' | 'payload' | 'expires_at' | 'consumed_at'>): FamilyRow => ({
+  id: r.family_id,
+  accountId: r.account_id,
+  clientId: r.client_id,
+  grantId: r.grant_id,
+  ip: r.ip,
+  userAgent: r.user_agent,
+  createdAt: new Date(r.created_at),
+  lastUsedAt: new Date(r.last_used_at),
+  refreshCount: Number(r.refresh_count),
+  idleExpiresAt: new Date(r.idle_expires_at),
+  expiresAt: new Date(r.family_expires_at),
+  revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+});
+
+const auditJson = (events: AuditEvent[]) =>
+  JSON.stringify(events.map((e) => ({ type: e.type, outcome: e.outcome, detail: e.detail ?? {}, ip: e.ip ?? null, user_agent: e.userAgent ?? null })));
+
+export class FamilyRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** A token with its family, in one round trip; undefined when unknown. */
+  async findToken(idHash: string): Promise<TokenRow | undefined> {
+    const rows = await this.prisma.$queryRaw<JoinedRow[]>`
+      SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
+             f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
+             f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at
+        FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
+       WHERE t.id = ${idHash}`;
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      parentId: r.parent_id,
+      generation: Number(r.generation),
+      payload: r.payload,
+      expiresAt: new Date(r.expires_at),
+      consumedAt: r.consumed_at ? new Date(r.consumed_at) : null,
+      family: toFamily(r),
+    };
+  }
+
+  /** Starts a family with its first token (generation 0). */
+  async createFamily(input: {
+    familyId: string;
+    tokenHash: string;
+    payload: Payload;
+    accountId: string;
+    clientId: string;
+    grantIdHash: string;
+    ip: string | null;
+    userAgent: string | null;
+    tokenExpiresAt: Date;
+    familyExpiresAt: Date;
+  }): Promise<void> {
+    await this.prisma.$executeRaw`
+      WITH fam AS (
+        INSERT INTO refresh_token_families (id, account_id, client_id, grant_id, ip, user_agent, idle_expires_at, expires_at)
+        VALUES (${input.familyId}::uuid, ${input.accountId}::uuid, ${input.clientId}, ${input.grantIdHash}, ${input.ip},
+                ${input.userAgent}, ${input.tokenExpiresAt}::timestamptz, ${input.familyExpiresAt}::timestamptz)
+        RETURNING id)
+      INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
+      SELECT ${input.tokenHash}, fam.id, NULL, 0, ${JSON.stringify(input.payload)}::jsonb, ${input.tokenExpiresAt}::timestamptz FROM fam`;
+  }
+
+  /**
+   * Consumes `parentHash` and inserts its successor, extending the family and auditing the rotation: one
+   * statement. True when this call rotated, or when the same successor is already in place (a retry of a
+   * rotation whose response was cached: idempotent). False when the parent was consumed into another successor,
+   * or the family was revoked meanwhile.
+   */
+  async rotate(input: {
+    parentHash: string;
+    childHash: string;
+    childPayload: Payload;
+    childExpiresAt: Date;
+    audit: AuditEvent;
+  }): Promise<boolean> {
+    const { parentHash, childHash, childPayload, childExpiresAt, audit } = input;
+    const rows = await this.prisma.$queryRaw<{ rotated: number }[]>`
+      WITH consumed AS (
+        UPDATE refresh_tokens SET consumed_at = now(), payload = NULL
+         WHERE id = ${parentHash} AND consumed_at IS NULL
+        RETURNING family_id, generation
+      ), fam AS (
+        UPDATE refresh_token_families f
+           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = ${childExpiresAt}::timestamptz
+          FROM consumed c
+         WHERE f.id = c.family_id AND f.revoked_at IS NULL
+        RETURNING f.id, f.account_id, f.client_id
+      ), child AS (
+        INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
+        SELECT ${childHash}, c.family_id, ${parentHash}, c.generation + 1, ${JSON.stringify(childPayload)}::jsonb, ${childExpiresAt}::timestamptz
+          FROM consumed c JOIN fam ON fam.id = c.family_id
+        RETURNING family_id, generation
+      ), audited AS (
+        INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
+        SELECT ${audit.type}, fam.account_id, fam.client_id, fam.id, ${audit.ip ?? null}, ${audit.userAgent ?? null},
+               ${audit.outcome}, jsonb_build_object('generation', child.generation)
+          FROM fam JOIN child ON child.family_id = fam.id
+      )
+      SELECT (SELECT count(*) FROM child)::int AS rotated`;
+    if (rows[0]?.rotated === 1) return true;
+    const existing = await this.prisma.$queryRaw<{ parent_id: string | null }[]>`
+      SELECT parent_id FROM refresh_tokens WHERE id = ${childHash}`;
+    return existing[0]?.parent_id === parentHash;
+  }
+
+  /** The consumption state of a token (for the grace window: has the successor been used?). */
+  async consumedAt(idHash: string): Promise<{ consumedAt: Date | null } | undefined> {
+    const rows = await this.prisma.$queryRaw<{ consumed_at: Date | null }[]>`
+      SELECT consumed_at FROM refresh_tokens WHERE id = ${idHash}`;
+    const r = rows[0];
+    return r ? { consumedAt: r.consumed_at ? new Date(r.consumed_at) : null } : undefined;
+  }
+
+  /**
+   * Revokes families (by id, or every family of a grant or an account) and writes the given audit events for
+   * each family revoked, in one statement. Tokens keep their rows (a revoked family's token is refused, not
+   * unknown) but lose their payloads. Returns the families revoked by this call.
+   */
+  async revoke(
+    where: { familyId: string } | { grantIdHash: string } | { accountId: string },
+    reason: string,
+    events: AuditEvent[],
+  ): Promise<{ id: string; accountId: string; clientId: string }[]> {
+    const byFamily = 'familyId' in where ? where.familyId : null;
+    const byGrant = 'grantIdHash' in where ? where.grantIdHash : null;
+    const byAccount = 'accountId' in where ? where.accountId : null;
+    return this.prisma.$queryRaw<{ id: string; accountId: string; clientId: string }[]>`
+      WITH fam AS (
+        UPDATE refresh_token_families
+           SET revoked_at = now(), revoked_reason = ${reason}
+         WHERE revoked_at IS NULL
+           AND (id = ${byFamily}::uuid OR grant_id = ${byGrant} OR account_id = ${byAccount}::uuid)
+        RETURNING id, account_id, client_id
+      ), emptied AS (
+        UPDATE refresh_tokens SET payload = NULL WHERE family_id IN (SELECT id FROM fam) AND payload IS NOT NULL
+      ), audited AS (
+        INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
+        SELECT e.type, fam.account_id, fam.client_id, fam.id, e.ip, e.user_agent, e.outcome, e.detail
+          FROM fam, jsonb_to_recordset(${auditJson(events)}::jsonb)
+               AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      )
+      SELECT id::text AS "id", account_id::text AS "accountId", client_id AS "clientId" FROM fam`;
+  }
+
+  /**
+   * Removes dead families (past their absolute or idle expiry) with their tokens, a batch per statement so no
+   * lock is held for long. Live families and their consumed tokens stay: reuse detection needs them.
+   */
+  async pruneDead({ batchSize = 500, maxBatches = 10_000 } = {}): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const removed = await this.prisma.$executeRaw`
+        DELETE FROM refresh_token_families WHERE id IN (
+          SELECT id FROM refresh_token_families
+           WHERE LEAST(idle_expires_at, expires_at) < now()
+           LIMIT ${batchSize} FOR UPDATE SKIP LOCKED)`;
+      total += removed;
+      if (removed < batchSize) break;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,216 @@
+// The refresh_token grant (RFC 6749 §6), registered over oidc-provider's own. Each refresh token is single use
+// and belongs to a family; presenting it rotates the family in one atomic statement. A token presented again:
+//   - inside the grace window, while its successor is unused: the first response again (no new branch);
+//   - otherwise: reuse. The family, and only that family, is revoked with the access tokens issued from it.
+// Concurrent presentations agree through the grace cache (one claimant rotates, the others read its response)
+// and, with no grace window, through the database's conditional write (one wins, the rest are reuse).
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+import type { Audit, AuditEvent } from '../../audit/audit.js';
+import type { TokenHasher } from '../../crypto/token-hash.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, TooManyRequests } from '../../errors.js';
+import type { Families } from '../../families/families.js';
+import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
+import type { TokenRow } from '../../families/repository.js';
+import type { ShortLivedStore } from '../../store/types.js';
+import { storeKeyFor } from '../../../adapters/store-adapter.js';
+import {
+  checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, providerConfiguration, resolveResource,
+  tokenValueAndPayload, validateAccount, validateResourceServer,
+} from '../internals.js';
+
+export const grantType = 'refresh_token';
+export const parameters = ['refresh_token', 'scope'];
+
+export interface RefreshGrantDeps {
+  provider: Provider;
+  families: Families;
+  grace: GraceCache;
+  audit: Audit;
+  store: ShortLivedStore;
+  hash: TokenHasher;
+}
+
+type Ctx = KoaContextWithOIDC;
+type RefreshTokenModel = InstanceType<Provider['RefreshToken']> & Record<string, unknown>;
+type DPoP = Awaited<ReturnType<typeof grantHelpers.validateDpop>>;
+
+// Opaque tokens are 43 characters of base64url; anything far off that is not ours and not worth a lookup.
+const TOKEN_SHAPE = /^[A-Za-z0-9_~.+/=-]{16,512}$/;
+
+export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash }: RefreshGrantDeps) {
+  const device = (ctx: Ctx) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
+
+  function readPresentedToken(ctx: Ctx): string {
+    const value = ctx.oidc.params?.refresh_token;
+    if (typeof value !== 'string' || !value) throw new InvalidRequest('missing required parameter(s) (refresh_token)');
+    if (!TOKEN_SHAPE.test(value)) throw new InvalidGrant('refresh token not found');
+    return value;
+  }
+
+  /** Checks that need nothing but the row: ownership, revocation, absolute expiry. */
+  function checkFamily(ctx: Ctx, row: TokenRow | undefined): TokenRow {
+    if (!row) throw new InvalidGrant('refresh token not found');
+    if (row.family.clientId !== ctx.oidc.client!.clientId) throw new InvalidGrant('refresh token was issued to another client');
+    if (row.family.revokedAt) throw new InvalidGrant('refresh token has been revoked');
+    if (row.family.expiresAt.getTime() <= Date.now()) throw new InvalidGrant('refresh token family has expired; sign in again');
+    return row;
+  }
+
+  async function revokeForReuse(ctx: Ctx, row: TokenRow, why: string): Promise<never> {
+    const at = device(ctx);
+    const events: AuditEvent[] = [
+      { type: 'refresh_token.reuse_detected', outcome: 'revoked', ...at, detail: { generation: row.generation, why } },
+      { type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: { reason: 'reuse_detected' } },
+    ];
+    await families.revokeFamily(row.family.id, 'reuse_detected', events);
+    throw new InvalidGrant('refresh token was already used; this sign-in has been revoked, sign in again');
+  }
+
+  /** A consumed token presented again: the cached first response inside the window, reuse otherwise. */
+  async function replayOrReuse(ctx: Ctx, row: TokenRow, dPoP: DPoP): Promise<void> {
+    if (!grace.enabled) return revokeForReuse(ctx, row, 'strict rotation');
+    const rotation = await grace.read(row.id);
+    if (!rotation) return revokeForReuse(ctx, row, 'grace window passed');
+    const successor = await families.repo.consumedAt(rotation.successor.hash);
+    if (successor?.consumedAt) return revokeForReuse(ctx, row, 'successor already used');
+    if (!successor && !(await commitRotation(row, rotation, device(ctx)))) {
+      return revokeForReuse(ctx, row, 'token consumed into another successor');
+    }
+    const jkt = rotation.successor.payload.jkt;
+    if (jkt && dPoP?.thumbprint !== jkt) throw new InvalidGrant('failed jkt verification');
+    ctx.body = rotation.response;
+  }
+
+  function commitRotation(row: TokenRow, rotation: Rotation, at: { ip: string; userAgent: string | null }) {
+    return families.repo.rotate({
+      parentHash: row.id,
+      childHash: rotation.successor.hash,
+      childPayload: rotation.successor.payload,
+      childExpiresAt: new Date(rotation.successor.expiresAt),
+      audit: { type: 'refresh_token.rotated', outcome: 'success', ...at },
+    });
+  }
+
+  /** Sender constraints, grant, scope and account: what oidc-provider's own grant checks, in the same order. */
+  async function validate(ctx: Ctx, row: TokenRow, presented: string, dPoP: DPoP) {
+    if (!row.payload) throw new InvalidGrant('refresh token not found');
+    if (row.expiresAt.getTime() <= Date.now()) throw new InvalidGrant('refresh token has expired');
+    const token = new provider.RefreshToken({ ...row.payload, jti: presented } as never) as RefreshTokenModel;
+    grantHelpers.checkDpopRequired(provider, ctx, dPoP);
+    await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
+    if (token.jkt && (!dPoP || token.jkt !== dPoP.thumbprint)) throw new InvalidGrant('failed jkt verification');
+
+    const grant = await grantHelpers.validateGrant(provider, ctx, String(token.grantId));
+    if (ctx.oidc.params!.scope) {
+      const missing = [...ctx.oidc.requestParamScopes].filter((s) => !token.scopes.has(s));
+      if (missing.length) throw new InvalidScope(`refresh token missing requested scope(s): ${missing.join(' ')}`);
+    }
+    ctx.oidc.entity('RefreshToken', token);
+    ctx.oidc.entity('Grant', grant);
+
+    let account;
+    try {
+      account = await validateAccount(provider, ctx, token, 'refresh token');
+    } catch {
+      const events: AuditEvent[] = [{ type: 'refresh_token.family_revoked', outcome: 'revoked', ...device(ctx), detail: { reason: 'account_unavailable' } }];
+      await families.revokeFamily(row.family.id, 'account_unavailable', events);
+      throw new InvalidGrant('the account of this refresh token is disabled or deleted');
+    }
+    checkAccountMismatch(token, grant);
+    ctx.oidc.entity('Account', account);
+    return { token, grant, account };
+  }
+
+  async function enforceVelocity(ctx: Ctx, row: TokenRow) {
+    const retryAfter = await families.velocityExceeded(row.family.id);
+    if (retryAfter === undefined) return;
+    await audit.record({
+      type: 'refresh_token.velocity_exceeded', outcome: 'refused', ...device(ctx),
+      accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id,
+      detail: { limit: families.policy.velocityMax, window_seconds: families.policy.velocityWindowSeconds },
+    });
+    ctx.set('Retry-After', String(retryAfter));
+    throw new TooManyRequests(`this session refreshes too often; retry in ${retryAfter} s`);
+  }
+
+  /** Builds (but does not commit) the rotation: the successor refresh token, an access token, the response. */
+  async function buildRotation(ctx: Ctx, row: TokenRow, v: Awaited<ReturnType<typeof validate>>, dPoP: DPoP): Promise<Rotation> {
+    const { token, grant, account } = v;
+    const expiresAt = families.successorExpiry(row.family);
+    const successor = new provider.RefreshToken({
+      accountId: token.accountId, acr: token.acr, amr: token.amr, authTime: token.authTime, claims: token.claims,
+      client: ctx.oidc.client, expiresWithSession: token.expiresWithSession, iiat: token.iiat, grantId: token.grantId,
+      gty: String(token.gty ?? '').endsWith(grantType) ? token.gty : `${token.gty} ${grantType}`, nonce: token.nonce,
+      resource: token.resource, rotations: (Number(token.rotations) || 0) + 1, scope: token.scope,
+      sessionUid: token.sessionUid, sid: token.sid, rar: token.rar, jkt: token.jkt,
+    } as never) as RefreshTokenModel;
+    successor.exp = Math.floor(expiresAt.getTime() / 1000);
+    const { value: refreshToken, payload } = await tokenValueAndPayload(successor);
+    ctx.oidc.entity('RotatedRefreshToken', token);
+    ctx.oidc.entity('RefreshToken', successor);
+
+    const at = createAccessToken(provider, ctx, {
+      accountId: account.accountId, expiresWithSession: token.expiresWithSession, grantId: token.grantId,
+      sessionUid: token.sessionUid, sid: token.sid,
+    }, String(successor.gty));
+    if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
+    const scope = ctx.oidc.params!.scope ? ctx.oidc.requestParamScopes : token.scopes;
+    const { features: { userinfo, resourceIndicators } } = providerConfiguration(provider);
+    const resource = await resolveResource(ctx, token, { userinfo, resourceIndicators }, scope);
+    if (resource) {
+      const info = validateResourceServer(await resourceIndicators.getResourceServerInfo(ctx, resource, ctx.oidc.client));
+      at.resourceServer = new provider.ResourceServer(resource, info as never);
+      at.scope = grant.getResourceScopeFiltered(resource, [...scope].filter(Set.prototype.has.bind(at.resourceServer.scopes)));
+    } else {
+      at.claims = token.claims as never;
+      at.scope = grant.getOIDCScopeFiltered(scope);
+    }
+    await grantHelpers.applyAuthorizationDetails(provider, ctx, at, token);
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+    const idToken = await issueIdToken(provider, ctx, token, at, grant, scope);
+
+    const response = grantHelpers.buildTokenResponse(provider, {
+      accessToken, authorizationDetails: at.rar, expiresIn: at.expiration, idToken, refreshToken,
+      scope: token.scope ? at.scope : (at.scope || undefined), tokenType: at.tokenType,
+    }) as TokenResponse;
+    return {
+      response,
+      successor: { hash: hash(refreshToken), payload: { ...payload, jti: undefined }, expiresAt: expiresAt.getTime() },
+      accessTokenKey: storeKeyFor(hash, 'AccessToken', String(at.jti)),
+    };
+  }
+
+  const discard = (rotation: Rotation) => store.delete(rotation.accessTokenKey);
+
+  return async function refreshTokenGrant(ctx: Ctx): Promise<void> {
+    const presented = readPresentedToken(ctx);
+    const dPoP = await grantHelpers.validateDpop(provider, ctx);
+    const row = checkFamily(ctx, await families.find(presented));
+    if (row.consumedAt) return replayOrReuse(ctx, row, dPoP);
+
+    const validated = await validate(ctx, row, presented, dPoP);
+    await enforceVelocity(ctx, row);
+    const rotation = await buildRotation(ctx, row, validated, dPoP);
+    await families.trackAccessToken(row.family.id, rotation.accessTokenKey, Number(rotation.response.expires_in) || 3600);
+
+    if (grace.enabled && !(await grace.claim(row.id, rotation))) {
+      await discard(rotation); // another request is rotating this token: answer as it does
+      return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP);
+    }
+    let committed: boolean;
+    try {
+      committed = await commitRotation(row, rotation, device(ctx));
+    } catch (err) {
+      await Promise.allSettled([discard(rotation), grace.enabled ? grace.release(row.id) : undefined]);
+      throw err;
+    }
+    if (!committed) {
+      await discard(rotation);
+      return revokeForReuse(ctx, row, 'concurrent rotation lost');
+    }
+    ctx.body = rotation.response;
+  };
+}
