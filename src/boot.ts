@@ -9,7 +9,7 @@ import { deriveKeys, resolveSecret } from './crypto/secrets.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
-import { startPruneJob } from './families/prune.js';
+import { pruneExpired, startPruneJob } from './families/prune.js';
 import { openStore } from './store/index.js';
 import type { ShortLivedStore } from './store/types.js';
 
@@ -38,7 +38,9 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;
-    const stopPruning = startPruneJob({ prisma: db.prisma, store, logger, intervalSeconds: config.pruneIntervalSeconds });
+    const stopPruning = startPruneJob({
+      store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
+    });
     return {
       ...app,
       server,

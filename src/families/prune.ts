@@ -22,15 +22,22 @@ export async function pruneExpired(prisma: PrismaClient, { batchSize = 500 } = {
 
 const LOCK_KEY = 'job:prune';
 
-export function startPruneJob(deps: { prisma: PrismaClient; store: ShortLivedStore; logger: Logger; intervalSeconds: number }): () => void {
-  const { prisma, store, logger, intervalSeconds } = deps;
+export interface PruneJobDeps {
+  store: ShortLivedStore;
+  logger: Logger;
+  intervalSeconds: number;
+  prune: () => Promise<PruneResult>;
+}
+
+/** Runs `prune` every interval on whichever instance takes the store lock first; returns a stop function. */
+export function startPruneJob({ store, logger, intervalSeconds, prune }: PruneJobDeps): () => void {
   if (intervalSeconds <= 0) return () => {};
   const me = randomUUID();
   const tick = async () => {
     try {
       // Held slightly shorter than the interval so the next tick (on any instance) can take it again.
       if (!(await store.setIfAbsent(LOCK_KEY, me, Math.max(1, intervalSeconds * 0.9)))) return;
-      const removed = await pruneExpired(prisma);
+      const removed = await prune();
       if (removed.families || removed.payloads) logger.info({ removed }, 'pruned expired refresh-token families and payloads');
     } catch (err) {
       logger.warn({ err }, 'prune job failed; will retry next interval');
