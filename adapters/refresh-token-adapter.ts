@@ -1,6 +1,7 @@
 // oidc-provider's RefreshToken model on refresh-token families. oidc-provider saves a refresh token only when a
 // code is exchanged (our refresh_token grant, src/oidc/grants/refresh-token.ts, rotates without the adapter), so
 // every upsert starts a family: device metadata from the request, the access token issued alongside tracked.
+import type { AuditEvent } from '../src/audit/audit.js';
 import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { asDependencyError } from '../src/errors.js';
@@ -14,6 +15,14 @@ const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
   } catch (err) {
     return asDependencyError(err);
   }
+};
+
+const revokedEvent = (reason: string): AuditEvent => {
+  const ctx = currentOidcContext();
+  return {
+    type: 'refresh_token.family_revoked', outcome: 'revoked', detail: { reason },
+    ip: ctx?.ip ?? null, userAgent: ctx?.get('user-agent')?.slice(0, 512) || null,
+  };
 };
 
 export class RefreshTokenAdapter {
@@ -66,13 +75,13 @@ export class RefreshTokenAdapter {
   destroy(id: string) {
     return guarded(async () => {
       const row = await this.families.find(id);
-      if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', []);
+      if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
     });
   }
 
   revokeByGrantId(grantId: string) {
     return guarded(async () => {
-      await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked');
+      await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [revokedEvent('grant_revoked')]);
     });
   }
 }

@@ -211,6 +211,10 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       await discard(rotation);
       return revokeForReuse(ctx, row, 'concurrent rotation lost');
     }
+    audit.mirror({
+      type: 'refresh_token.rotated', outcome: 'success', ...device(ctx),
+      accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { generation: row.generation + 1 },
+    });
     ctx.body = rotation.response;
   };
 }
