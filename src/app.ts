@@ -16,6 +16,7 @@ import { createAudit } from './audit/audit.js';
 import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
+import { bodyLimit } from './http/body-limit.js';
 import { errorHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -73,6 +74,7 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(bodyLimit(64 * 1024)); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(health.routes());
   koa.use(interactions.routes());
   koa.use(interactions.allowedMethods());
