@@ -76,6 +76,7 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   koa.use(bodyLimit(64 * 1024)); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(health.routes());
+  // --- admin API (src/admin) mounts here ---
   koa.use(interactions.routes());
   koa.use(interactions.allowedMethods());
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
