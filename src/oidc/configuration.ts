@@ -6,6 +6,10 @@ import type { Config } from '../config.js';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { errorPage } from '../../views/error.js';
 import { loggedOutPage, logoutPage } from '../../views/logout.js';
+import type { ResourceServers } from '../clients/resource-servers.js';
+import { TollgateError } from '../errors.js';
+import type { IntrospectionPolicy } from './introspection-policy.js';
+import { recordJwtAccessTokens } from './jwt-access-tokens.js';
 import type { SigningKeys } from './keys.js';
 
 export interface ConfigurationDeps {
@@ -14,11 +18,14 @@ export interface ConfigurationDeps {
   keys: SigningKeys;
   cookieKeys: string[];
   findAccount: NonNullable<Configuration['findAccount']>;
+  resourceServers: ResourceServers;
+  introspectionPolicy: IntrospectionPolicy;
 }
 
 const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 
-export function buildConfiguration({ config, adapter, keys, cookieKeys, findAccount }: ConfigurationDeps): Configuration {
+export function buildConfiguration(deps: ConfigurationDeps): Configuration {
+  const { config, adapter, keys, cookieKeys, findAccount, resourceServers, introspectionPolicy } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   return {
     adapter: adapter as unknown as Configuration['adapter'],
@@ -62,7 +69,29 @@ export function buildConfiguration({ config, adapter, keys, cookieKeys, findAcco
       // RFC 7662 §2.1 leaves who may introspect to the server: a confidential client, for its own tokens.
       introspection: {
         enabled: true,
-        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+        allowedPolicy: async (_ctx, client, token) => {
+          const t = token as typeof token & { aud?: string | string[]; accountId?: string };
+          return introspectionPolicy(client, { clientId: t.clientId, aud: t.aud, accountId: t.accountId, iat: t.iat });
+        },
+      },
+      // RFC 8707: a client names the API it wants a token for; registered resource servers get RFC 9068 JWTs
+      // (verifiable locally through the JWKS) carrying only their own scopes. Without `resource`, tokens stay
+      // opaque (usable at userinfo, introspectable).
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => true,
+        async getResourceServerInfo(_ctx, indicator) {
+          const server = await resourceServers.find(indicator);
+          if (!server) throw new TollgateError(400, 'invalid_target', `unknown resource server ${indicator}`);
+          return {
+            scope: server.scopes,
+            audience: server.identifier,
+            accessTokenTTL: config.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: config.signingKeyAlg } },
+          };
+        },
       },
       // RFC 7009 §2.1: the server verifies the token was issued to the client asking to revoke it.
       revocation: {
@@ -80,6 +109,10 @@ export function buildConfiguration({ config, adapter, keys, cookieKeys, findAcco
           ctx.body = loggedOutPage({ clientName: ctx.oidc.client?.clientName });
         },
       },
+    },
+
+    formats: {
+      customizers: { jwt: recordJwtAccessTokens(adapter) as never },
     },
 
     ttl: {

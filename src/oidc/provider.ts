@@ -11,6 +11,10 @@ import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import { compareHashedClientSecrets } from './internals.js';
+import { createIntrospectionPolicy } from './introspection-policy.js';
+import { handleStructuredTokens } from './jwt-access-tokens.js';
+import { createNotBeforeCheck } from '../accounts/not-before.js';
+import { createResourceServers } from '../clients/resource-servers.js';
 import type { SigningKeys } from './keys.js';
 
 export interface ProviderDeps {
@@ -26,14 +30,19 @@ export interface ProviderDeps {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant } = deps;
+  const resourceServers = createResourceServers(prisma);
+  const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore: createNotBeforeCheck(prisma) });
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma) }),
+    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma), resourceServers, introspectionPolicy }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
-  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), refreshParameters);
+  // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
+  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
+  const publicKeys = keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
+  provider.use(handleStructuredTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
   listenToProvider(provider, logger);
   return provider;
 }
