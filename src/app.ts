@@ -69,7 +69,7 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
     { name: 'database', check: () => db.ping() },
     { name: 'store', check: () => store.ping() },
   ]);
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma });
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit });
 
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { authenticate } from '../accounts/accounts.js';
+import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../http/body.js';
@@ -15,13 +16,15 @@ import { loginPage } from '../../views/login.js';
 export interface InteractionDeps {
   provider: Provider;
   prisma: PrismaClient;
+  audit: Audit;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 
-export function createInteractionRouter({ provider, prisma }: InteractionDeps): Router {
+export function createInteractionRouter({ provider, prisma, audit }: InteractionDeps): Router {
+  const device = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -59,10 +62,13 @@ export function createInteractionRouter({ provider, prisma }: InteractionDeps): 
     const form = await readForm(ctx);
     const username = single(form, 'username') ?? '';
     const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
+    const clientId = String(interaction.params.client_id);
     if (!accountId) {
+      await audit.record({ type: 'login.failed', outcome: 'failure', clientId, ...device(ctx), detail: { username: username.slice(0, 64) } });
       await render(ctx, interaction, { username, error: GENERIC_LOGIN_ERROR });
       return;
     }
+    await audit.record({ type: 'login.succeeded', outcome: 'success', accountId, clientId, ...device(ctx) });
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
     ctx.respond = false;
   });
@@ -82,6 +88,10 @@ export function createInteractionRouter({ provider, prisma }: InteractionDeps): 
       return;
     }
     const grantId = await saveGrant(provider, interaction);
+    await audit.record({
+      type: 'consent.granted', outcome: 'success', accountId: interaction.session?.accountId ?? null,
+      clientId: String(interaction.params.client_id), ...device(ctx), detail: { scope: String(interaction.params.scope ?? '') },
+    });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
   });
