@@ -9,8 +9,10 @@ export class TollgateError extends Error {
   readonly expose: boolean;
   readonly error: string;
   error_description: string;
+  /** Response headers that belong to the error (WWW-Authenticate, Retry-After); the error handler sets them. */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(status: number, error: string, description: string, options?: { cause?: unknown }) {
+  constructor(status: number, error: string, description: string, options?: TollgateErrorOptions) {
     super(error, options);
     this.name = 'TollgateError';
     this.status = status;
@@ -18,12 +20,18 @@ export class TollgateError extends Error {
     this.expose = true;
     this.error = error;
     this.error_description = description;
+    this.headers = options?.headers;
   }
+}
+
+export interface TollgateErrorOptions {
+  cause?: unknown;
+  headers?: Record<string, string>;
 }
 
 const E = (status: number, error: string, defaultDescription: string) =>
   class extends TollgateError {
-    constructor(description = defaultDescription, options?: { cause?: unknown }) {
+    constructor(description = defaultDescription, options?: TollgateErrorOptions) {
       super(status, error, description, options);
       this.name = error;
     }
@@ -35,6 +43,7 @@ export const InvalidScope = E(400, 'invalid_scope', 'the requested scope is inva
 export const Unauthorized = E(401, 'invalid_token', 'a valid bearer token is required');
 export const Forbidden = E(403, 'insufficient_scope', 'the token lacks the required scope');
 export const NotFound = E(404, 'not_found', 'no such resource');
+export const MethodNotAllowed = E(405, 'method_not_allowed', 'this method is not allowed on this resource');
 export const PayloadTooLarge = E(413, 'invalid_request', 'the request body is too large');
 export const UnsupportedMediaType = E(415, 'invalid_request', 'unsupported content type');
 export const TooManyRequests = E(429, 'slow_down', 'too many requests, retry later');

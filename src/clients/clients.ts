@@ -1,7 +1,10 @@
-// Client registration (CLI and admin API). The secret is 256 random bits, returned once and stored as an HMAC.
+// Client registration and management (CLI and admin API). The secret is 256 random bits, returned once and stored
+// as an HMAC. Changes that are audited write their events in the same statement (see src/admin/audit-records.ts).
 import { randomBytes } from 'node:crypto';
 
-import type { PrismaClient } from '../db/generated/client.js';
+import { auditRecords } from '../admin/audit-records.js';
+import type { AuditEvent } from '../audit/audit.js';
+import type { Client, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 
@@ -87,28 +90,102 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
 
 const newSecret = () => randomBytes(32).toString('base64url');
 
-export async function createClient(prisma: PrismaClient, hash: TokenHasher, input: ClientInput): Promise<ClientView> {
+/** Registers a client; `events` (e.g. client.created) are written by the same statement, with its client_id. */
+export async function createClient(prisma: PrismaClient, hash: TokenHasher, input: ClientInput, events: AuditEvent[] = []): Promise<ClientView> {
   const metadata = buildMetadata(input);
   const clientId = randomBytes(16).toString('base64url');
   const secret = input.public ? undefined : newSecret();
-  await prisma.client.create({
-    data: {
-      clientId,
-      name: metadata.client_name,
-      secretHash: secret ? hash(secret) : null,
-      metadata,
-      isAdmin: Boolean(input.admin),
-    },
-  });
+  await prisma.$executeRaw`
+    WITH c AS (
+      INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
+      VALUES (${clientId}, ${metadata.client_name}, ${secret ? hash(secret) : null}, ${JSON.stringify(metadata)}::jsonb, ${Boolean(input.admin)})
+      RETURNING client_id
+    )
+    INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
+    SELECT e.type, c.client_id, e.ip, e.user_agent, e.outcome, e.detail
+      FROM c, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)`;
   return { client_id: clientId, ...(secret ? { client_secret: secret } : undefined), ...metadata, admin: Boolean(input.admin) };
 }
 
-/** Issues a new secret (shown once); the old one stops working at once. */
-export async function rotateClientSecret(prisma: PrismaClient, hash: TokenHasher, clientId: string): Promise<string | undefined> {
+/**
+ * Issues a new secret (shown once); the old one stops working at once. Undefined for an unknown client. `events`
+ * (client.secret_rotated) are written by the same statement.
+ */
+export async function rotateClientSecret(prisma: PrismaClient, hash: TokenHasher, clientId: string, events: AuditEvent[] = []): Promise<string | undefined> {
+  const secret = newSecret();
+  const rotated = await prisma.$queryRaw<{ client_id: string }[]>`
+    WITH c AS (
+      UPDATE clients SET secret_hash = ${hash(secret)}, updated_at = now()
+       WHERE client_id = ${clientId} AND secret_hash IS NOT NULL
+      RETURNING client_id
+    ), audited AS (
+      INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
+      SELECT e.type, c.client_id, e.ip, e.user_agent, e.outcome, e.detail
+        FROM c, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+    )
+    SELECT client_id FROM c`;
+  if (rotated.length) return secret;
+  if (await prisma.client.findUnique({ where: { clientId } })) throw new InvalidRequest('public clients have no secret');
+  return undefined;
+}
+
+/** The public view of a stored client (never its secret hash). */
+export function toClientView(row: Client): ClientView {
+  const m = row.metadata as Partial<ClientView>;
+  return {
+    client_id: row.clientId,
+    client_name: row.name,
+    redirect_uris: m.redirect_uris ?? [],
+    grant_types: m.grant_types ?? [],
+    response_types: m.response_types ?? [],
+    scope: m.scope ?? '',
+    token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
+    application_type: m.application_type ?? 'web',
+    admin: row.isAdmin,
+  };
+}
+
+export async function getClient(prisma: PrismaClient, clientId: string): Promise<ClientView | undefined> {
+  const row = await prisma.client.findUnique({ where: { clientId } });
+  return row ? toClientView(row) : undefined;
+}
+
+/** Clients in client_id order, starting after `after` (a keyset page). */
+export async function listClients(prisma: PrismaClient, { after, limit }: { after?: string | undefined; limit: number }): Promise<ClientView[]> {
+  const rows = await prisma.client.findMany({ where: after ? { clientId: { gt: after } } : {}, orderBy: { clientId: 'asc' }, take: limit });
+  return rows.map(toClientView);
+}
+
+export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes'>>;
+
+/**
+ * Changes a client's name, redirect URIs, grant types or scope, validated exactly as at creation (the patch is
+ * merged into the current settings first). Undefined for an unknown client.
+ */
+export async function updateClient(prisma: PrismaClient, clientId: string, patch: ClientPatch): Promise<ClientView | undefined> {
   const row = await prisma.client.findUnique({ where: { clientId } });
   if (!row) return undefined;
-  if (!row.secretHash) throw new InvalidRequest('public clients have no secret');
-  const secret = newSecret();
-  await prisma.client.update({ where: { clientId }, data: { secretHash: hash(secret), updatedAt: new Date() } });
-  return secret;
+  // buildMetadata pins admin clients to client_credentials + admin; refuse rather than silently ignore a change.
+  if (row.isAdmin && (patch.grantTypes !== undefined || patch.scopes !== undefined)) {
+    throw new InvalidRequest('the grant_types and scope of an admin client are fixed (client_credentials, admin)');
+  }
+  const current = toClientView(row);
+  const metadata = buildMetadata({
+    name: patch.name ?? current.client_name,
+    redirectUris: patch.redirectUris ?? current.redirect_uris,
+    public: current.token_endpoint_auth_method === 'none',
+    grantTypes: patch.grantTypes ?? current.grant_types,
+    scopes: patch.scopes ?? current.scope,
+    admin: row.isAdmin,
+  });
+  // Metadata keys this module does not manage are kept as they are.
+  const merged = { ...(row.metadata as Record<string, unknown>), ...metadata };
+  const { count } = await prisma.client.updateMany({ where: { clientId }, data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() } });
+  return count ? toClientView({ ...row, name: metadata.client_name, metadata: merged }) : undefined;
+}
+
+/** Removes a client; false when there was none. Its refresh-token families are the caller's to revoke. */
+export async function deleteClient(prisma: PrismaClient, clientId: string): Promise<boolean> {
+  const { count } = await prisma.client.deleteMany({ where: { clientId } });
+  return count > 0;
 }

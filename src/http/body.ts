@@ -1,5 +1,6 @@
-// A bounded reader for the small HTML form posts of the interaction pages. Bodies past the limit are refused
-// (413) before they are buffered whole; anything but application/x-www-form-urlencoded is refused (415).
+// Bounded readers for request bodies: the small HTML form posts of the interaction pages, and the JSON of the admin
+// API. Bodies past the limit are refused (413) before they are buffered whole; a body of another media type than
+// the reader expects is refused (415).
 import type { Context } from 'koa';
 
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
@@ -36,4 +37,19 @@ export function single(form: URLSearchParams, name: string): string | undefined 
   const values = form.getAll(name);
   if (values.length > 1) throw new InvalidRequest(`${name} must be given once`);
   return values[0];
+}
+
+/**
+ * A JSON request body (the admin API). Malformed JSON is a 400, a body past the limit a 413 (declared or not),
+ * anything but application/json a 415. What the JSON must look like is the caller's schema to say.
+ */
+export async function readJson(ctx: Context, limit = 64 * 1024): Promise<unknown> {
+  if (!ctx.is('application/json')) throw new UnsupportedMediaType('expected application/json');
+  const text = await readBody(ctx, limit);
+  if (!text.trim()) throw new InvalidRequest('the request body is empty; a JSON object is expected');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidRequest('the request body is not valid JSON');
+  }
 }
