@@ -3,6 +3,8 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { asDependencyError } from '../src/errors.js';
+import { peekMemo } from '../src/http/request-memo.js';
+import { currentOidcContext } from '../src/oidc/internals.js';
 import { fromStored, toStored, type Payload } from './payload.js';
 
 export interface PrismaAdapterDeps {
@@ -51,6 +53,12 @@ export class PrismaAdapter {
   }
 
   find(id: string) {
+    // Grants read earlier in this request (the refresh grant's joined lookup) are not read again.
+    const memo = this.#model === 'Grant' ? peekMemo(currentOidcContext())?.grants.get(this.#deps.hash(id)) : undefined;
+    if (memo !== undefined) {
+      if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
+      return Promise.resolve(fromStored(memo.payload as Payload, id, null));
+    }
     return guarded(async () => {
       const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
+import { peekMemo, type MemoAccount } from '../http/request-memo.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 
 export interface AccountView {
@@ -46,11 +47,15 @@ export async function authenticate(prisma: PrismaClient, username: string, passw
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. */
+/**
+ * oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. An account
+ * already read in this request (see src/http/request-memo.ts) is not read again.
+ */
 export function createFindAccount(prisma: PrismaClient) {
-  return async (_ctx: unknown, sub: string) => {
+  return async (ctx: { state?: Record<string, unknown> } | undefined, sub: string) => {
     if (!UUID.test(sub)) return undefined;
-    const row = await prisma.account.findUnique({ where: { id: sub } });
+    const memo = peekMemo(ctx)?.accounts.get(sub);
+    const row: MemoAccount | null = memo !== undefined ? memo : await prisma.account.findUnique({ where: { id: sub } });
     if (!row || row.disabledAt) return undefined;
     return {
       accountId: row.id,

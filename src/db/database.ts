@@ -14,10 +14,15 @@ import type { SqlRunner } from './sql.js';
 
 export type Prisma = PrismaClient;
 
+/** Called after each round trip to PostgreSQL (metrics, and the round-trip budget test). */
+export type QueryObserver = (durationMs: number, failed: boolean) => void;
+
 export interface Database {
   kind: 'postgres' | 'pglite' | 'pglite-socket';
   prisma: PrismaClient;
   sql: SqlRunner;
+  /** Subscribes to round trips; returns the unsubscribe function. PGlite has no round trips and reports none. */
+  observeQueries(observer: QueryObserver): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,13 +55,53 @@ function poolRunner(pool: pg.Pool): SqlRunner {
   };
 }
 
+type QueryFn = (...args: unknown[]) => unknown;
+
+/** Wraps a pooled client's query (promise and callback styles) so every round trip is reported once. */
+function instrument(client: pg.PoolClient, observers: Set<QueryObserver>) {
+  const original = client.query as unknown as QueryFn;
+  const report = (started: number, failed: boolean) => {
+    const ms = performance.now() - started;
+    for (const observer of observers) observer(ms, failed);
+  };
+  (client as unknown as { query: QueryFn }).query = function query(this: unknown, ...args: unknown[]) {
+    const started = performance.now();
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (err: unknown, res: unknown) => {
+        report(started, Boolean(err));
+        callback(err, res);
+      };
+      return original.apply(this, args);
+    }
+    const result = original.apply(this, args) as Promise<unknown> | undefined;
+    if (!result || typeof result.then !== 'function') return result;
+    return result.then(
+      (value) => {
+        report(started, false);
+        return value;
+      },
+      (err: unknown) => {
+        report(started, true);
+        throw err;
+      },
+    );
+  };
+}
+
 function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
+  const observers = new Set<QueryObserver>();
+  pool.on('connect', (client) => instrument(client, observers));
   const sql = poolRunner(pool);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind,
     prisma,
     sql,
+    observeQueries(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -100,6 +145,7 @@ export async function openDatabase(config: DbConfig, { serve }: { serve: boolean
     kind: 'pglite',
     prisma,
     sql: embedded.sql,
+    observeQueries: () => () => {},
     async ping() {
       await embedded.pglite.query('SELECT 1');
     },

@@ -22,6 +22,9 @@ export interface FamilyRow {
 }
 
 export interface TokenRow {
+  /** The grant and account of the family, read in the same query (absent when they no longer exist). */
+  grant: { payload: Payload; expiresAt: Date | null } | null;
+  account: { id: string; username: string; email: string | null; disabledAt: Date | null } | null;
   id: string;
   parentId: string | null;
   generation: number;
@@ -50,9 +53,14 @@ interface JoinedRow {
   idle_expires_at: Date;
   family_expires_at: Date;
   revoked_at: Date | null;
+  grant_payload: Payload | null;
+  grant_expires_at: Date | null;
+  account_username: string | null;
+  account_email: string | null;
+  account_disabled_at: Date | null;
 }
 
-const toFamily = (r: Omit<JoinedRow, 'id' | 'parent_id' | 'generation' | 'payload' | 'expires_at' | 'consumed_at'>): FamilyRow => ({
+const toFamily = (r: JoinedRow): FamilyRow => ({
   id: r.family_id,
   accountId: r.account_id,
   clientId: r.client_id,
@@ -73,17 +81,26 @@ const auditJson = (events: AuditEvent[]) =>
 export class FamilyRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** A token with its family, in one round trip; undefined when unknown. */
+  /** A token with its family, the family's grant and its account, in one round trip; undefined when unknown. */
   async findToken(idHash: string): Promise<TokenRow | undefined> {
     const rows = await this.prisma.$queryRaw<JoinedRow[]>`
       SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
              f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
-             f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at
-        FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
+             f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
+             g.payload AS grant_payload, g.expires_at AS grant_expires_at,
+             a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at
+        FROM refresh_tokens t
+        JOIN refresh_token_families f ON f.id = t.family_id
+        LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
+        LEFT JOIN accounts a ON a.id = f.account_id
        WHERE t.id = ${idHash}`;
     const r = rows[0];
     if (!r) return undefined;
     return {
+      grant: r.grant_payload ? { payload: r.grant_payload, expiresAt: r.grant_expires_at ? new Date(r.grant_expires_at) : null } : null,
+      account: r.account_username
+        ? { id: r.account_id, username: r.account_username, email: r.account_email, disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null }
+        : null,
       id: r.id,
       parentId: r.parent_id,
       generation: Number(r.generation),

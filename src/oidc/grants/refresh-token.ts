@@ -13,6 +13,7 @@ import { InvalidGrant, InvalidRequest, InvalidScope, TooManyRequests } from '../
 import type { Families } from '../../families/families.js';
 import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
 import type { TokenRow } from '../../families/repository.js';
+import { memoOf } from '../../http/request-memo.js';
 import type { ShortLivedStore } from '../../store/types.js';
 import { storeKeyFor } from '../../../adapters/store-adapter.js';
 import {
@@ -52,6 +53,10 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   /** Checks that need nothing but the row: ownership, revocation, absolute expiry. */
   function checkFamily(ctx: Ctx, row: TokenRow | undefined): TokenRow {
     if (!row) throw new InvalidGrant('refresh token not found');
+    // The lookup also read the grant and the account: oidc-provider's checks below will find them here.
+    const memo = memoOf(ctx);
+    memo.grants.set(row.family.grantId, row.grant);
+    memo.accounts.set(row.family.accountId, row.account);
     if (row.family.clientId !== ctx.oidc.client!.clientId) throw new InvalidGrant('refresh token was issued to another client');
     if (row.family.revokedAt) throw new InvalidGrant('refresh token has been revoked');
     if (row.family.expiresAt.getTime() <= Date.now()) throw new InvalidGrant('refresh token family has expired; sign in again');

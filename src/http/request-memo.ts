@@ -1,0 +1,37 @@
+// Rows already read during this request, so that oidc-provider's own lookups (Grant.find, findAccount) made later
+// in the same request do not read them again. The refresh grant reads its token, family, grant and account in one
+// query and primes this memo; that is how a refresh stays within three PostgreSQL round trips. Only the current
+// request sees it (it lives on the Koa context), so nothing here can go stale.
+export interface MemoAccount {
+  id: string;
+  username: string;
+  email: string | null;
+  disabledAt: Date | null;
+}
+
+export interface MemoGrant {
+  payload: Record<string, unknown>;
+  expiresAt: Date | null;
+}
+
+export interface RequestMemo {
+  /** Keyed by the hash of the grant id; null records a known absence. */
+  grants: Map<string, MemoGrant | null>;
+  accounts: Map<string, MemoAccount | null>;
+}
+
+interface WithState {
+  state?: Record<string, unknown>;
+}
+
+export function memoOf(ctx: WithState): RequestMemo {
+  ctx.state ??= {};
+  let memo = ctx.state.memo as RequestMemo | undefined;
+  if (!memo) {
+    memo = { grants: new Map(), accounts: new Map() };
+    ctx.state.memo = memo;
+  }
+  return memo;
+}
+
+export const peekMemo = (ctx: WithState | undefined): RequestMemo | undefined => ctx?.state?.memo as RequestMemo | undefined;
