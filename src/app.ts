@@ -12,6 +12,7 @@ import { createSealer } from './crypto/seal.js';
 import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
+import { createAdminApi } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
 import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
@@ -21,6 +22,8 @@ import { errorHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics, instrumentStore, type Metrics } from './observability/metrics.js';
+import { createMetricsRouter, requestMetrics } from './observability/metrics-http.js';
 import { requestLogger } from './observability/request-logger.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { loadSigningKeys } from './oidc/keys.js';
@@ -41,9 +44,13 @@ export interface App {
   adapter: AdapterFactory;
   hash: TokenHasher;
   families: Families;
+  metrics: Metrics;
 }
 
-export async function createApp({ config, db, store, logger, keys }: AppDeps): Promise<App> {
+export async function createApp({ config, db, store: rawStore, logger, keys }: AppDeps): Promise<App> {
+  const metrics = createMetrics();
+  const store = instrumentStore(rawStore, metrics);
+  db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
   const hash = createTokenHasher(keys.tokenHash);
   const sealer = createSealer(keys.seal);
   const audit = createAudit(db.prisma, logger);
@@ -52,13 +59,13 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
     maxTtlSeconds: config.refreshFamilyMaxTtl,
     velocityMax: config.refreshVelocity.max,
     velocityWindowSeconds: config.refreshVelocity.windowSeconds,
-  });
+  }, metrics);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: config.accessTokenTtl });
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash },
+    refreshGrant: { families, grace, audit, store, hash, metrics },
   });
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -74,9 +81,12 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(requestMetrics(metrics));
   koa.use(bodyLimit(64 * 1024)); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(health.routes());
+  if (config.metrics.token) koa.use(createMetricsRouter(metrics, config.metrics.token).routes());
   // --- admin API (src/admin) mounts here ---
+  koa.use(createAdminApi({ prisma: db.prisma, hash, families, audit, provider }));
   koa.use(interactions.routes());
   koa.use(interactions.allowedMethods());
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
@@ -86,5 +96,5 @@ export async function createApp({ config, db, store, logger, keys }: AppDeps): P
   });
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  return { koa, provider, adapter, hash, families };
+  return { koa, provider, adapter, hash, families, metrics };
 }

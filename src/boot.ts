@@ -10,6 +10,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
 import { pruneExpired, startPruneJob } from './families/prune.js';
+import { listenMetrics } from './observability/metrics-http.js';
 import { openStore } from './store/index.js';
 import type { ShortLivedStore } from './store/types.js';
 
@@ -38,6 +39,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;
+    const metricsServer = config.metrics.port ? await listenMetrics(app.metrics, config.metrics.port, config.metrics.host) : undefined;
     const stopPruning = startPruneJob({
       store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
     });
@@ -49,6 +51,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
       store: opened,
       async close() {
         stopPruning();
+        metricsServer?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -31,6 +31,10 @@ const schema = z.object({
   // How often one instance (whichever takes the lock) removes dead families and expired payloads.
   PRUNE_INTERVAL_SECONDS: seconds(600, 0),
   RATE_LIMIT_ENABLED: bool.default(true),
+  // /metrics: on the main port behind this bearer token, and/or on a port of its own (bound to METRICS_HOST).
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   // Honour X-Forwarded-* (client IP, https) only behind a proxy you run; otherwise clients could spoof them.
   TRUST_PROXY: bool.default(false),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
@@ -58,6 +62,7 @@ export interface Config {
   pruneIntervalSeconds: number;
   rateLimitEnabled: boolean;
   trustProxy: boolean;
+  metrics: { token: string | undefined; port: number | undefined; host: string };
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
   storeCommandTimeoutMs: number;
 }
@@ -107,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
     trustProxy: e.TRUST_PROXY,
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST },
     db: {
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Audit, AuditEvent } from '../audit/audit.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ShortLivedStore } from '../store/types.js';
 import type { Payload } from '../../adapters/payload.js';
 import type { FamilyRepository, FamilyRow, TokenRow } from './repository.js';
@@ -34,6 +35,7 @@ export class Families {
     private readonly hash: TokenHasher,
     private readonly audit: Audit,
     readonly policy: FamilyPolicy,
+    private readonly metrics?: Pick<Metrics, 'familyRevoked'>,
   ) {}
 
   /** Starts a family (an authorization-code exchange) with its first token. */
@@ -81,6 +83,7 @@ export class Families {
   /** Revokes one family and every access token issued from it; the events are written with the revocation. */
   async revokeFamily(familyId: string, reason: string, events: AuditEvent[]): Promise<boolean> {
     const revoked = await this.repo.revoke({ familyId }, reason, events);
+    if (revoked.length) this.metrics?.familyRevoked(reason, revoked.length);
     await this.dropAccessTokens([familyId]);
     for (const family of revoked) for (const event of events) this.audit.mirror({ ...event, ...this.#who(family) });
     return revoked.length > 0;
@@ -89,6 +92,7 @@ export class Families {
   /** Revokes every family of a grant (code replay, RFC 7009 revocation) or of an account (logout everywhere). */
   async revokeWhere(where: { grantIdHash: string } | { accountId: string }, reason: string, events: AuditEvent[] = []) {
     const revoked = await this.repo.revoke(where, reason, events);
+    if (revoked.length) this.metrics?.familyRevoked(reason, revoked.length);
     await this.dropAccessTokens(revoked.map((f) => f.id));
     for (const family of revoked) for (const event of events) this.audit.mirror({ ...event, ...this.#who(family) });
     return revoked;

@@ -9,11 +9,12 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { Audit, AuditEvent } from '../../audit/audit.js';
 import type { TokenHasher } from '../../crypto/token-hash.js';
-import { InvalidGrant, InvalidRequest, InvalidScope, TooManyRequests } from '../../errors.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, isDependencyFailure, TooManyRequests } from '../../errors.js';
 import type { Families } from '../../families/families.js';
 import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
 import type { TokenRow } from '../../families/repository.js';
 import { memoOf } from '../../http/request-memo.js';
+import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
 import type { ShortLivedStore } from '../../store/types.js';
 import { storeKeyFor } from '../../../adapters/store-adapter.js';
 import {
@@ -31,6 +32,7 @@ export interface RefreshGrantDeps {
   audit: Audit;
   store: ShortLivedStore;
   hash: TokenHasher;
+  metrics: Pick<Metrics, 'refreshOutcome'>;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -40,7 +42,11 @@ type DPoP = Awaited<ReturnType<typeof grantHelpers.validateDpop>>;
 // Opaque tokens are 43 characters of base64url; anything far off that is not ours and not worth a lookup.
 const TOKEN_SHAPE = /^[A-Za-z0-9_~.+/=-]{16,512}$/;
 
-export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash }: RefreshGrantDeps) {
+export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics }: RefreshGrantDeps) {
+  /** Names what happened to this refresh, for the metrics (read once the request is over). */
+  const outcome = (ctx: Ctx, value: RefreshOutcome) => {
+    ctx.state.refreshOutcome = value;
+  };
   const device = (ctx: Ctx) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
 
   function readPresentedToken(ctx: Ctx): string {
@@ -59,7 +65,10 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     memo.accounts.set(row.family.accountId, row.account);
     if (row.family.clientId !== ctx.oidc.client!.clientId) throw new InvalidGrant('refresh token was issued to another client');
     if (row.family.revokedAt) throw new InvalidGrant('refresh token has been revoked');
-    if (row.family.expiresAt.getTime() <= Date.now()) throw new InvalidGrant('refresh token family has expired; sign in again');
+    if (row.family.expiresAt.getTime() <= Date.now()) {
+      outcome(ctx, 'expired');
+      throw new InvalidGrant('refresh token family has expired; sign in again');
+    }
     return row;
   }
 
@@ -70,6 +79,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       { type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: { reason: 'reuse_detected' } },
     ];
     await families.revokeFamily(row.family.id, 'reuse_detected', events);
+    outcome(ctx, 'reuse_detected');
     throw new InvalidGrant('refresh token was already used; this sign-in has been revoked, sign in again');
   }
 
@@ -85,6 +95,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     }
     const jkt = rotation.successor.payload.jkt;
     if (jkt && dPoP?.thumbprint !== jkt) throw new InvalidGrant('failed jkt verification');
+    outcome(ctx, 'grace_replayed');
     ctx.body = rotation.response;
   }
 
@@ -101,7 +112,10 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   /** Sender constraints, grant, scope and account: what oidc-provider's own grant checks, in the same order. */
   async function validate(ctx: Ctx, row: TokenRow, presented: string, dPoP: DPoP) {
     if (!row.payload) throw new InvalidGrant('refresh token not found');
-    if (row.expiresAt.getTime() <= Date.now()) throw new InvalidGrant('refresh token has expired');
+    if (row.expiresAt.getTime() <= Date.now()) {
+      outcome(ctx, 'expired');
+      throw new InvalidGrant('refresh token has expired');
+    }
     const token = new provider.RefreshToken({ ...row.payload, jti: presented } as never) as RefreshTokenModel;
     grantHelpers.checkDpopRequired(provider, ctx, dPoP);
     await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
@@ -137,6 +151,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       detail: { limit: families.policy.velocityMax, window_seconds: families.policy.velocityWindowSeconds },
     });
     ctx.set('Retry-After', String(retryAfter));
+    outcome(ctx, 'rate_limited');
     throw new TooManyRequests(`this session refreshes too often; retry in ${retryAfter} s`);
   }
 
@@ -190,7 +205,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
 
   const discard = (rotation: Rotation) => store.delete(rotation.accessTokenKey);
 
-  return async function refreshTokenGrant(ctx: Ctx): Promise<void> {
+  const grant = async (ctx: Ctx): Promise<void> => {
     const presented = readPresentedToken(ctx);
     const dPoP = await grantHelpers.validateDpop(provider, ctx);
     const row = checkFamily(ctx, await families.find(presented));
@@ -216,10 +231,24 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       await discard(rotation);
       return revokeForReuse(ctx, row, 'concurrent rotation lost');
     }
+    outcome(ctx, 'rotated');
     audit.mirror({
       type: 'refresh_token.rotated', outcome: 'success', ...device(ctx),
       accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { generation: row.generation + 1 },
     });
     ctx.body = rotation.response;
+  };
+
+  return async function refreshTokenGrant(ctx: Ctx): Promise<void> {
+    try {
+      await grant(ctx);
+    } catch (err) {
+      // Refusals without a named outcome (unknown, revoked, foreign, malformed tokens; DPoP) are 'invalid';
+      // failures of ours or of a dependency are 'error'.
+      ctx.state.refreshOutcome ??= (err as { expose?: boolean }).expose && !isDependencyFailure(err) ? 'invalid' : 'error';
+      throw err;
+    } finally {
+      metrics.refreshOutcome(ctx.state.refreshOutcome as RefreshOutcome);
+    }
   };
 }

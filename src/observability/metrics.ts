@@ -1,0 +1,107 @@
+// Prometheus metrics (prom-client), one registry per app so that several apps in one process (tests) do not mix.
+// Labels are bounded: routes are names, never raw paths; outcomes and reasons come from fixed sets.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+import type { ShortLivedStore } from '../store/types.js';
+
+export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'expired' | 'invalid' | 'rate_limited' | 'error';
+
+export interface Metrics {
+  registry: Registry;
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  refreshOutcome(outcome: RefreshOutcome): void;
+  familyRevoked(reason: string, count?: number): void;
+  rateLimited(limiter: string): void;
+  observeDatabase(seconds: number, failed: boolean): void;
+  observeStore(command: string, seconds: number, failed: boolean): void;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
+
+  const requests = new Histogram({
+    name: 'tollgate_http_request_duration_seconds',
+    help: 'HTTP request duration by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const refreshes = new Counter({
+    name: 'tollgate_refresh_outcomes_total',
+    help: 'refresh_token grant outcomes',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const revocations = new Counter({
+    name: 'tollgate_family_revocations_total',
+    help: 'refresh-token families revoked, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const limited = new Counter({
+    name: 'tollgate_rate_limit_rejections_total',
+    help: 'requests refused by a rate limit',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
+  const database = new Histogram({
+    name: 'tollgate_database_query_duration_seconds',
+    help: 'PostgreSQL round trips',
+    labelNames: ['outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const store = new Histogram({
+    name: 'tollgate_store_command_duration_seconds',
+    help: 'short-lived store commands',
+    labelNames: ['command', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  // Pre-create the outcome series so dashboards and ratios see zeros rather than gaps.
+  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+
+  return {
+    registry,
+    observeRequest: (route, method, status, seconds) => requests.observe({ route, method, status: String(status) }, seconds),
+    refreshOutcome: (outcome) => refreshes.inc({ outcome }),
+    familyRevoked: (reason, count = 1) => revocations.inc({ reason }, count),
+    rateLimited: (limiter) => limited.inc({ limiter }),
+    observeDatabase: (seconds, failed) => database.observe({ outcome: failed ? 'error' : 'ok' }, seconds),
+    observeStore: (command, seconds, failed) => store.observe({ command, outcome: failed ? 'error' : 'ok' }, seconds),
+  };
+}
+
+/** The store, with each command timed. Same semantics: the conformance suite holds for the wrapped store too. */
+export function instrumentStore(store: ShortLivedStore, metrics: Metrics): ShortLivedStore {
+  const timed = <A extends unknown[], R>(command: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        const result = await fn(...args);
+        metrics.observeStore(command, (performance.now() - started) / 1000, false);
+        return result;
+      } catch (err) {
+        metrics.observeStore(command, (performance.now() - started) / 1000, true);
+        throw err;
+      }
+    };
+  return {
+    kind: store.kind,
+    get: timed('get', (k: string) => store.get(k)),
+    getMany: timed('getMany', (k: string[]) => store.getMany(k)),
+    set: timed('set', (k: string, v: string, ttl?: number) => store.set(k, v, ttl)),
+    setIfAbsent: timed('setIfAbsent', (k: string, v: string, ttl: number) => store.setIfAbsent(k, v, ttl)),
+    delete: timed('delete', (...k: string[]) => store.delete(...k)),
+    consume: timed('consume', (k: string, at: number) => store.consume(k, at)),
+    consumedAt: timed('consumedAt', (k: string) => store.consumedAt(k)),
+    addToSet: timed('addToSet', (k: string, m: string, ttl?: number) => store.addToSet(k, m, ttl)),
+    setMembers: timed('setMembers', (k: string) => store.setMembers(k)),
+    increment: timed('increment', (k: string, ttl: number) => store.increment(k, ttl)),
+    ping: timed('ping', () => store.ping()),
+    close: () => store.close(),
+  };
+}
