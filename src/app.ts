@@ -21,6 +21,7 @@ import { bodyLimit } from './http/body-limit.js';
 import { errorHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
+import { createLoginLimiter, endpointLimits } from './security/rate-limits.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, instrumentStore, type Metrics } from './observability/metrics.js';
 import { createMetricsRouter, requestMetrics } from './observability/metrics-http.js';
@@ -76,13 +77,15 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
     { name: 'database', check: () => db.ping() },
     { name: 'store', check: () => store.ping() },
   ]);
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit });
+  const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, loginLimiter });
 
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   koa.use(requestMetrics(metrics));
-  koa.use(bodyLimit(64 * 1024)); // OAuth requests are small; the largest legitimate ones are JWT assertions
+  koa.use(bodyLimit(64 * 1024));
+  if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(health.routes());
   if (config.metrics.token) koa.use(createMetricsRouter(metrics, config.metrics.token).routes());
   // --- admin API (src/admin) mounts here ---

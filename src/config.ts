@@ -31,6 +31,15 @@ const schema = z.object({
   // How often one instance (whichever takes the lock) removes dead families and expired payloads.
   PRUNE_INTERVAL_SECONDS: seconds(600, 0),
   RATE_LIMIT_ENABLED: bool.default(true),
+  // Token, introspection and revocation endpoints: volume per IP and per authenticated client (generous), and
+  // failures (invalid_client, invalid_grant) per IP (strict). Login: failures per username and per IP.
+  RATE_LIMIT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_CLIENT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_FAILURES: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_FAILURE_WINDOW_SECONDS: seconds(300),
+  LOGIN_FAILURES_PER_USERNAME: z.coerce.number().int().min(1).default(5),
+  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(20),
+  LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
   // /metrics: on the main port behind this bearer token, and/or on a port of its own (bound to METRICS_HOST).
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -42,6 +51,8 @@ const schema = z.object({
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   STORE_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(1000),
 });
+
+const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -61,6 +72,15 @@ export interface Config {
   refreshVelocity: { max: number; windowSeconds: number };
   pruneIntervalSeconds: number;
   rateLimitEnabled: boolean;
+  rateLimits: {
+    requestsPerMinute: number;
+    clientRequestsPerMinute: number;
+    failures: number;
+    failureWindowSeconds: number;
+    loginFailuresPerUsername: number;
+    loginFailuresPerIp: number;
+    loginWindowSeconds: number;
+  };
   trustProxy: boolean;
   metrics: { token: string | undefined; port: number | undefined; host: string };
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
@@ -88,6 +108,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production' && !e.TOLLGATE_SECRET) {
     problems.push('TOLLGATE_SECRET: required when NODE_ENV=production (development generates one under DATA_DIR)');
   }
+  if (e.NODE_ENV === 'production' && issuer.startsWith('http:') && !LOOPBACK_ISSUER.test(issuer)) {
+    problems.push('ISSUER: must use https in production (http is allowed only for localhost)');
+  }
   if (e.REFRESH_FAMILY_MAX_TTL_SECONDS < e.REFRESH_TOKEN_IDLE_TTL_SECONDS) {
     problems.push('REFRESH_FAMILY_MAX_TTL_SECONDS: must not be shorter than REFRESH_TOKEN_IDLE_TTL_SECONDS');
   }
@@ -111,6 +134,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshVelocity: { max: e.REFRESH_VELOCITY_MAX, windowSeconds: e.REFRESH_VELOCITY_WINDOW_SECONDS },
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    rateLimits: {
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      clientRequestsPerMinute: e.RATE_LIMIT_CLIENT_REQUESTS_PER_MINUTE,
+      failures: e.RATE_LIMIT_FAILURES,
+      failureWindowSeconds: e.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
+      loginFailuresPerUsername: e.LOGIN_FAILURES_PER_USERNAME,
+      loginFailuresPerIp: e.LOGIN_FAILURES_PER_IP,
+      loginWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
     trustProxy: e.TRUST_PROXY,
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST },
     db: {

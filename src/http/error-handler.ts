@@ -33,7 +33,7 @@ export function errorHandler(logger: Logger): Middleware {
         log.warn({ err: thrown }, 'dependency unavailable');
       } else if (err.expose && status < 500) {
         body = {
-          error: err.error ?? (status === 404 ? 'not_found' : 'invalid_request'),
+          error: err.error ?? (status === 404 ? 'not_found' : status === 429 ? 'slow_down' : 'invalid_request'),
           error_description: err.error_description ?? err.message ?? 'the request is invalid',
         };
       } else {

@@ -91,6 +91,7 @@ export function instrumentStore(store: ShortLivedStore, metrics: Metrics): Short
     };
   return {
     kind: store.kind,
+    rateLimitDb: store.rateLimitDb,
     get: timed('get', (k: string) => store.get(k)),
     getMany: timed('getMany', (k: string[]) => store.getMany(k)),
     set: timed('set', (k: string, v: string, ttl?: number) => store.set(k, v, ttl)),

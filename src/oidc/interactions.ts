@@ -10,6 +10,7 @@ import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../http/body.js';
+import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage } from '../../views/consent.js';
 import { loginPage } from '../../views/login.js';
 
@@ -17,13 +18,15 @@ export interface InteractionDeps {
   provider: Provider;
   prisma: PrismaClient;
   audit: Audit;
+  /** Absent when rate limiting is off. */
+  loginLimiter?: LoginLimiter | undefined;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 
-export function createInteractionRouter({ provider, prisma, audit }: InteractionDeps): Router {
+export function createInteractionRouter({ provider, prisma, audit, loginLimiter }: InteractionDeps): Router {
   const device = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -61,10 +64,18 @@ export function createInteractionRouter({ provider, prisma, audit }: Interaction
     if (interaction.prompt.name !== 'login') throw new InvalidRequest('this interaction is not asking for a login');
     const form = await readForm(ctx);
     const username = single(form, 'username') ?? '';
+    const wait = await loginLimiter?.blockedFor(username, ctx.ip);
+    if (wait) {
+      ctx.status = 429;
+      ctx.set('Retry-After', String(wait));
+      await render(ctx, interaction, { username, error: `Too many failed sign-in attempts. Try again in ${wait} seconds.` });
+      return;
+    }
     const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
     const clientId = String(interaction.params.client_id);
     if (!accountId) {
       await audit.record({ type: 'login.failed', outcome: 'failure', clientId, ...device(ctx), detail: { username: username.slice(0, 64) } });
+      await loginLimiter?.failed(username, ctx.ip);
       await render(ctx, interaction, { username, error: GENERIC_LOGIN_ERROR });
       return;
     }

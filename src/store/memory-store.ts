@@ -33,6 +33,7 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
 
   return {
     kind: 'memory',
+    rateLimitDb: { driver: 'memory', db: new Map() },
     async get(key) {
       return read(key);
     },

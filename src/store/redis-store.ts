@@ -51,6 +51,7 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
   return {
     kind: 'redis',
     client,
+    rateLimitDb: { driver: 'redis', db: client },
     async get(key) {
       return client.get(key);
     },

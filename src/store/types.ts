@@ -4,6 +4,8 @@
 
 export interface ShortLivedStore {
   readonly kind: 'redis' | 'memory';
+  /** What koa-ratelimit needs to share its counters the same way (the Redis client, or an in-process Map). */
+  readonly rateLimitDb: { driver: 'redis'; db: unknown } | { driver: 'memory'; db: Map<string, unknown> };
   get(key: string): Promise<string | null>;
   getMany(keys: string[]): Promise<(string | null)[]>;
   /** Sets a value; ttlSeconds undefined means no expiry. */
