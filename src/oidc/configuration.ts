@@ -65,6 +65,13 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
 
     features: {
       devInteractions: { enabled: false }, // our own login and consent pages (src/oidc/interactions.ts)
+      // RFC 9449: proof-of-possession. Public clients presenting a DPoP proof at the code exchange get refresh
+      // tokens bound to that key; the refresh grant (grants/refresh-token.ts) refuses them without its proof.
+      // Proof replay detection lives in the short-lived store, so it holds across instances.
+      dPoP: { enabled: true, allowReplay: false },
+      // RFC 9126: pushed authorization requests; a client registered with
+      // require_pushed_authorization_requests=true must use them.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       clientCredentials: { enabled: true }, // RFC 6749 §4.4
       // RFC 7662 §2.1 leaves who may introspect to the server: a confidential client, for its own tokens.
       introspection: {

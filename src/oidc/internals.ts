@@ -8,7 +8,10 @@ import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
+import { createHash } from 'node:crypto';
+
 import { constantTimeEqual, type TokenHasher } from '../crypto/token-hash.js';
+import type { ShortLivedStore } from '../store/types.js';
 
 /**
  * Client secrets are stored as HMACs, and the adapter hands oidc-provider that HMAC as `client_secret`. Its
@@ -22,6 +25,21 @@ export function compareHashedClientSecrets(provider: Provider, hash: TokenHasher
   }
   proto.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
     return typeof presented === 'string' && typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, hash(presented));
+  };
+}
+
+/**
+ * oidc-provider's ReplayDetection.unique (DPoP proofs, client assertions) finds, then saves: two racing requests
+ * can both pass. Here it is one first-writer-wins write in the short-lived store, so a proof is used once across
+ * every instance.
+ */
+export function makeReplayDetectionAtomic(provider: Provider, store: ShortLivedStore, hash: TokenHasher): void {
+  const model = provider.ReplayDetection as unknown as { unique?: unknown };
+  if (typeof model.unique !== 'function') throw new Error('oidc-provider internals changed: ReplayDetection.unique is gone');
+  model.unique = async (iss: string, jti: string, exp: number) => {
+    const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
+    const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
+    return store.setIfAbsent(`oidc:ReplayDetection:${hash(id)}`, '1', ttl);
   };
 }
 
