@@ -5,6 +5,8 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import { asDependencyError } from '../src/errors.js';
 
+const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
+
 export class ClientAdapter {
   readonly #prisma: PrismaClient;
 
@@ -13,6 +15,9 @@ export class ClientAdapter {
   }
 
   async find(clientId: string) {
+    // Client ids come straight from requests; PostgreSQL refuses some text (NUL bytes), which must read as "no
+    // such client", not as a failure.
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return undefined;
     try {
       const row = await this.#prisma.client.findUnique({ where: { clientId } });
       if (!row) return undefined;
