@@ -63,7 +63,8 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   }, metrics);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: config.accessTokenTtl });
-  const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg);
+  // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
+  const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
     refreshGrant: { families, grace, audit, store, hash, metrics },

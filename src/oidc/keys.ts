@@ -25,16 +25,36 @@ async function generateKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg
   });
 }
 
-/** Loads the signing keys, generating one for `alg` when none is active. */
-export async function loadSigningKeys(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg): Promise<SigningKeys> {
+/**
+ * Loads the signing keys, generating one for `alg` when none is active. Retired keys stay published for
+ * `retiredPublishSeconds` (the longest lifetime of anything they signed), so tokens signed before a rotation keep
+ * verifying until they expire; after that they are no longer published.
+ */
+export async function loadSigningKeys(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, retiredPublishSeconds = 86_400): Promise<SigningKeys> {
   const active = await prisma.signingKey.count({ where: { alg, retiredAt: null } });
   if (active === 0) await generateKey(prisma, sealer, alg);
-  const rows = await prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' } });
+  const publishedSince = new Date(Date.now() - retiredPublishSeconds * 1000);
+  const rows = await prisma.signingKey.findMany({
+    where: { OR: [{ retiredAt: null }, { retiredAt: { gt: publishedSince } }] },
+    orderBy: { createdAt: 'asc' },
+  });
   // The configured algorithm's keys come first so that oidc-provider signs with them by default.
   const ordered = [
     ...rows.filter((r) => !r.retiredAt && r.alg === alg),
     ...rows.filter((r) => !r.retiredAt && r.alg !== alg),
-    ...rows.filter((r) => r.retiredAt),
+    ...rows.filter((r) => r.retiredAt).reverse(), // newest retired first
   ];
   return { jwks: { keys: ordered.map((r) => JSON.parse(sealer.open(r.privateJwk, `signing-key:${r.kid}`)) as JWK) } };
+}
+
+/**
+ * Makes a new key the active one for `alg` and retires the previous ones (still published, see above). Running
+ * instances sign with the new key once restarted; resource servers that meet an unknown `kid` refetch the JWKS.
+ */
+export async function rotateSigningKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg): Promise<{ kid: string; retired: string[] }> {
+  const previous = await prisma.signingKey.findMany({ where: { alg, retiredAt: null }, select: { kid: true } });
+  await generateKey(prisma, sealer, alg);
+  const newest = await prisma.signingKey.findFirstOrThrow({ where: { alg, retiredAt: null }, orderBy: { createdAt: 'desc' } });
+  await prisma.signingKey.updateMany({ where: { kid: { in: previous.map((k) => k.kid) } }, data: { retiredAt: new Date() } });
+  return { kid: newest.kid, retired: previous.map((k) => k.kid) };
 }
