@@ -2,7 +2,7 @@
 // the hash of the identifier; the grant id is hashed too so that revocation by grant needs no raw value.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
-import { asDependencyError } from '../src/errors.js';
+import { guardDependency as guarded } from '../src/errors.js';
 import { peekMemo } from '../src/http/request-memo.js';
 import { currentOidcContext } from '../src/oidc/internals.js';
 import { fromStored, toStored, type Payload } from './payload.js';
@@ -12,13 +12,6 @@ export interface PrismaAdapterDeps {
   hash: TokenHasher;
 }
 
-const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } catch (err) {
-    return asDependencyError(err);
-  }
-};
 
 const expiry = (expiresIn?: number) => (expiresIn ? new Date(Date.now() + expiresIn * 1000) : null);
 const epoch = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);

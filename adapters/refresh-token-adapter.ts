@@ -4,18 +4,11 @@
 import type { AuditEvent } from '../src/audit/audit.js';
 import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
-import { asDependencyError } from '../src/errors.js';
+import { guardDependency as guarded } from '../src/errors.js';
 import { currentOidcContext } from '../src/oidc/internals.js';
 import { fromStored, toStored, type Payload } from './payload.js';
 import { storeKeyFor } from './store-adapter.js';
 
-const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } catch (err) {
-    return asDependencyError(err);
-  }
-};
 
 const revokedEvent = (reason: string): AuditEvent => {
   const ctx = currentOidcContext();

@@ -1,6 +1,6 @@
 // oidc-provider models kept in the short-lived store (Redis, or in-process when embedded): authorization codes,
 // interactions, sessions, opaque access tokens, client-credentials tokens, PAR, replay detection.
-import { asDependencyError } from '../src/errors.js';
+import { guardDependency as guarded } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { epochNow, fromStored, toStored, type Payload } from './payload.js';
@@ -13,14 +13,6 @@ export interface StoreAdapterDeps {
 export const grantIndexKey = (hash: TokenHasher, grantId: string) => `oidc:grant:${hash(grantId)}`;
 export const storeKeyFor = (hash: TokenHasher, model: string, id: string) => `oidc:${model}:${hash(id)}`;
 
-/** Runs a store call, turning an unreachable store into a 503. */
-const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } catch (err) {
-    return asDependencyError(err);
-  }
-};
 
 export class StoreAdapter {
   readonly #model: string;

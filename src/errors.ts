@@ -85,3 +85,12 @@ export function asDependencyError(err: unknown): never {
   if (isDependencyFailure(err) && !(err instanceof TollgateError)) throw new TemporarilyUnavailable(undefined, { cause: err });
   throw err;
 }
+
+/** Runs a database or store call, turning "unreachable" into a 503 and letting everything else through. */
+export async function guardDependency<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    return asDependencyError(err);
+  }
+}
