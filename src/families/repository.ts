@@ -124,12 +124,20 @@ export class FamilyRepository {
     tokenExpiresAt: Date;
     familyExpiresAt: Date;
   }): Promise<void> {
+    // A grant outlives none of its families: a family started later on an existing grant (a new sign-in in the
+    // same browser session) extends the grant, payload `exp` included, to the family's absolute end.
+    const familyExp = Math.floor(input.familyExpiresAt.getTime() / 1000);
     await this.prisma.$executeRaw`
       WITH fam AS (
         INSERT INTO refresh_token_families (id, account_id, client_id, grant_id, ip, user_agent, idle_expires_at, expires_at)
         VALUES (${input.familyId}::uuid, ${input.accountId}::uuid, ${input.clientId}, ${input.grantIdHash}, ${input.ip},
                 ${input.userAgent}, ${input.tokenExpiresAt}::timestamptz, ${input.familyExpiresAt}::timestamptz)
-        RETURNING id)
+        RETURNING id
+      ), grant_extended AS (
+        UPDATE oidc_payloads
+           SET expires_at = ${input.familyExpiresAt}::timestamptz, payload = jsonb_set(payload, '{exp}', to_jsonb(${familyExp}::bigint))
+         WHERE model = 'Grant' AND id = ${input.grantIdHash} AND expires_at < ${input.familyExpiresAt}::timestamptz
+      )
       INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
       SELECT ${input.tokenHash}, fam.id, NULL, 0, ${JSON.stringify(input.payload)}::jsonb, ${input.tokenExpiresAt}::timestamptz FROM fam`;
   }

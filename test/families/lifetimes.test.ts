@@ -108,3 +108,31 @@ describe('velocity limit', () => {
     expect((await refresh(server, client, two.refresh_token)).status).toBe(200);
   });
 });
+
+describe('a family started on an existing grant', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer('external');
+  });
+  afterAll(() => server?.stop());
+
+  it('extends the grant to the family’s end, so the later family is not cut short', async () => {
+    const client = await createTestClient(server);
+    const user = await createUser(server);
+    const { Browser } = await import('../support/browser.js');
+    const browser = new Browser(server.url);
+    const first = await obtainTokens(server, client, user, { browser });
+    const grantHash = await server.db.sql.query<{ grant_id: string }>('SELECT grant_id FROM refresh_token_families WHERE id = $1', [(await familyOf(server, first.refresh_token)).id]);
+    // The grant is about to expire (as if it were created long ago)...
+    await server.db.sql.query(
+      "UPDATE oidc_payloads SET expires_at = now() + interval '5 seconds', payload = jsonb_set(payload, '{exp}', to_jsonb(extract(epoch from now())::bigint + 5)) WHERE model = 'Grant' AND id = $1",
+      [grantHash[0]!.grant_id]);
+    // ...when a second sign-in in the same browser session starts a new family on it.
+    const second = await obtainTokens(server, client, user, { browser });
+    const secondFamily = await familyOf(server, second.refresh_token);
+    const [grant] = await server.db.sql.query<{ expires_at: Date; exp: number }>(
+      "SELECT expires_at, (payload->>'exp')::bigint AS exp FROM oidc_payloads WHERE model = 'Grant' AND id = $1", [grantHash[0]!.grant_id]);
+    expect(new Date(grant!.expires_at).getTime()).toBe(new Date(secondFamily.expires_at).getTime());
+    expect(Number(grant!.exp)).toBe(Math.floor(new Date(secondFamily.expires_at).getTime() / 1000));
+  });
+});
