@@ -12,7 +12,7 @@ import { migrate, MigrationError, MIGRATIONS_DIR, readMigrations, type Migration
 import type { SqlRunner } from '../../src/db/sql.js';
 import { createTestDatabase } from '../support/postgres.js';
 
-const dbSettings = { poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
+const dbSettings = { poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 15000 };
 
 interface Opened {
   db: Database;

@@ -213,7 +213,7 @@ describe('the migrated database matches prisma/schema.prisma', () => {
   beforeAll(async () => {
     target = await createTestDatabase();
     db = await openDatabase(
-      { databaseUrl: target.url, dataDir: '', db: { poolSize: 2, connectTimeoutMs: 2000, statementTimeoutMs: 5000 } },
+      { databaseUrl: target.url, dataDir: '', db: { poolSize: 2, connectTimeoutMs: 2000, statementTimeoutMs: 15000 } },
       { serve: false },
     );
     await migrate(db.sql);
