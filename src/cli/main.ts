@@ -4,7 +4,9 @@ import { text } from 'node:stream/consumers';
 
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { clientsCreate } from './commands/clients.js';
+import { clientsCreate, clientsRotateSecret } from './commands/clients.js';
+import { sessionsList, sessionsRevoke } from './commands/sessions.js';
+import { keysRotate } from './commands/keys.js';
 import { tokensPrune } from './commands/tokens.js';
 import { usersCreate } from './commands/users.js';
 import { openCliContext, type CliContext } from './context.js';
@@ -14,14 +16,22 @@ type Command = (ctx: CliContext, args: string[]) => Promise<unknown>;
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
   'clients create': clientsCreate,
+  'clients rotate-secret': clientsRotateSecret,
+  'sessions list': sessionsList,
+  'sessions revoke': sessionsRevoke,
   'tokens prune': tokensPrune,
+  'keys rotate': keysRotate,
   'db migrate': async (ctx) => ({ applied: await migrate(ctx.db.sql) }), // the context already migrated; reports [] then
 };
 
 const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+  clients rotate-secret --client-id C
+  sessions list --username U
+  sessions revoke --username U (--family F | --all)
   tokens prune [--batch-size N]
+  keys rotate [--alg ES256|RS256]
   db migrate`;
 
 async function run(argv: string[]): Promise<unknown> {

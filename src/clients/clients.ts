@@ -10,7 +10,8 @@ import { InvalidRequest } from '../errors.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';
-const KNOWN_GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+const KNOWN_GRANT_TYPES = new Set<string>(SUPPORTED_GRANT_TYPES);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
 export interface ClientInput {

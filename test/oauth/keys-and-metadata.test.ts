@@ -39,7 +39,7 @@ describe('ES256 by default', () => {
 
   it('serves the same metadata at the OpenID and RFC 8414 well-known paths', async () => {
     const oidc = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json();
-    const oauth = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json();
+    const oauth = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string[]>;
     expect(oauth).toEqual(oidc);
     expect(oauth).toMatchObject({
       issuer: server.config.issuer,

@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
 
-import { createClient } from '../../clients/clients.js';
+import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
+import { createAudit } from '../../audit/audit.js';
+import { createClient, rotateClientSecret } from '../../clients/clients.js';
+import { InvalidRequest, NotFound } from '../../errors.js';
+import { createLogger } from '../../observability/logger.js';
 import type { CliContext } from '../context.js';
 
 /** clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin] */
@@ -25,4 +29,19 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     scopes: values.scopes,
     admin: values.admin ?? false,
   });
+}
+
+/**
+ * clients rotate-secret --client-id C: a new secret, printed once; the old one stops working at once. Audited as
+ * client.secret_rotated in the same statement; the event is mirrored to stderr as a JSON log line.
+ */
+export async function clientsRotateSecret(ctx: CliContext, args: string[]) {
+  const { values } = parseArgs({ args, options: { 'client-id': { type: 'string' } }, strict: true });
+  const clientId = values['client-id'];
+  if (!clientId) throw new InvalidRequest('--client-id is required');
+  const event = eventBy(CLI_ACTOR, 'client.secret_rotated', 'success');
+  const secret = await rotateClientSecret(ctx.db.prisma, ctx.hash, clientId, [event]);
+  if (!secret) throw new NotFound(`no client ${clientId}`);
+  createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr)).mirror({ ...event, clientId });
+  return { client_id: clientId, client_secret: secret };
 }

@@ -1,0 +1,15 @@
+// What the admin API is built from: all of it exists already in createApp (src/app.ts).
+import type Provider from 'oidc-provider';
+
+import type { Audit } from '../audit/audit.js';
+import type { TokenHasher } from '../crypto/token-hash.js';
+import type { PrismaClient } from '../db/generated/client.js';
+import type { Families } from '../families/families.js';
+
+export interface AdminDeps {
+  prisma: PrismaClient;
+  hash: TokenHasher;
+  families: Families;
+  audit: Audit;
+  provider: Provider;
+}

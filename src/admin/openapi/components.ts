@@ -1,0 +1,87 @@
+// The shapes the admin API answers with, as JSON Schema (OpenAPI 3.1), plus its request bodies generated from the
+// zod schemas the routes parse with (src/admin/schemas.ts).
+import { z } from 'zod';
+
+import { createClientBody, updateClientBody } from '../schemas.js';
+
+const str = { type: 'string' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const time = { type: 'string', format: 'date-time' } as const;
+const strings = { type: 'array', items: str } as const;
+
+const object = (properties: Record<string, unknown>, description?: string) => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+});
+
+const client = {
+  client_id: str,
+  client_name: str,
+  redirect_uris: strings,
+  grant_types: strings,
+  response_types: strings,
+  scope: str,
+  token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'none'] },
+  application_type: { type: 'string', enum: ['web', 'native'] },
+  admin: { type: 'boolean' },
+};
+
+const listOf = (item: string) =>
+  object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { ...nullableStr, description: 'null on the last page' } });
+
+// Request bodies are described as they arrive (before zod's transforms run).
+const requestSchema = (schema: z.ZodType) => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return rest;
+};
+
+export const components = {
+  securitySchemes: {
+    adminToken: {
+      type: 'oauth2',
+      description: 'An access token from the client_credentials grant, with the scope admin, of an admin client (`clients create --admin`).',
+      flows: { clientCredentials: { tokenUrl: '/token', scopes: { admin: 'administer clients, users, sessions and the audit trail' } } },
+    },
+  },
+  schemas: {
+    Error: object({ error: str, error_description: str }),
+    Client: object(client),
+    NewClient: object({ ...client, client_secret: { type: 'string', description: 'confidential clients only; shown once' } }),
+    ClientSecret: object({ client_id: str, client_secret: { type: 'string', description: 'shown once' } }),
+    User: object({ id: { type: 'string', format: 'uuid' }, username: str, email: nullableStr, created_at: time, disabled_at: { type: ['string', 'null'], format: 'date-time' }, not_before: { type: ['string', 'null'], format: 'date-time', description: 'the last logout everywhere: tokens issued earlier are inactive' } }),
+    Session: object(
+      {
+        id: { type: 'string', format: 'uuid', description: 'the refresh-token family id' },
+        client_id: str,
+        created_at: time,
+        last_used_at: time,
+        expires_at: { ...time, description: 'when the session ends unless used: its idle expiry, never past its absolute end' },
+        ip: nullableStr,
+        user_agent: nullableStr,
+        refresh_count: { type: 'integer', minimum: 0 },
+      },
+      'one sign-in on one device: a live refresh-token family',
+    ),
+    AuditEvent: object({
+      id: { type: 'string', description: 'increasing; a string because it is 64-bit' },
+      type: { type: 'string', examples: ['refresh_token.reuse_detected', 'session.revoked', 'user.logged_out_everywhere'] },
+      at: time,
+      user_id: { type: ['string', 'null'], format: 'uuid' },
+      client_id: nullableStr,
+      family_id: { type: ['string', 'null'], format: 'uuid' },
+      ip: nullableStr,
+      user_agent: nullableStr,
+      outcome: { type: 'string', enum: ['success', 'failure', 'revoked', 'refused'] },
+      detail: { type: 'object' },
+    }),
+    ClientList: listOf('Client'),
+    UserList: listOf('User'),
+    SessionList: listOf('Session'),
+    AuditEventList: listOf('AuditEvent'),
+    CreateClient: requestSchema(createClientBody),
+    UpdateClient: requestSchema(updateClientBody),
+  },
+};

@@ -1,0 +1,48 @@
+// The admin API (DESIGN.md, "Admin API"): one router under /admin, one file per route group, every route behind
+// requireAdmin except the OpenAPI document. Paths under /admin that match no route answer 404, and known paths
+// asked with another method 405, both as JSON: nothing under /admin falls through to oidc-provider.
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import compose from 'koa-compose';
+
+import { MethodNotAllowed, NotFound } from '../errors.js';
+import { requireAdmin } from './auth.js';
+import type { AdminDeps } from './deps.js';
+import { openApiDocument } from './openapi/document.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerClientRoutes } from './routes/clients.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+import { registerUserRoutes } from './routes/users.js';
+
+export function createAdminRouter(deps: AdminDeps): Router {
+  const router = new Router({ prefix: '/admin' });
+  const guard = requireAdmin(deps);
+  registerClientRoutes(router, guard, deps);
+  registerUserRoutes(router, guard, deps);
+  registerSessionRoutes(router, guard, deps);
+  registerAuditRoutes(router, guard, deps);
+  // Public: it documents the API and holds nothing secret; tools fetch it before they have a token.
+  router.get('/openapi.json', function describeApi(ctx) {
+    ctx.body = openApiDocument;
+  });
+  return router;
+}
+
+const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
+
+/** Reached only when no admin route matched the path and method. */
+function unmatched(router: Router): Middleware {
+  return async function unmatchedAdminRoute(ctx, next) {
+    if (!isAdminPath(ctx.path)) return next();
+    const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))];
+    if (allowed.length === 0) throw new NotFound(`no admin route ${ctx.path}`);
+    ctx.set('Allow', allowed.join(', '));
+    throw new MethodNotAllowed(`${ctx.method} is not allowed here; allowed: ${allowed.join(', ')}`);
+  };
+}
+
+/** The admin API as one middleware, for src/app.ts. */
+export function createAdminApi(deps: AdminDeps): Middleware {
+  const router = createAdminRouter(deps);
+  return compose([router.routes() as Middleware, unmatched(router)]);
+}

@@ -1,0 +1,45 @@
+// What the admin API accepts, as zod schemas: the routes parse with them and the OpenAPI document is generated from
+// them, so the two cannot disagree. Bodies and query strings are strict: an unknown field is refused, not ignored.
+// Deeper rules (redirect URI shapes, grant type combinations) are src/clients/clients.ts's, shared with the CLI.
+import { z } from 'zod';
+
+import { SUPPORTED_GRANT_TYPES } from '../clients/clients.js';
+import { UUID } from '../sessions/users.js';
+import { pageQuery } from './pagination.js';
+
+const name = z.string().trim().min(1).max(200);
+const redirectUris = z.array(z.string().min(1).max(2000)).max(32);
+const grantTypes = z.array(z.enum(SUPPORTED_GRANT_TYPES)).min(1).max(SUPPORTED_GRANT_TYPES.length);
+const scope = z.string().min(1).max(1000).describe('space-separated scope tokens');
+
+/** POST /admin/clients: the options of `clients create` (CLI), in snake_case. */
+export const createClientBody = z
+  .strictObject({
+    name,
+    redirect_uris: redirectUris.optional(),
+    public: z.boolean().optional(),
+    grant_types: grantTypes.optional(),
+    scope: scope.optional(),
+    admin: z.boolean().optional().describe('a client_credentials client allowed the scope admin'),
+  })
+  // An admin client's grant type and scope are fixed; accepting and then ignoring other values would mislead.
+  .refine((b) => !(b.admin && (b.grant_types !== undefined || b.scope !== undefined)), {
+    message: 'an admin client is a client_credentials client with the scope admin; omit grant_types and scope',
+    path: ['admin'],
+  });
+
+/** PATCH /admin/clients/{client_id}: any of these, validated as at creation once merged into the client. */
+export const updateClientBody = z
+  .strictObject({ name: name.optional(), redirect_uris: redirectUris.optional(), grant_types: grantTypes.optional(), scope: scope.optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types or scope' });
+
+export const listQuery = z.strictObject({ ...pageQuery });
+
+export const usersQuery = z.strictObject({ username: z.string().min(1).max(64).optional(), ...pageQuery });
+
+export const auditQuery = z.strictObject({
+  user_id: z.string().regex(UUID, 'must be a uuid').optional(),
+  client_id: z.string().min(1).max(200).optional(),
+  type: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/, 'must be an event type such as session.revoked').max(64).optional(),
+  ...pageQuery,
+});

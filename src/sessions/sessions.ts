@@ -1,0 +1,100 @@
+// Device sessions. A session is one refresh-token family: one sign-in on one device (src/families). Listing reads
+// the families table; revoking goes through Families, so that the access tokens issued from a family go with it
+// and the audit events are written by the revoking statement itself. Shared by the admin API and the CLI.
+import type { Audit, AuditEvent } from '../audit/audit.js';
+import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
+import { NotFound } from '../errors.js';
+import type { Families } from '../families/families.js';
+import { eventBy, type Actor } from '../admin/actor.js';
+import { auditRecords } from '../admin/audit-records.js';
+
+export interface SessionView {
+  id: string;
+  client_id: string;
+  created_at: string;
+  last_used_at: string;
+  /** When the session ends unless used again: its idle expiry, never past the family's absolute end. */
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  refresh_count: number;
+}
+
+export interface SessionDeps {
+  prisma: PrismaClient;
+  families: Families;
+  audit: Audit;
+}
+
+/** Keyset position in the newest-first order: (created_at, id), both immutable. */
+export interface SessionKey {
+  createdAt: Date;
+  id: string;
+}
+
+const liveAt = (now: Date) => ({ revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } });
+
+export function toSessionView(f: RefreshFamily): SessionView {
+  return {
+    id: f.id,
+    client_id: f.clientId,
+    created_at: f.createdAt.toISOString(),
+    last_used_at: f.lastUsedAt.toISOString(),
+    expires_at: new Date(Math.min(f.idleExpiresAt.getTime(), f.expiresAt.getTime())).toISOString(),
+    ip: f.ip,
+    user_agent: f.userAgent,
+    refresh_count: f.refreshCount,
+  };
+}
+
+/** The live sessions of an account, newest first, after `after`. */
+export function listSessions(prisma: PrismaClient, accountId: string, { after, limit }: { after?: SessionKey | undefined; limit: number }) {
+  const page = after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {};
+  return prisma.refreshFamily.findMany({
+    where: { accountId, ...liveAt(new Date()), ...page },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit,
+  });
+}
+
+/** Logs one device out: its family is revoked; the account's other sessions are untouched. */
+export async function revokeSession({ prisma, families }: SessionDeps, accountId: string, familyId: string, actor: Actor): Promise<void> {
+  const family = await prisma.refreshFamily.findFirst({ where: { id: familyId, accountId, ...liveAt(new Date()) }, select: { id: true } });
+  const revoked = family && (await families.revokeFamily(family.id, 'session_revoked', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' })]));
+  if (!revoked) throw new NotFound('this user has no live session with that id');
+}
+
+/**
+ * Logs an account out everywhere. First, in one statement, the account's not-before instant (every token issued
+ * earlier is inactive, JWT access tokens included) and the user.logged_out_everywhere event; then every family
+ * is revoked, each with a session.revoked event. Repeating the call after a failure in between is harmless.
+ */
+export async function logoutEverywhere({ prisma, families, audit }: SessionDeps, accountId: string, actor: Actor) {
+  const event: AuditEvent = { ...eventBy(actor, 'user.logged_out_everywhere', 'success'), accountId };
+  const rows = await prisma.$queryRaw<{ not_before: Date }[]>`
+    WITH acct AS (
+      UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id, not_before
+    ), audited AS (
+      INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
+        FROM acct, jsonb_to_recordset(${auditRecords([event])}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+    )
+    SELECT not_before FROM acct`;
+  if (!rows[0]) throw new NotFound('no such user');
+  audit.mirror(event);
+  const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' })]);
+  return { notBefore: new Date(rows[0].not_before), revoked: revoked.map((f) => f.id) };
+}
+
+/**
+ * Revokes every family of a (deleted) client, one family at a time: Families can revoke by grant or account in
+ * one statement, not by client.
+ */
+export async function revokeClientSessions({ prisma, families }: SessionDeps, clientId: string, actor: Actor): Promise<string[]> {
+  const live = await prisma.refreshFamily.findMany({ where: { clientId, revokedAt: null }, select: { id: true } });
+  const revoked: string[] = [];
+  for (const { id } of live) {
+    if (await families.revokeFamily(id, 'client_deleted', [eventBy(actor, 'refresh_token.family_revoked', 'revoked', { reason: 'client_deleted' })])) revoked.push(id);
+  }
+  return revoked;
+}

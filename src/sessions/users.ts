@@ -1,0 +1,34 @@
+// The accounts whose sessions administrators manage, as they see them: no password hash, and the instant of the
+// last "logout everywhere" (not_before), before which every token of the account is inactive.
+import type { Account, PrismaClient } from '../db/generated/client.js';
+
+export interface UserView {
+  id: string;
+  username: string;
+  email: string | null;
+  created_at: string;
+  disabled_at: string | null;
+  not_before: string | null;
+}
+
+export const toUserView = (a: Account): UserView => ({
+  id: a.id,
+  username: a.username,
+  email: a.email,
+  created_at: a.createdAt.toISOString(),
+  disabled_at: a.disabledAt?.toISOString() ?? null,
+  not_before: a.notBefore?.toISOString() ?? null,
+});
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An account by id; null for an unknown or malformed id (the column is a uuid). */
+export const findUser = (prisma: PrismaClient, id: string) => (UUID.test(id) ? prisma.account.findUnique({ where: { id } }) : Promise.resolve(null));
+
+export const findUserByUsername = (prisma: PrismaClient, username: string) => prisma.account.findUnique({ where: { username } });
+
+/** Accounts in username order (optionally the one with this exact username), after `after`. */
+export function listUsers(prisma: PrismaClient, { username, after, limit }: { username?: string | undefined; after?: string | undefined; limit: number }) {
+  const name = { ...(username !== undefined ? { equals: username } : {}), ...(after !== undefined ? { gt: after } : {}) };
+  return prisma.account.findMany({ where: { username: name }, orderBy: { username: 'asc' }, take: limit });
+}
