@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
 const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+                 [--resource-server URI --resource-scopes "a b"]
   clients rotate-secret --client-id C
   sessions list --username U
   sessions revoke --username U (--family F | --all)

@@ -1,8 +1,8 @@
 // Client registration and management (CLI and admin API). The secret is 256 random bits, returned once and stored
-// as an HMAC. Changes that are audited write their events in the same statement (see src/admin/audit-records.ts).
+// as an HMAC. Changes that are audited write their events in the same statement (see src/audit/records.ts).
 import { randomBytes } from 'node:crypto';
 
-import { auditRecords } from '../admin/audit-records.js';
+import { auditRecords } from '../audit/records.js';
 import type { AuditEvent } from '../audit/audit.js';
 import type { Client, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';

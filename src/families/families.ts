@@ -89,8 +89,8 @@ export class Families {
     return revoked.length > 0;
   }
 
-  /** Revokes every family of a grant (code replay, RFC 7009 revocation) or of an account (logout everywhere). */
-  async revokeWhere(where: { grantIdHash: string } | { accountId: string }, reason: string, events: AuditEvent[] = []) {
+  /** Revokes every family of a grant (code replay, RFC 7009), an account (logout everywhere) or a client (deleted). */
+  async revokeWhere(where: { grantIdHash: string } | { accountId: string } | { clientId: string }, reason: string, events: AuditEvent[] = []) {
     const revoked = await this.repo.revoke(where, reason, events);
     if (revoked.length) this.metrics?.familyRevoked(reason, revoked.length);
     await this.dropAccessTokens(revoked.map((f) => f.id));

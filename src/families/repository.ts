@@ -5,6 +5,7 @@
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Payload } from '../../adapters/payload.js';
 import type { AuditEvent } from '../audit/audit.js';
+import { auditRecords } from '../audit/records.js';
 
 export interface FamilyRow {
   id: string;
@@ -75,8 +76,6 @@ const toFamily = (r: JoinedRow): FamilyRow => ({
   revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
 });
 
-const auditJson = (events: AuditEvent[]) =>
-  JSON.stringify(events.map((e) => ({ type: e.type, outcome: e.outcome, detail: e.detail ?? {}, ip: e.ip ?? null, user_agent: e.userAgent ?? null })));
 
 export class FamilyRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -194,31 +193,32 @@ export class FamilyRepository {
   }
 
   /**
-   * Revokes families (by id, or every family of a grant or an account) and writes the given audit events for
+   * Revokes families (by id, or every family of a grant, an account or a client) and writes the given audit events for
    * each family revoked, in one statement. Tokens keep their rows (a revoked family's token is refused, not
    * unknown) but lose their payloads. Returns the families revoked by this call.
    */
   async revoke(
-    where: { familyId: string } | { grantIdHash: string } | { accountId: string },
+    where: { familyId: string } | { grantIdHash: string } | { accountId: string } | { clientId: string },
     reason: string,
     events: AuditEvent[],
   ): Promise<{ id: string; accountId: string; clientId: string }[]> {
     const byFamily = 'familyId' in where ? where.familyId : null;
     const byGrant = 'grantIdHash' in where ? where.grantIdHash : null;
     const byAccount = 'accountId' in where ? where.accountId : null;
+    const byClient = 'clientId' in where ? where.clientId : null;
     return this.prisma.$queryRaw<{ id: string; accountId: string; clientId: string }[]>`
       WITH fam AS (
         UPDATE refresh_token_families
            SET revoked_at = now(), revoked_reason = ${reason}
          WHERE revoked_at IS NULL
-           AND (id = ${byFamily}::uuid OR grant_id = ${byGrant} OR account_id = ${byAccount}::uuid)
+           AND (id = ${byFamily}::uuid OR grant_id = ${byGrant} OR account_id = ${byAccount}::uuid OR client_id = ${byClient})
         RETURNING id, account_id, client_id
       ), emptied AS (
         UPDATE refresh_tokens SET payload = NULL WHERE family_id IN (SELECT id FROM fam) AND payload IS NOT NULL
       ), audited AS (
         INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
         SELECT e.type, fam.account_id, fam.client_id, fam.id, e.ip, e.user_agent, e.outcome, e.detail
-          FROM fam, jsonb_to_recordset(${auditJson(events)}::jsonb)
+          FROM fam, jsonb_to_recordset(${auditRecords(events)}::jsonb)
                AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
       )
       SELECT id::text AS "id", account_id::text AS "accountId", client_id AS "clientId" FROM fam`;

@@ -1,6 +1,8 @@
 // oidc-provider configuration. Only deviations from oidc-provider's defaults are written here, each with the
 // reason (usually an RFC or the OAuth 2.1 draft) it is made.
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { NotBeforeCheck } from '../accounts/not-before.js';
 
 import type { Config } from '../config.js';
 import type { AdapterFactory } from '../../adapters/index.js';
@@ -20,12 +22,30 @@ export interface ConfigurationDeps {
   findAccount: NonNullable<Configuration['findAccount']>;
   resourceServers: ResourceServers;
   introspectionPolicy: IntrospectionPolicy;
+  notBefore: NotBeforeCheck;
+}
+
+/**
+ * oidc-provider's default prompts, plus one check: a browser session from before its account's logout everywhere
+ * must sign in again, or it could mint new tokens without the user.
+ */
+function buildPolicy(notBefore: NotBeforeCheck) {
+  const policy = interactionPolicy.base();
+  const { Check } = interactionPolicy;
+  policy.get('login')!.checks.add(
+    new Check('logged_out_everywhere', 'End-User authentication is required', async (ctx) => {
+      const { session, result } = ctx.oidc;
+      if (!session?.accountId || result?.login) return Check.NO_NEED_TO_PROMPT;
+      return (await notBefore(session.accountId, session.loginTs)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  return policy;
 }
 
 const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
-  const { config, adapter, keys, cookieKeys, findAccount, resourceServers, introspectionPolicy } = deps;
+  const { config, adapter, keys, cookieKeys, findAccount, resourceServers, introspectionPolicy, notBefore } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   return {
     adapter: adapter as unknown as Configuration['adapter'],
@@ -141,6 +161,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
 
     interactions: {
       url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: buildPolicy(notBefore),
     },
 
     async renderError(ctx: KoaContextWithOIDC, out) {

@@ -31,10 +31,11 @@ export interface ProviderDeps {
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant } = deps;
   const resourceServers = createResourceServers(prisma);
-  const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore: createNotBeforeCheck(prisma) });
+  const notBefore = createNotBeforeCheck(prisma);
+  const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore });
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma), resourceServers, introspectionPolicy }),
+    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma), resourceServers, introspectionPolicy, notBefore }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);

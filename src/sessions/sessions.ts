@@ -6,7 +6,7 @@ import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../admin/actor.js';
-import { auditRecords } from '../admin/audit-records.js';
+import { auditRecords } from '../audit/records.js';
 
 export interface SessionView {
   id: string;
@@ -90,11 +90,7 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
  * Revokes every family of a (deleted) client, one family at a time: Families can revoke by grant or account in
  * one statement, not by client.
  */
-export async function revokeClientSessions({ prisma, families }: SessionDeps, clientId: string, actor: Actor): Promise<string[]> {
-  const live = await prisma.refreshFamily.findMany({ where: { clientId, revokedAt: null }, select: { id: true } });
-  const revoked: string[] = [];
-  for (const { id } of live) {
-    if (await families.revokeFamily(id, 'client_deleted', [eventBy(actor, 'refresh_token.family_revoked', 'revoked', { reason: 'client_deleted' })])) revoked.push(id);
-  }
-  return revoked;
+export async function revokeClientSessions({ families }: SessionDeps, clientId: string, actor: Actor): Promise<string[]> {
+  const event = eventBy(actor, 'refresh_token.family_revoked', 'revoked', { reason: 'client_deleted' });
+  return (await families.revokeWhere({ clientId }, 'client_deleted', [event])).map((f) => f.id);
 }

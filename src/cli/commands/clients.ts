@@ -3,11 +3,15 @@ import { parseArgs } from 'node:util';
 import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { createClient, rotateClientSecret } from '../../clients/clients.js';
+import { registerResourceServer } from '../../clients/resource-servers.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CliContext } from '../context.js';
 
-/** clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin] */
+/**
+ * clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+ *   [--resource-server URI --resource-scopes "a b"]   (the client stands for that API: see src/clients/resource-servers.ts)
+ */
 export async function clientsCreate(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({
     args,
@@ -18,17 +22,23 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
       'grant-types': { type: 'string' },
       scopes: { type: 'string' },
       admin: { type: 'boolean' },
+      'resource-server': { type: 'string' },
+      'resource-scopes': { type: 'string' },
     },
     strict: true,
   });
-  return createClient(ctx.db.prisma, ctx.hash, {
+  if (values['resource-scopes'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-scopes needs --resource-server');
+  const client = await createClient(ctx.db.prisma, ctx.hash, {
     name: values.name ?? '',
     redirectUris: values['redirect-uri'] ?? [],
     public: values.public ?? false,
     grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
     scopes: values.scopes,
     admin: values.admin ?? false,
-  });
+  }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
+  if (!values['resource-server']) return client;
+  const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], values['resource-scopes'] ?? '');
+  return { ...client, resource_server: { identifier: server.identifier, scopes: server.scopes } };
 }
 
 /**

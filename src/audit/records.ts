@@ -4,7 +4,7 @@
 // so one statement writes the change and any number of events, or none, atomically. One statement rather than an
 // interactive transaction also keeps the CLI safe on the embedded database, whose socket interleaves other
 // connections' statements between a transaction's BEGIN and COMMIT.
-import type { AuditEvent } from '../audit/audit.js';
+import type { AuditEvent } from './audit.js';
 
 export const auditRecords = (events: AuditEvent[]): string =>
   JSON.stringify(events.map((e) => ({ type: e.type, outcome: e.outcome, detail: e.detail ?? {}, ip: e.ip ?? null, user_agent: e.userAgent ?? null })));
