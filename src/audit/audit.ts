@@ -8,7 +8,8 @@ export type AuditType =
   | 'login.succeeded' | 'login.failed' | 'consent.granted'
   | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
   | 'refresh_token.velocity_exceeded'
-  | 'session.revoked' | 'user.logged_out_everywhere' | 'client.created' | 'client.secret_rotated';
+  | 'session.revoked' | 'user.logged_out_everywhere'
+  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated';
 
 export interface AuditEvent {
   type: AuditType;

@@ -112,6 +112,9 @@ describe('admin API: clients', () => {
       grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', application_type: 'web',
     }));
     expect((await call('GET', `/admin/clients/${client.client_id}`)).body).toEqual(res.body);
+    expect((await auditOfClient(client.client_id)).map((e) => [e.type, e.detail])).toEqual([
+      ['client.updated', { fields: ['name', 'redirect_uris', 'scope'], via: 'admin_api', admin_client_id: admin.client_id }],
+    ]);
 
     const bad = await call('PATCH', `/admin/clients/${client.client_id}`, { redirect_uris: ['https://x.example.com/cb#frag'] });
     expect(bad.status).toBe(400);
@@ -156,6 +159,9 @@ describe('admin API: clients', () => {
     expect((await refresh(server, client, tokens.refresh_token)).body.error).toBe('invalid_client');
     expect((await auditOfClient(client.client_id)).filter((e) => e.type === 'refresh_token.family_revoked').map((e) => e.detail)).toEqual([
       { reason: 'client_deleted', via: 'admin_api', admin_client_id: admin.client_id },
+    ]);
+    expect((await auditOfClient(client.client_id)).filter((e) => e.type === 'client.deleted').map((e) => e.detail)).toEqual([
+      { sessions_revoked: 1, via: 'admin_api', admin_client_id: admin.client_id },
     ]);
     expect((await call('DELETE', `/admin/clients/${client.client_id}`)).status).toBe(404);
   });

@@ -57,6 +57,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const patch = { name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope };
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();
+    await audit.record({ ...eventBy(actorOf(ctx), 'client.updated', 'success', { fields: Object.keys(body) }), clientId });
     ctx.body = client;
   });
 
@@ -67,6 +68,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const deleted = await deleteClient(prisma, clientId);
     const revoked = await revokeClientSessions({ prisma, families, audit }, clientId, actorOf(ctx));
     if (!deleted && revoked.length === 0) throw noSuchClient();
+    if (deleted) await audit.record({ ...eventBy(actorOf(ctx), 'client.deleted', 'success', { sessions_revoked: revoked.length }), clientId });
     ctx.status = 204;
   });
 
