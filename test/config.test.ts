@@ -39,6 +39,15 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', TOLLGATE_SECRET: 'x'.repeat(32) }).secret).toBe('x'.repeat(32));
   });
 
+  it('refuses an http issuer in production unless it is localhost', () => {
+    const secret = { NODE_ENV: 'production', TOLLGATE_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig({ ...secret, ISSUER: 'http://auth.example.com' })).toThrow(/ISSUER: must use https in production/);
+    expect(loadConfig({ ...secret, ISSUER: 'https://auth.example.com' }).issuer).toBe('https://auth.example.com');
+    expect(loadConfig({ ...secret, ISSUER: 'http://localhost:3000' }).issuer).toBe('http://localhost:3000');
+    expect(loadConfig({ ...secret }).issuer).toBe('http://localhost:3000');
+    expect(loadConfig({ ISSUER: 'http://auth.example.com' }).issuer).toBe('http://auth.example.com'); // development
+  });
+
   it('accepts 0 as a strict grace window and parses booleans', () => {
     expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false' })).toMatchObject({ refreshReuseGrace: 0, rateLimitEnabled: false });
   });
