@@ -1,0 +1,83 @@
+// Command-line flags of `npm run bench -- [flags]`. Every loop the benchmark runs is bounded by these, in time and
+// in count, so a run takes a few minutes at most whatever the servers do.
+import { parseArgs } from 'node:util';
+
+import type { OperationName } from './operations.js';
+
+export const COMPARED_OPERATIONS = ['refresh', 'client_credentials', 'introspection'] as const satisfies readonly OperationName[];
+export type ComparedOperation = (typeof COMPARED_OPERATIONS)[number];
+
+export interface BenchOptions {
+  /** The operations compared in rounds (all by default; one alone makes a profile of just that operation). */
+  operations: ComparedOperation[];
+  /** Refresh-token chains per server, and so refresh workers. */
+  chains: number;
+  /** Measured rounds per server and operation (bare, Tollgate, bare, Tollgate ...). */
+  rounds: number;
+  roundSeconds: number;
+  /** Unrecorded run of each operation on each server before round 1, so both are measured with a warm JIT. */
+  warmupSeconds: number;
+  /** Workers for client_credentials and introspection. */
+  concurrency: number;
+  /** Concurrent browsers for the code-flow measurement (and for preparing chains). */
+  browsers: number;
+  flowSeconds: number;
+  /** Upper bound on requests in any one measured phase. */
+  maxRequests: number;
+  /** Run Tollgate under `node --cpu-prof` and summarise the profile at the end. */
+  profile: boolean;
+  /** Tollgate's entry point: src/main.ts (as `npm start`), or e.g. a compiled build's main.js. */
+  tollgateEntry: string;
+}
+
+const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 1] [--concurrency 32]
+                       [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
+                       [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]`;
+
+function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer in ${min}..${max}\n${USAGE}`);
+  return value;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      chains: { type: 'string' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      concurrency: { type: 'string' },
+      browsers: { type: 'string' },
+      'flow-seconds': { type: 'string' },
+      'max-requests': { type: 'string' },
+      profile: { type: 'boolean' },
+      operations: { type: 'string' },
+      'tollgate-entry': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const operations = (values.operations ?? COMPARED_OPERATIONS.join(',')).split(',').map((o) => o.trim()).filter(Boolean);
+  const unknown = operations.filter((o) => !(COMPARED_OPERATIONS as readonly string[]).includes(o));
+  if (unknown.length || operations.length === 0) throw new Error(`--operations takes a list of ${COMPARED_OPERATIONS.join(', ')}\n${USAGE}`);
+  return {
+    operations: [...new Set(operations)] as ComparedOperation[],
+    chains: int('chains', values.chains, 32, 1, 256),
+    rounds: int('rounds', values.rounds, 3, 1, 10),
+    roundSeconds: int('seconds', values.seconds, 5, 1, 60),
+    warmupSeconds: int('warmup', values.warmup, 1, 0, 30),
+    concurrency: int('concurrency', values.concurrency, 32, 1, 256),
+    browsers: int('browsers', values.browsers, 4, 1, 32),
+    flowSeconds: int('flow-seconds', values['flow-seconds'], 5, 0, 60),
+    maxRequests: int('max-requests', values['max-requests'], 200_000, 1, 10_000_000),
+    profile: values.profile ?? false,
+    tollgateEntry: values['tollgate-entry'] ?? 'src/main.ts',
+  };
+}

@@ -1,0 +1,91 @@
+// The measurement schedule. For each round and operation the bare provider runs, then Tollgate, back to back, so
+// the two figures compared in a round saw the same machine state (thermal, page cache, other tenants). A warm-up
+// pass first, unrecorded, so neither server is measured with a cold JIT.
+import { startCpuMeter, type CpuUse } from './cpu.js';
+import { runLoad, type LoadResult } from './load.js';
+import { clientCredentialsOperation, introspectionOperation, refreshOperation, type Operation, type OperationName } from './operations.js';
+import type { ComparedOperation } from './options.js';
+import type { Prepared } from './prepare.js';
+import type { ServerName } from './target.js';
+
+export interface Phase {
+  result: LoadResult;
+  cpu: CpuUse;
+}
+
+export interface Sample extends Phase {
+  operation: OperationName;
+  server: ServerName;
+  round: number;
+}
+
+export interface Schedule {
+  operations: ComparedOperation[];
+  rounds: number;
+  roundSeconds: number;
+  warmupSeconds: number;
+  concurrency: number;
+  maxRequests: number;
+  signal?: AbortSignal;
+}
+
+function operationsOf(p: Prepared, s: Schedule): Operation[] {
+  const make: Record<ComparedOperation, () => Operation> = {
+    refresh: () => refreshOperation(p.target, p.http, p.chains),
+    client_credentials: () => clientCredentialsOperation(p.target, p.http, s.concurrency),
+    introspection: () => introspectionOperation(p.target, p.http, p.introspectedToken, s.concurrency),
+  };
+  return s.operations.map((name) => make[name]());
+}
+
+export interface PhaseBounds {
+  seconds: number;
+  maxRequests: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Runs one operation within its bounds, metering the CPU of the processes `serverPids` names. */
+export async function measure(operation: Operation, { seconds, maxRequests, signal }: PhaseBounds, serverPids: () => Promise<number[]>): Promise<Phase> {
+  signal?.throwIfAborted();
+  const stopMeter = await startCpuMeter(serverPids);
+  const result = await runLoad({
+    concurrency: operation.concurrency, durationMs: seconds * 1000, maxRequests, request: (w) => operation.request(w), ...(signal ? { signal } : {}),
+  });
+  signal?.throwIfAborted(); // an interrupted phase is no measurement
+  return { result, cpu: await stopMeter() };
+}
+
+export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule, log: (line: string) => void): Promise<Sample[]> {
+  const servers = [bare, tollgate];
+  const operations = new Map(servers.map((p) => [p.target.name, operationsOf(p, s)]));
+  const count = operations.get('bare')!.length;
+
+  if (s.warmupSeconds > 0) {
+    log(`warm-up: ${s.warmupSeconds} s per operation and server`);
+    for (let i = 0; i < count; i++) {
+      for (const p of servers) {
+        const operation = operations.get(p.target.name)![i]!;
+        const { errors, firstError } = (await measure(operation, { seconds: s.warmupSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target.serverPids)).result;
+        // Not recorded, but not hidden either: a failure here (a chain broken) would change what the rounds measure.
+        if (errors) log(`warm-up ${operation.name} ${p.target.name}: ${errors} errors (${firstError})`);
+      }
+    }
+  }
+
+  const samples: Sample[] = [];
+  for (let round = 1; round <= s.rounds; round++) {
+    for (let i = 0; i < count; i++) {
+      for (const p of servers) {
+        const operation = operations.get(p.target.name)![i]!;
+        const { result, cpu } = await measure(operation, { seconds: s.roundSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target.serverPids);
+        samples.push({ operation: operation.name, server: p.target.name, round, result, cpu });
+        const rate = (result.ok / result.elapsedMs) * 1000;
+        const others = Math.max(0, cpu.machineMs - cpu.serverMs - cpu.generatorMs) / result.elapsedMs;
+        log(`round ${round} ${operation.name.padEnd(18)} ${p.target.name.padEnd(8)} ${rate.toFixed(0).padStart(6)} req/s`
+          + `  server CPU ${(cpu.serverMs / Math.max(1, result.ok)).toFixed(2)} ms/req  other load ${others.toFixed(2)} cores`
+          + `  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}`);
+      }
+    }
+  }
+  return samples;
+}

@@ -1,0 +1,103 @@
+// `npm run bench`: Tollgate (real PostgreSQL and Redis) against bare node-oidc-provider (in-memory), as issue 6
+// describes. Both servers run as child processes on 127.0.0.1; this process only generates load, samples memory
+// and reports. Progress goes to stderr, the report to stdout. Missed goals are reported, not failed: benchmarks
+// are not gates. The exit code is non-zero only when the benchmark itself could not run.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { startBare } from './bare.js';
+import { killAllChildren, REPO_ROOT } from './children.js';
+import type { HttpClient } from './http-client.js';
+import { describeMachine } from './machine.js';
+import { codeFlowOperation } from './operations.js';
+import { parseOptions } from './options.js';
+import { prepare } from './prepare.js';
+import { summarizeProfile } from './profile-summary.js';
+import { renderHeader, renderReport } from './report.js';
+import { measure, runRounds, type Phase } from './rounds.js';
+import { sampleRss } from './rss.js';
+import type { Target } from './target.js';
+import { startTollgate } from './tollgate.js';
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main() {
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    log(err instanceof Error ? err.message : String(err));
+    process.exitCode = 2;
+    return;
+  }
+  const targets: Target[] = [];
+  const clients: HttpClient[] = [];
+  const interrupted = new AbortController();
+  let cleaned: Promise<void> | undefined;
+  // Servers, database and Redis keys go away however the run ends: normally, on an error, or on Ctrl-C.
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const c of clients) c.close();
+      await Promise.allSettled(targets.map((t) => t.stop()));
+      killAllChildren();
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the load, the servers, and removing the benchmark database`);
+    interrupted.abort(new Error(`interrupted by ${signal}`));
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+
+  try {
+    const machine = await describeMachine();
+    log(machine.replace(/\n/g, '; '));
+    const profileDir = options.profile ? join(REPO_ROOT, 'bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+
+    const bare = await startBare();
+    targets.push(bare);
+    const tollgate = await startTollgate({
+      entry: options.tollgateEntry,
+      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    targets.push(tollgate);
+    log(`bare provider at ${bare.url} (pid ${bare.pid}), Tollgate at ${tollgate.url} (pid ${tollgate.pid})`);
+    const rss = { bare: sampleRss(bare.pid), tollgate: sampleRss(tollgate.pid) };
+
+    log(`preparing ${options.chains} refresh-token chains on each server through real code + PKCE flows`);
+    const preparedBare = await prepare(bare, options);
+    clients.push(preparedBare.http);
+    const preparedTollgate = await prepare(tollgate, options);
+    clients.push(preparedTollgate.http);
+
+    const samples = await runRounds(preparedBare, preparedTollgate, { ...options, signal: interrupted.signal }, log);
+    let flows: Phase | undefined;
+    if (options.flowSeconds > 0) {
+      const bounds = { seconds: options.flowSeconds, maxRequests: options.maxRequests, signal: interrupted.signal };
+      flows = await measure(codeFlowOperation(tollgate, preparedTollgate.http, options.browsers), bounds, tollgate.serverPids);
+      const { ok, elapsedMs, errors, firstError } = flows.result;
+      log(`code flows on Tollgate: ${ok} in ${(elapsedMs / 1000).toFixed(1)} s, errors ${errors}${firstError ? ` (${firstError})` : ''}`);
+    }
+    const memory = { bare: await rss.bare.stop(), tollgate: await rss.tollgate.stop() };
+    const warnings = tollgate.warnings();
+    await cleanup(); // before the report: a profiled Tollgate writes its profile as it exits
+
+    console.log(`${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory }, options.rounds)}`);
+    if (warnings.length) console.log(`\nTollgate logged ${warnings.length} warnings or errors; the first:\n${warnings.slice(0, 5).join('\n')}`);
+    if (profileDir) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, where requests are served
+      // (the others are helper threads, such as tsx's module loader).
+      for (const file of (await readdir(profileDir)).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))) {
+        console.log(`\nCPU profile of Tollgate: ${join(profileDir, file)}\n\n\`\`\`\n${await summarizeProfile(join(profileDir, file))}\n\`\`\``);
+      }
+    }
+  } catch (err) {
+    if (!interrupted.signal.aborted) log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+await main();
+// Keep-alive sockets of fetch's global pool would hold the process open for seconds after the servers are gone.
+process.exit(process.exitCode ?? 0);
