@@ -22,6 +22,8 @@ export interface AdapterDeps {
   hash: TokenHasher;
   families: Families;
   accessTokenTtl: number;
+  /** How long client lookups are cached (0: not at all). */
+  clientCacheSeconds?: number;
 }
 
 export interface Adapter {
@@ -40,6 +42,8 @@ export interface AdapterFactory {
   (model: string): Adapter;
   /** Revokes every artifact of a grant in both stores, and the grant itself. */
   revokeGrant(grantId: string): Promise<void>;
+  /** Forgets a cached client after it changed (secret rotated, updated, deleted). */
+  invalidateClient(clientId: string): void;
 }
 
 export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
@@ -63,7 +67,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     ]);
   }
 
-  const clients = new ClientAdapter(deps.prisma);
+  const clients = new ClientAdapter(deps.prisma, deps.clientCacheSeconds ?? 0);
   const adapters = new Map<string, Adapter>();
 
   const factory = (model: string): Adapter => {
@@ -90,5 +94,5 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     adapters.set(model, adapter);
     return adapter;
   };
-  return Object.assign(factory, { revokeGrant });
+  return Object.assign(factory, { revokeGrant, invalidateClient: (clientId: string) => clients.invalidate(clientId) });
 }

@@ -62,7 +62,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
     velocityWindowSeconds: config.refreshVelocity.windowSeconds,
   }, metrics);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
-  const adapter = createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: config.accessTokenTtl });
+  const adapter = createAdapterFactory({
+    prisma: db.prisma, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
+  });
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
@@ -90,7 +92,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   koa.use(health.routes());
   if (config.metrics.token) koa.use(createMetricsRouter(metrics, config.metrics.token).routes());
   // --- admin API (src/admin) mounts here ---
-  koa.use(createAdminApi({ prisma: db.prisma, hash, families, audit, provider }));
+  koa.use(createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient }));
   koa.use(interactions.routes());
   koa.use(interactions.allowedMethods());
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.

@@ -50,6 +50,8 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   STORE_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(1000),
+  // Client lookups are cached this long per instance; a change made on another instance shows after at most this.
+  CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -85,6 +87,7 @@ export interface Config {
   metrics: { token: string | undefined; port: number | undefined; host: string };
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
   storeCommandTimeoutMs: number;
+  clientCacheSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -151,5 +154,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
     storeCommandTimeoutMs: e.STORE_COMMAND_TIMEOUT_MS,
+    clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
   };
 }
