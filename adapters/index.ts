@@ -51,7 +51,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   const backendFor = (model: string): Backend => {
     let backend = backends.get(model);
     if (!backend) {
-      if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.hash, deps.accessTokenTtl);
+      if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
       else if (DURABLE_MODELS.has(model)) backend = new PrismaAdapter(model, deps);
       else backend = new StoreAdapter(model, deps);
       backends.set(model, backend);

@@ -2,7 +2,7 @@
 // query the pool sends is reported by the database layer.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { createTestClient, createUser, obtainTokens, refresh } from '../support/oauth.js';
+import { createTestClient, createUser, introspect, obtainTokens, refresh, tokenRequest } from '../support/oauth.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 describe('PostgreSQL round trips', () => {
@@ -34,6 +34,20 @@ describe('PostgreSQL round trips', () => {
       expect(queries).toBeLessThanOrEqual(3);
       token = result.body.refresh_token as string;
     }
+  });
+
+  it('spends at most 2 per introspection of an access token (grant, account), none for client_credentials once cached', async () => {
+    const client = await createTestClient(server);
+    const tokens = await obtainTokens(server, client, await createUser(server));
+    const seen = await count(() => introspect(server, client, tokens.access_token));
+    expect(seen.result.body.active).toBe(true);
+    expect(seen.queries).toBeLessThanOrEqual(2);
+
+    const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    await tokenRequest(server, machine, { grant_type: 'client_credentials' });
+    const again = await count(() => tokenRequest(server, machine, { grant_type: 'client_credentials' }));
+    expect(again.result.status).toBe(200);
+    expect(again.queries).toBe(0);
   });
 
   it('counts what it should (a sanity check of the counter itself)', async () => {
