@@ -1,6 +1,7 @@
 // Opens the durable database: PostgreSQL through a pooled pg connection when DATABASE_URL is set, otherwise the
 // embedded PGlite under DATA_DIR (reached over its socket when a server already owns it). Either way the caller
 // gets the same Prisma client and a SqlRunner.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -89,11 +90,18 @@ function instrument(client: pg.PoolClient, observers: Set<QueryObserver>) {
   };
 }
 
+/**
+ * Named statements are prepared once per connection and then only executed: the hot queries (the refresh lookup
+ * joins four tables) stop being planned on every call. Queries are constant texts with parameters, so the set of
+ * names is small and fixed.
+ */
+const statementName = ({ sql }: { sql: string }) => `tg_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
+
 function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
   const observers = new Set<QueryObserver>();
   pool.on('connect', (client) => instrument(client, observers));
   const sql = poolRunner(pool);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { statementNameGenerator: statementName }) });
   return {
     kind,
     prisma,

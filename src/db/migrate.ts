@@ -3,13 +3,24 @@
 // with Prisma's native engine sees the same history. We cannot run `prisma migrate` here: its schema engine cannot
 // be downloaded on these machines (../shared/ENVIRONMENT.md).
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { SqlRunner } from './sql.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
+/** prisma/migrations of the project this module belongs to, found from src/db (tsx) or dist/src/db (compiled). */
+function findMigrationsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++, dir = dirname(dir)) {
+    const candidate = join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('prisma/migrations not found above src/db/migrate');
+}
+
+export const MIGRATIONS_DIR = findMigrationsDir();
 
 // Prisma's own definition of its bookkeeping table.
 const BOOKKEEPING = `
