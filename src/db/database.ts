@@ -101,7 +101,9 @@ function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
   const observers = new Set<QueryObserver>();
   pool.on('connect', (client) => instrument(client, observers));
   const sql = poolRunner(pool);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { statementNameGenerator: statementName }) });
+  // Not over PGlite's socket: its connections share one backend session, where statement names would collide.
+  const options = kind === 'postgres' ? { statementNameGenerator: statementName } : {};
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, options) });
   return {
     kind,
     prisma,
