@@ -35,7 +35,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, () => resolve());
+      server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;

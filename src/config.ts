@@ -11,6 +11,8 @@ const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  // Address to listen on; unset: every interface (what a container wants).
+  HOST: z.string().min(1).optional(),
   ISSUER: z.url().optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
@@ -59,6 +61,7 @@ const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  host: string | undefined;
   issuer: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
@@ -122,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    host: e.HOST,
     issuer,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

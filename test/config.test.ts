@@ -48,6 +48,11 @@ describe('configuration', () => {
     expect(loadConfig({ ISSUER: 'http://auth.example.com' }).issuer).toBe('http://auth.example.com'); // development
   });
 
+  it('listens on every interface unless HOST names one', () => {
+    expect(loadConfig({}).host).toBeUndefined();
+    expect(loadConfig({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+  });
+
   it('accepts 0 as a strict grace window and parses booleans', () => {
     expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false' })).toMatchObject({ refreshReuseGrace: 0, rateLimitEnabled: false });
   });
