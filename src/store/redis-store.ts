@@ -46,6 +46,11 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
   client.on('error', () => {}); // surfaced per command; the reconnect loop handles the connection itself
+  // Scripts go by their SHA (EVALSHA, loaded on first use): their text is not sent and hashed on every call.
+  client.defineCommand('tgConsume', { numberOfKeys: 2, lua: CONSUME });
+  client.defineCommand('tgAddToSet', { numberOfKeys: 1, lua: ADD_TO_SET });
+  client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
+  const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement', (...args: string[]) => Promise<unknown>>;
   await client.connect();
 
   return {
@@ -69,7 +74,7 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       if (keys.length) await client.del(...keys);
     },
     async consume(key, at) {
-      return (await client.eval(CONSUME, 2, key, consumedKey(key), String(at))) === 1;
+      return (await scripts.tgConsume(key, consumedKey(key), String(at))) === 1;
     },
     async consumedAt(key) {
       const value = await client.get(consumedKey(key));
@@ -77,14 +82,14 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     },
     async addToSet(key, member, ttlSeconds) {
       const ttlMs = ttlSeconds === undefined ? -1 : Math.max(1, Math.ceil(ttlSeconds * 1000));
-      await client.eval(ADD_TO_SET, 1, key, member, String(ttlMs));
+      await scripts.tgAddToSet(key, member, String(ttlMs));
     },
     async setMembers(key) {
       return client.smembers(key);
     },
     async increment(key, ttlSeconds) {
       const ttlMs = Math.max(1, Math.ceil(ttlSeconds * 1000)); // PEXPIRE takes whole milliseconds only
-      const [count, ttl] = (await client.eval(INCREMENT, 1, key, String(ttlMs))) as [number, number];
+      const [count, ttl] = (await scripts.tgIncrement(key, String(ttlMs))) as [number, number];
       return { count, resetMs: Math.max(0, ttl) };
     },
     async ping() {
