@@ -14,7 +14,7 @@ export const redisUrl = () => process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 /** A Redis key prefix no other test run shares, e.g. `tg_test:3f9a0c1e2b7d:`. */
 export const uniquePrefix = () => `tg_test:${randomBytes(6).toString('hex')}:`;
 
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
@@ -31,9 +31,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates a fresh, empty database named `tg_test_<random>` and returns its URL. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tg_test_${randomBytes(6).toString('hex')}`; // [a-z0-9_] only: safe to quote as an identifier
+/** Creates a fresh, empty database named `<prefix>_<random>` (tg_test by default) and returns its URL. */
+export async function createTestDatabase(prefix = 'tg_test'): Promise<TestDatabase> {
+  if (!/^[a-z_]+$/.test(prefix)) throw new Error(`bad database prefix ${prefix}`);
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`; // [a-z0-9_] only: safe to quote as an identifier
   await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
