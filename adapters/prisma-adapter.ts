@@ -3,7 +3,7 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { guardDependency as guarded } from '../src/errors.js';
-import { peekMemo } from '../src/http/request-memo.js';
+import { memoOf, peekMemo } from '../src/http/request-memo.js';
 import { currentOidcContext } from '../src/oidc/internals.js';
 import { fromStored, toStored, type Payload } from './payload.js';
 
@@ -52,11 +52,29 @@ export class PrismaAdapter {
       if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
       return Promise.resolve(fromStored(memo.payload as Payload, id, null));
     }
+    if (this.#model === 'Grant') return guarded(() => this.#findGrant(id));
     return guarded(async () => {
       const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
       return fromStored(row.payload as Payload, id, epoch(row.consumedAt));
     });
+  }
+
+  /**
+   * A grant with its account's not-before, in one round trip: whoever looks a grant up (introspection, userinfo)
+   * checks that account's logout-everywhere next, and finds it in the request memo instead of reading again.
+   */
+  async #findGrant(id: string): Promise<Payload | undefined> {
+    const rows = await this.#deps.prisma.$queryRaw<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null }[]>`
+      SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before
+        FROM oidc_payloads g
+        LEFT JOIN accounts a ON a.id::text = g.payload->>'accountId'
+       WHERE g.model = 'Grant' AND g.id = ${this.#deps.hash(id)}`;
+    const row = rows[0];
+    if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
+    const ctx = currentOidcContext();
+    if (ctx && row.account_id) memoOf(ctx).notBefore.set(row.account_id, row.not_before ? new Date(row.not_before) : null);
+    return fromStored(row.payload, id, epoch(row.consumed_at ? new Date(row.consumed_at) : null));
   }
 
   async findByUid(): Promise<undefined> {

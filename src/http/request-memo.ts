@@ -18,6 +18,8 @@ export interface RequestMemo {
   /** Keyed by the hash of the grant id; null records a known absence. */
   grants: Map<string, MemoGrant | null>;
   accounts: Map<string, MemoAccount | null>;
+  /** Accounts' logout-everywhere instants (null: never), read with their grant. */
+  notBefore: Map<string, Date | null>;
 }
 
 interface WithState {
@@ -28,7 +30,7 @@ export function memoOf(ctx: WithState): RequestMemo {
   ctx.state ??= {};
   let memo = ctx.state.memo as RequestMemo | undefined;
   if (!memo) {
-    memo = { grants: new Map(), accounts: new Map() };
+    memo = { grants: new Map(), accounts: new Map(), notBefore: new Map() };
     ctx.state.memo = memo;
   }
   return memo;

@@ -56,8 +56,9 @@ export function handleStructuredTokens(deps: { provider: Provider; adapter: Adap
     const { record, claims } = found;
     const client = ctx.oidc.client!;
     const token = { clientId: record.clientId as string, aud: claims.aud, accountId: record.accountId as string | undefined, iat: claims.iat };
-    if (!(await policy(client, token))) return { active: false };
+    // The grant first: its lookup also reads the account's not-before, which the policy checks next.
     if (record.grantId && !(await provider.Grant.find(String(record.grantId)))) return { active: false };
+    if (!(await policy(client, token))) return { active: false };
     return {
       active: true, sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat,
       iss: claims.iss, aud: claims.aud, jti: claims.jti, token_type: 'Bearer',
