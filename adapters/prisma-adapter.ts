@@ -68,7 +68,7 @@ export class PrismaAdapter {
     const rows = await this.#deps.prisma.$queryRaw<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null }[]>`
       SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before
         FROM oidc_payloads g
-        LEFT JOIN accounts a ON a.id::text = g.payload->>'accountId'
+        LEFT JOIN accounts a ON a.id = CASE WHEN g.payload->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN (g.payload->>'accountId')::uuid END
        WHERE g.model = 'Grant' AND g.id = ${this.#deps.hash(id)}`;
     const row = rows[0];
     if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
