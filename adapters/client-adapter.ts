@@ -3,7 +3,9 @@
 // which hashes the presented secret first. Symmetric (HS*) algorithms are disabled in the provider configuration,
 // since they would need the raw secret.
 import type { PrismaClient } from '../src/db/generated/client.js';
+import { clientVersionKey } from '../src/clients/client-versions.js';
 import { asDependencyError } from '../src/errors.js';
+import type { ShortLivedStore } from '../src/store/types.js';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 const MAX_CACHED = 10_000;
@@ -12,16 +14,18 @@ type Metadata = Record<string, unknown>;
 
 /**
  * Every client-authenticated request looks its client up, so lookups are cached for `cacheSeconds` (the
- * benchmark showed the lookup dominating client_credentials). Changes made through this instance invalidate at
- * once; another instance sees a rotated secret or a deleted client after at most `cacheSeconds`.
+ * benchmark showed the lookup dominating client_credentials), each copy valid only while the client's version in
+ * the short-lived store is unchanged (src/clients/client-versions.ts).
  */
 export class ClientAdapter {
   readonly #prisma: PrismaClient;
+  readonly #store: ShortLivedStore;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { value: Metadata | undefined; until: number }>();
+  readonly #cache = new Map<string, { value: Metadata | undefined; until: number; version: string | null }>();
 
-  constructor(prisma: PrismaClient, cacheSeconds = 0) {
+  constructor(prisma: PrismaClient, store: ShortLivedStore, cacheSeconds = 0) {
     this.#prisma = prisma;
+    this.#store = store;
     this.#cacheMs = cacheSeconds * 1000;
   }
 
@@ -33,10 +37,14 @@ export class ClientAdapter {
     // Client ids come straight from requests; PostgreSQL refuses some text (NUL bytes), which must read as "no
     // such client", not as a failure.
     if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return undefined;
-    const hit = this.#cache.get(clientId);
-    if (hit && hit.until > Date.now()) return hit.value;
     let value: Metadata | undefined;
+    let version: string | null = null;
     try {
+      if (this.#cacheMs > 0) {
+        version = await this.#store.get(clientVersionKey(clientId));
+        const hit = this.#cache.get(clientId);
+        if (hit && hit.until > Date.now() && hit.version === version) return hit.value;
+      }
       const row = await this.#prisma.client.findUnique({ where: { clientId } });
       value = row
         ? { ...(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
@@ -46,7 +54,7 @@ export class ClientAdapter {
     }
     if (this.#cacheMs > 0) {
       if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(clientId, { value, until: Date.now() + this.#cacheMs });
+      this.#cache.set(clientId, { value, until: Date.now() + this.#cacheMs, version });
     }
     return value;
   }

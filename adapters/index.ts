@@ -5,6 +5,7 @@ import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { Families } from '../src/families/families.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
+import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
 import type { Payload } from './payload.js';
 import { PrismaAdapter } from './prisma-adapter.js';
@@ -42,8 +43,8 @@ export interface AdapterFactory {
   (model: string): Adapter;
   /** Revokes every artifact of a grant in both stores, and the grant itself. */
   revokeGrant(grantId: string): Promise<void>;
-  /** Forgets a cached client after it changed (secret rotated, updated, deleted). */
-  invalidateClient(clientId: string): void;
+  /** Announces a changed client (secret rotated, updated, deleted) to every instance's cache. */
+  invalidateClient(clientId: string): Promise<void>;
 }
 
 export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
@@ -67,7 +68,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     ]);
   }
 
-  const clients = new ClientAdapter(deps.prisma, deps.clientCacheSeconds ?? 0);
+  const clients = new ClientAdapter(deps.prisma, deps.store, deps.clientCacheSeconds ?? 0);
   const adapters = new Map<string, Adapter>();
 
   const factory = (model: string): Adapter => {
@@ -94,5 +95,9 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     adapters.set(model, adapter);
     return adapter;
   };
-  return Object.assign(factory, { revokeGrant, invalidateClient: (clientId: string) => clients.invalidate(clientId) });
+  const invalidateClient = async (clientId: string) => {
+    clients.invalidate(clientId);
+    await markClientChanged(deps.store, clientId);
+  };
+  return Object.assign(factory, { revokeGrant, invalidateClient });
 }

@@ -12,6 +12,6 @@ export interface AdminDeps {
   families: Families;
   audit: Audit;
   provider: Provider;
-  /** Drops this instance's cached copy of a client that just changed. */
-  invalidateClient(clientId: string): void;
+  /** Announces a client that just changed to every instance's client cache. */
+  invalidateClient(clientId: string): Promise<void>;
 }

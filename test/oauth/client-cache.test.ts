@@ -1,5 +1,5 @@
-// Client lookups are cached per instance for CLIENT_CACHE_SECONDS: a change is seen at once by the instance that
-// made it, and by every other instance once its cached copy expires.
+// Client lookups are cached per instance, each copy checked against the client's version in the shared store:
+// a change made on one instance is seen at once by every instance.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { createTestClient, tokenRequest } from '../support/oauth.js';
@@ -9,7 +9,7 @@ describe('client cache across instances', () => {
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    a = await startServer('external', { CLIENT_CACHE_SECONDS: '1' });
+    a = await startServer('external', { CLIENT_CACHE_SECONDS: '60' });
     b = await a.sibling();
   });
   afterAll(async () => {
@@ -17,7 +17,7 @@ describe('client cache across instances', () => {
     await a?.stop();
   });
 
-  it('refuses a rotated secret at once where it was rotated, and everywhere within the cache lifetime', async () => {
+  it('refuses a rotated secret at once, on every instance', async () => {
     const admin = await createTestClient(a, { admin: true, redirectUris: [] });
     const machine = await createTestClient(a, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
     const adminToken = (await tokenRequest(a, admin, { grant_type: 'client_credentials', scope: 'admin' })).body.access_token as string;
@@ -28,7 +28,6 @@ describe('client cache across instances', () => {
     const { client_secret } = (await rotated.json()) as { client_secret: string };
 
     expect((await tokenRequest(a, machine, { grant_type: 'client_credentials' })).status).toBe(401);
-    await new Promise((r) => setTimeout(r, 1200));
     expect((await tokenRequest(b, machine, { grant_type: 'client_credentials' })).status).toBe(401);
     expect((await tokenRequest(b, { client_id: machine.client_id, client_secret }, { grant_type: 'client_credentials' })).status).toBe(200);
   });

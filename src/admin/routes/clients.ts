@@ -57,7 +57,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const patch = { name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope };
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();
-    invalidateClient(clientId);
+    await invalidateClient(clientId);
     await audit.record({ ...eventBy(actorOf(ctx), 'client.updated', 'success', { fields: Object.keys(body) }), clientId });
     ctx.body = client;
   });
@@ -67,7 +67,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     // Removed first, so that it cannot start new sessions while its old ones are revoked. A retry after a failure
     // in between finds no client but still revokes what is left, so it is a 404 only when nothing was done.
     const deleted = await deleteClient(prisma, clientId);
-    invalidateClient(clientId);
+    await invalidateClient(clientId);
     const revoked = await revokeClientSessions({ prisma, families, audit }, clientId, actorOf(ctx));
     if (!deleted && revoked.length === 0) throw noSuchClient();
     if (deleted) await audit.record({ ...eventBy(actorOf(ctx), 'client.deleted', 'success', { sessions_revoked: revoked.length }), clientId });
@@ -79,7 +79,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const event = eventBy(actorOf(ctx), 'client.secret_rotated', 'success');
     const secret = await rotateClientSecret(prisma, hash, clientId, [event]);
     if (!secret) throw noSuchClient();
-    invalidateClient(clientId);
+    await invalidateClient(clientId);
     audit.mirror({ ...event, clientId });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { client_id: clientId, client_secret: secret };

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { createClient, rotateClientSecret } from '../../clients/clients.js';
+import { markClientChanged } from '../../clients/client-versions.js';
 import { registerResourceServer } from '../../clients/resource-servers.js';
+import { openStore } from '../../store/index.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CliContext } from '../context.js';
@@ -52,6 +54,15 @@ export async function clientsRotateSecret(ctx: CliContext, args: string[]) {
   const event = eventBy(CLI_ACTOR, 'client.secret_rotated', 'success');
   const secret = await rotateClientSecret(ctx.db.prisma, ctx.hash, clientId, [event]);
   if (!secret) throw new NotFound(`no client ${clientId}`);
+  // With a shared store, running instances drop their cached copy now; embedded, within CLIENT_CACHE_SECONDS.
+  if (ctx.config.redisUrl) {
+    const store = await openStore(ctx.config);
+    try {
+      await markClientChanged(store, clientId);
+    } finally {
+      await store.close();
+    }
+  }
   createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr)).mirror({ ...event, clientId });
   return { client_id: clientId, client_secret: secret };
 }
