@@ -55,7 +55,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   const hash = createTokenHasher(keys.tokenHash);
   const sealer = createSealer(keys.seal);
   const audit = createAudit(db.prisma, logger);
-  const families = new Families(new FamilyRepository(db.prisma), store, hash, audit, {
+  const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
     idleTtlSeconds: config.refreshIdleTtl,
     maxTtlSeconds: config.refreshFamilyMaxTtl,
     velocityMax: config.refreshVelocity.max,

@@ -30,13 +30,13 @@ export interface Database {
 
 type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'db'>;
 
-function poolRunner(pool: pg.Pool): SqlRunner {
+function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
   return {
     async exec(script) {
       await pool.query(script);
     },
-    async query(text, params) {
-      return (await pool.query(text, params as unknown[])).rows;
+    async query(text, params, name) {
+      return (await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) })).rows;
     },
     async withConnection(fn) {
       const client = await pool.connect();
@@ -100,7 +100,7 @@ const statementName = ({ sql }: { sql: string }) => `tg_${createHash('sha1').upd
 function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
   const observers = new Set<QueryObserver>();
   pool.on('connect', (client) => instrument(client, observers));
-  const sql = poolRunner(pool);
+  const sql = poolRunner(pool, kind === 'postgres');
   // Not over PGlite's socket: its connections share one backend session, where statement names would collide.
   const options = kind === 'postgres' ? { statementNameGenerator: statementName } : {};
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, options) });

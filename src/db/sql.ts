@@ -3,7 +3,11 @@
 export interface SqlRunner {
   /** Runs a script of one or more statements (simple query protocol). */
   exec(script: string): Promise<void>;
-  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * One statement. `name` makes it a prepared statement on PostgreSQL (parsed and planned once per connection);
+   * for the hot statements of the token endpoint. Ignored where statements cannot be named (PGlite).
+   */
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<Row[]>;
   /** Runs fn on one dedicated connection (needed for session-level locks). */
   withConnection<T>(fn: (sql: Omit<SqlRunner, 'withConnection'>) => Promise<T>): Promise<T>;
 }

@@ -7,7 +7,7 @@ import type { PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { ShortLivedStore } from '../store/types.js';
 import { pruneExpiredPayloads } from '../../adapters/prisma-adapter.js';
-import { FamilyRepository } from './repository.js';
+import { pruneDeadFamilies } from './repository.js';
 
 export interface PruneResult {
   families: number;
@@ -15,7 +15,7 @@ export interface PruneResult {
 }
 
 export async function pruneExpired(prisma: PrismaClient, { batchSize = 500 } = {}): Promise<PruneResult> {
-  const families = await new FamilyRepository(prisma).pruneDead({ batchSize });
+  const families = await pruneDeadFamilies(prisma, { batchSize });
   const payloads = await pruneExpiredPayloads(prisma, { batchSize });
   return { families, payloads };
 }

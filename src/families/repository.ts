@@ -3,6 +3,7 @@
 // successor, extending the family and writing the audit row either all happen or none does. Two requests
 // racing on one token serialise on its row lock; the second re-checks `consumed_at IS NULL` and finds it false.
 import type { PrismaClient } from '../db/generated/client.js';
+import type { SqlRunner } from '../db/sql.js';
 import type { Payload } from '../../adapters/payload.js';
 import type { AuditEvent } from '../audit/audit.js';
 import { auditRecords } from '../audit/records.js';
@@ -77,12 +78,19 @@ const toFamily = (r: JoinedRow): FamilyRow => ({
 });
 
 
+/**
+ * The token endpoint's statements (lookup, rotation) go through the plain SqlRunner as named statements: Prisma's
+ * per-query work was a fifth of a refresh's CPU (BENCHMARKS.md). The rarer ones keep Prisma's tagged templates.
+ */
 export class FamilyRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sql: SqlRunner,
+  ) {}
 
   /** A token with its family, the family's grant and its account, in one round trip; undefined when unknown. */
   async findToken(idHash: string): Promise<TokenRow | undefined> {
-    const rows = await this.prisma.$queryRaw<JoinedRow[]>`
+    const rows = await this.sql.query<JoinedRow>(`
       SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
              f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
              f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
@@ -92,7 +100,7 @@ export class FamilyRepository {
         JOIN refresh_token_families f ON f.id = t.family_id
         LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
         LEFT JOIN accounts a ON a.id = f.account_id
-       WHERE t.id = ${idHash}`;
+       WHERE t.id = $1`, [idHash], 'tg_find_refresh_token');
     const r = rows[0];
     if (!r) return undefined;
     return {
@@ -155,39 +163,39 @@ export class FamilyRepository {
     audit: AuditEvent;
   }): Promise<boolean> {
     const { parentHash, childHash, childPayload, childExpiresAt, audit } = input;
-    const rows = await this.prisma.$queryRaw<{ rotated: number }[]>`
+    const rows = await this.sql.query<{ rotated: number }>(`
       WITH consumed AS (
         UPDATE refresh_tokens SET consumed_at = now(), payload = NULL
-         WHERE id = ${parentHash} AND consumed_at IS NULL
+         WHERE id = $1 AND consumed_at IS NULL
         RETURNING family_id, generation
       ), fam AS (
         UPDATE refresh_token_families f
-           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = ${childExpiresAt}::timestamptz
+           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = $3::timestamptz
           FROM consumed c
          WHERE f.id = c.family_id AND f.revoked_at IS NULL
         RETURNING f.id, f.account_id, f.client_id
       ), child AS (
         INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
-        SELECT ${childHash}, c.family_id, ${parentHash}, c.generation + 1, ${JSON.stringify(childPayload)}::jsonb, ${childExpiresAt}::timestamptz
+        SELECT $2, c.family_id, $1, c.generation + 1, $4::jsonb, $3::timestamptz
           FROM consumed c JOIN fam ON fam.id = c.family_id
         RETURNING family_id, generation
       ), audited AS (
         INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
-        SELECT ${audit.type}, fam.account_id, fam.client_id, fam.id, ${audit.ip ?? null}, ${audit.userAgent ?? null},
-               ${audit.outcome}, jsonb_build_object('generation', child.generation)
+        SELECT $5, fam.account_id, fam.client_id, fam.id, $6, $7, $8, jsonb_build_object('generation', child.generation)
           FROM fam JOIN child ON child.family_id = fam.id
       )
-      SELECT (SELECT count(*) FROM child)::int AS rotated`;
-    if (rows[0]?.rotated === 1) return true;
-    const existing = await this.prisma.$queryRaw<{ parent_id: string | null }[]>`
-      SELECT parent_id FROM refresh_tokens WHERE id = ${childHash}`;
+      SELECT (SELECT count(*) FROM child)::int AS rotated`,
+      [parentHash, childHash, childExpiresAt.toISOString(), JSON.stringify(childPayload), audit.type, audit.ip ?? null, audit.userAgent ?? null, audit.outcome],
+      'tg_rotate_refresh_token',
+    );
+    if (Number(rows[0]?.rotated) === 1) return true;
+    const existing = await this.sql.query<{ parent_id: string | null }>('SELECT parent_id FROM refresh_tokens WHERE id = $1', [childHash], 'tg_refresh_token_parent');
     return existing[0]?.parent_id === parentHash;
   }
 
   /** The consumption state of a token (for the grace window: has the successor been used?). */
   async consumedAt(idHash: string): Promise<{ consumedAt: Date | null } | undefined> {
-    const rows = await this.prisma.$queryRaw<{ consumed_at: Date | null }[]>`
-      SELECT consumed_at FROM refresh_tokens WHERE id = ${idHash}`;
+    const rows = await this.sql.query<{ consumed_at: Date | null }>('SELECT consumed_at FROM refresh_tokens WHERE id = $1', [idHash], 'tg_refresh_token_consumed');
     const r = rows[0];
     return r ? { consumedAt: r.consumed_at ? new Date(r.consumed_at) : null } : undefined;
   }
@@ -223,22 +231,22 @@ export class FamilyRepository {
       )
       SELECT id::text AS "id", account_id::text AS "accountId", client_id AS "clientId" FROM fam`;
   }
+}
 
-  /**
-   * Removes dead families (past their absolute or idle expiry) with their tokens, a batch per statement so no
-   * lock is held for long. Live families and their consumed tokens stay: reuse detection needs them.
-   */
-  async pruneDead({ batchSize = 500, maxBatches = 10_000 } = {}): Promise<number> {
-    let total = 0;
-    for (let i = 0; i < maxBatches; i++) {
-      const removed = await this.prisma.$executeRaw`
-        DELETE FROM refresh_token_families WHERE id IN (
-          SELECT id FROM refresh_token_families
-           WHERE LEAST(idle_expires_at, expires_at) < now()
-           LIMIT ${batchSize} FOR UPDATE SKIP LOCKED)`;
-      total += removed;
-      if (removed < batchSize) break;
-    }
-    return total;
+/**
+ * Removes dead families (past their absolute or idle expiry) with their tokens, a batch per statement so no
+ * lock is held for long. Live families and their consumed tokens stay: reuse detection needs them.
+ */
+export async function pruneDeadFamilies(prisma: PrismaClient, { batchSize = 500, maxBatches = 10_000 } = {}): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const removed = await prisma.$executeRaw`
+      DELETE FROM refresh_token_families WHERE id IN (
+        SELECT id FROM refresh_token_families
+         WHERE LEAST(idle_expires_at, expires_at) < now()
+         LIMIT ${batchSize} FOR UPDATE SKIP LOCKED)`;
+    total += removed;
+    if (removed < batchSize) break;
   }
+  return total;
 }

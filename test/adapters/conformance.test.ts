@@ -70,7 +70,7 @@ async function openPglite(): Promise<Database> {
 
 const factoryOn = (db: Database, store: ShortLivedStore) => {
   const audit = { record: async () => {}, mirror: () => {} };
-  const families = new Families(new FamilyRepository(db.prisma), store, hash, audit, familyPolicy);
+  const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, familyPolicy);
   return createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: 600 });
 };
 

@@ -36,7 +36,7 @@ async function withSessionDeps<T>(ctx: CliContext, fn: (deps: SessionDeps) => Pr
   const store = await openStore(config);
   try {
     const audit = createAudit(db.prisma, createLogger({ level: config.logLevel }, process.stderr));
-    const families = new Families(new FamilyRepository(db.prisma), store, hash, audit, {
+    const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
       idleTtlSeconds: config.refreshIdleTtl,
       maxTtlSeconds: config.refreshFamilyMaxTtl,
       velocityMax: config.refreshVelocity.max,
