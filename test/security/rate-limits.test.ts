@@ -99,6 +99,32 @@ describe('login limits across two instances', () => {
   }, 60_000);
 });
 
+describe('login limit per address across two instances', () => {
+  let a: TestServer;
+  let b: TestServer;
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+  });
+
+  it('refuses an address after repeated failures, whatever usernames it tries', async () => {
+    [a, b] = await pair({ LOGIN_FAILURES_PER_USERNAME: '100', LOGIN_FAILURES_PER_IP: '3' });
+    const client = await createTestClient(a);
+    const user = await createUser(a);
+    const attempt = async (server: TestServer, username: string, password: string) => {
+      const browser = new Browser(server.url);
+      const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
+      return browser.postForm(parseForm(await start.res.text()).action!, { username, password });
+    };
+    for (const [server, name] of [[a, 'guess-1'], [b, 'guess-2'], [a, 'guess-3']] as const) {
+      expect((await attempt(server, name, 'wrong')).status).toBe(200);
+    }
+    const blocked = await attempt(b, user.username, user.password);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
 describe('RATE_LIMIT_ENABLED=false', () => {
   let server: TestServer;
   afterAll(() => server?.stop());
