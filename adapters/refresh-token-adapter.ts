@@ -6,6 +6,7 @@ import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { guardDependency as guarded } from '../src/errors.js';
+import { deviceOf } from '../src/http/device.js';
 import { currentOidcContext } from '../src/oidc/internals.js';
 import { fromStored, toStored, type Payload } from './payload.js';
 import { storeKeyFor } from './store-adapter.js';
@@ -15,7 +16,7 @@ const revokedEvent = (reason: string): AuditEvent => {
   const ctx = currentOidcContext();
   return {
     type: 'refresh_token.family_revoked', outcome: 'revoked', detail: { reason },
-    ip: ctx?.ip ?? null, userAgent: ctx?.get('user-agent')?.slice(0, 512) || null,
+    ...deviceOf(ctx),
   };
 };
 
@@ -35,8 +36,7 @@ export class RefreshTokenAdapter {
       await this.families.start({
         tokenId: id,
         payload: toStored(payload),
-        ip: ctx?.ip ?? null,
-        userAgent: ctx?.get('user-agent')?.slice(0, 512) || null,
+        ...deviceOf(ctx),
         accessTokenKeys,
         accessTokenTtl: this.accessTokenTtl,
       });

@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 
 import type { AuditEvent } from '../audit/audit.js';
+import { deviceOf } from '../http/device.js';
 import type { AdminState } from './auth.js';
 
 export interface Actor {
@@ -17,7 +18,7 @@ export const CLI_ACTOR: Actor = { via: 'cli', ip: null, userAgent: null };
 /** The caller of an admin route (after requireAdmin). */
 export function actorOf(ctx: Context): Actor {
   const { admin } = ctx.state as AdminState;
-  return { via: 'admin_api', adminClientId: admin.clientId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
+  return { via: 'admin_api', adminClientId: admin.clientId, ...deviceOf(ctx) };
 }
 
 /** An audit event made by `actor`; the subject (account, client, family) is filled in by whoever writes it. */

@@ -10,6 +10,7 @@ import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../http/body.js';
+import { deviceOf } from '../http/device.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage } from '../../views/consent.js';
 import { loginPage } from '../../views/login.js';
@@ -27,7 +28,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 
 export function createInteractionRouter({ provider, prisma, audit, loginLimiter }: InteractionDeps): Router {
-  const device = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
+  const device = (ctx: Context) => deviceOf(ctx);
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {

@@ -10,6 +10,7 @@ import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
 import { createHash } from 'node:crypto';
 
+import { epochNow } from '../../adapters/payload.js';
 import { constantTimeEqual, type TokenHasher } from '../crypto/token-hash.js';
 import type { ShortLivedStore } from '../store/types.js';
 
@@ -38,7 +39,7 @@ export function makeReplayDetectionAtomic(provider: Provider, store: ShortLivedS
   if (typeof model.unique !== 'function') throw new Error('oidc-provider internals changed: ReplayDetection.unique is gone');
   model.unique = async (iss: string, jti: string, exp: number) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
-    const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
+    const ttl = Math.max(1, exp - epochNow());
     return store.setIfAbsent(`oidc:ReplayDetection:${hash(id)}`, '1', ttl);
   };
 }

@@ -11,7 +11,7 @@ import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
 
 import type { AdapterFactory } from '../../adapters/index.js';
-import type { Payload } from '../../adapters/payload.js';
+import { epochNow, type Payload } from '../../adapters/payload.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
 
 type Token = Record<string, unknown> & { kind: string; jti: string };
@@ -25,7 +25,7 @@ export function recordJwtAccessTokens(adapter: AdapterFactory) {
       kind: token.kind, format: 'jwt', accountId: token.accountId, clientId: token.clientId, grantId: token.grantId as string | undefined,
       sessionUid: token.sessionUid, expiresWithSession: token.expiresWithSession, scope, aud, iat, exp,
     };
-    await adapter(token.kind).upsert(jti, record, Math.max(1, exp - Math.floor(Date.now() / 1000)));
+    await adapter(token.kind).upsert(jti, record, Math.max(1, exp - epochNow()));
   };
 }
 

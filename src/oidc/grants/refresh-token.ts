@@ -13,6 +13,7 @@ import { InvalidGrant, InvalidRequest, InvalidScope, isDependencyFailure, TooMan
 import type { Families } from '../../families/families.js';
 import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
 import type { TokenRow } from '../../families/repository.js';
+import { deviceOf, type Device } from '../../http/device.js';
 import { memoOf } from '../../http/request-memo.js';
 import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
 import type { ShortLivedStore } from '../../store/types.js';
@@ -47,7 +48,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   const outcome = (ctx: Ctx, value: RefreshOutcome) => {
     ctx.state.refreshOutcome = value;
   };
-  const device = (ctx: Ctx) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 512) || null });
+  const device = (ctx: Ctx) => deviceOf(ctx);
 
   function readPresentedToken(ctx: Ctx): string {
     const value = ctx.oidc.params?.refresh_token;
@@ -99,7 +100,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     ctx.body = rotation.response;
   }
 
-  function commitRotation(row: TokenRow, rotation: Rotation, at: { ip: string; userAgent: string | null }) {
+  function commitRotation(row: TokenRow, rotation: Rotation, at: Device) {
     return families.repo.rotate({
       parentHash: row.id,
       childHash: rotation.successor.hash,
