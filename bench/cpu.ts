@@ -2,7 +2,7 @@
 // backends serving its database; the bare provider process), what this load generator spent, and what the whole
 // machine spent. Throughput on a shared two-core machine moves with whatever else runs; CPU time per request moves
 // much less, and "machine minus ours" says how much else was running.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 // USER_HZ: the unit of /proc/<pid>/stat and /proc/stat times (100 on every common Linux build).
@@ -38,13 +38,20 @@ async function machineBusyMs(): Promise<number> {
 export interface CpuUse {
   /** The server under test: its process and, for Tollgate, the PostgreSQL backends of its database. */
   serverMs: number;
+  /**
+   * User-space instructions the server's own process retired (perf), when perf can count them here: unlike time,
+   * this does not move with what else the machine runs, so it compares code changes run to run.
+   */
+  serverInstructions?: number | undefined;
+  /** The server's own process alone (without database backends). */
+  processMs?: number | undefined;
   generatorMs: number;
   /** Every process on the machine, ours included. */
   machineMs: number;
 }
 
 /** Starts measuring; `pids` is asked at start and at stop (database backends come and go with the pool). */
-export async function startCpuMeter(pids: () => Promise<number[]>) {
+export async function startCpuMeter(pids: () => Promise<number[]>, mainPid?: number) {
   const snapshot = async () => {
     const list = await pids();
     const perPid = new Map<number, number>();
@@ -54,13 +61,45 @@ export async function startCpuMeter(pids: () => Promise<number[]>) {
     }
     return { perPid, machine: await machineBusyMs(), generator: process.cpuUsage() };
   };
+  const counter = countInstructions(mainPid);
   const start = await snapshot();
   return async function stop(): Promise<CpuUse> {
     const end = await snapshot();
+    const serverInstructions = await counter?.stop();
     let serverMs = 0;
+    const processMs = mainPid === undefined ? undefined : (end.perPid.get(mainPid) ?? 0) - (start.perPid.get(mainPid) ?? 0);
     // A backend born during the phase counts from zero; one that ended during it is lost (rare while busy).
     for (const [pid, ms] of end.perPid) serverMs += ms - (start.perPid.get(pid) ?? 0);
     const generator = process.cpuUsage(start.generator);
-    return { serverMs, generatorMs: (generator.user + generator.system) / 1000, machineMs: end.machine - start.machine };
+    return { serverMs, processMs, serverInstructions, generatorMs: (generator.user + generator.system) / 1000, machineMs: end.machine - start.machine };
+  };
+}
+
+let perfWorks: boolean | undefined;
+function perfAvailable(): boolean {
+  if (perfWorks === undefined) {
+    const run = spawnSync('perf', ['stat', '-x,', '-e', 'instructions:u', 'true'], { encoding: 'utf8' });
+    perfWorks = run.status === 0 && /^\d+,/m.test(run.stderr ?? '');
+  }
+  return perfWorks;
+}
+
+/** `perf stat` attached to one process until stopped; undefined where perf is missing or cannot count. */
+function countInstructions(pid: number | undefined) {
+  if (pid === undefined || !perfAvailable()) return undefined;
+  const perf = spawn('perf', ['stat', '-x,', '-e', 'instructions:u', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  perf.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => perf.once('close', () => resolve()));
+  return {
+    async stop(): Promise<number | undefined> {
+      perf.kill('SIGINT');
+      await exited;
+      const line = stderr.split('\n').find((l) => l.includes('instructions'));
+      const value = Number(line?.split(',')[0]);
+      return Number.isFinite(value) && value > 0 ? value : undefined;
+    },
   };
 }

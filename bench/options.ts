@@ -30,7 +30,7 @@ export interface BenchOptions {
   tollgateEntry: string;
 }
 
-const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 1] [--concurrency 32]
+const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
                        [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]`;
 
@@ -72,7 +72,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     chains: int('chains', values.chains, 32, 1, 256),
     rounds: int('rounds', values.rounds, 3, 1, 10),
     roundSeconds: int('seconds', values.seconds, 5, 1, 60),
-    warmupSeconds: int('warmup', values.warmup, 1, 0, 30),
+    warmupSeconds: int('warmup', values.warmup, 5, 0, 30),
     concurrency: int('concurrency', values.concurrency, 32, 1, 256),
     browsers: int('browsers', values.browsers, 4, 1, 32),
     flowSeconds: int('flow-seconds', values['flow-seconds'], 5, 0, 60),

@@ -25,6 +25,8 @@ interface Row {
   p99: number;
   errors: number;
   cpuMsPerRequest: number;
+  /** Millions of user-space instructions of the server process per request (median of rounds), where perf counts. */
+  mInstructionsPerRequest: number;
 }
 
 export interface Comparison {
@@ -45,6 +47,7 @@ export interface Goal {
 
 const rateOf = (r: LoadResult) => (r.ok / r.elapsedMs) * 1000;
 const cpuPerRequest = (p: Phase) => p.cpu.serverMs / Math.max(1, p.result.ok);
+const instructionsPerRequest = (p: Phase) => (p.cpu.serverInstructions ?? Number.NaN) / Math.max(1, p.result.ok) / 1e6;
 /** Cores' worth of CPU used by processes that are neither the server, its database backends, nor the generator. */
 const otherLoad = (p: Phase) => Math.max(0, p.cpu.machineMs - p.cpu.serverMs - p.cpu.generatorMs) / p.result.elapsedMs;
 
@@ -57,6 +60,7 @@ function row(phases: Phase[]): Row {
     p99: percentile(latencies, 99),
     errors: results.reduce((n, r) => n + r.errors, 0),
     cpuMsPerRequest: median(phases.map(cpuPerRequest)),
+    mInstructionsPerRequest: median(phases.map(instructionsPerRequest)),
   };
 }
 
@@ -129,19 +133,19 @@ export function renderReport(facts: Facts, rounds: number): string {
   const comparisons = compare(facts.samples);
   const lines: string[] = [];
   lines.push(
-    `| operation | server | req/s (median of ${rounds}) | p50 ms | p99 ms | errors | server CPU ms/req | Tollgate/bare req/s | bare/Tollgate CPU |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| operation | server | req/s (median of ${rounds}) | p50 ms | p99 ms | errors | server CPU ms/req | M instructions/req | Tollgate/bare req/s | bare/Tollgate CPU |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const c of comparisons) {
     for (const server of ['bare', 'tollgate'] as const) {
       const r = c[server];
       const ratios = server === 'tollgate' ? `${fixed(c.ratio, 2)} | ${fixed(c.cpuRatio, 2)}` : ' | ';
-      lines.push(`| ${c.operation} | ${server} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${ratios} |`);
+      lines.push(`| ${c.operation} | ${server} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(r.mInstructionsPerRequest, 2)} | ${ratios} |`);
     }
   }
   if (facts.flows) {
     const f = row([facts.flows]);
-    lines.push(`| code + PKCE flow (${facts.browsers} browsers) | tollgate | ${fixed(f.rate, 1)} flows/s | ${fixed(f.p50, 1)} | ${fixed(f.p99, 1)} | ${f.errors} | ${fixed(f.cpuMsPerRequest, 1)} | | |`);
+    lines.push(`| code + PKCE flow (${facts.browsers} browsers) | tollgate | ${fixed(f.rate, 1)} flows/s | ${fixed(f.p50, 1)} | ${fixed(f.p99, 1)} | ${f.errors} | ${fixed(f.cpuMsPerRequest, 1)} | ${fixed(f.mInstructionsPerRequest, 1)} | | |`);
   }
 
   lines.push(

@@ -6,7 +6,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { clientCredentialsOperation, introspectionOperation, refreshOperation, type Operation, type OperationName } from './operations.js';
 import type { ComparedOperation } from './options.js';
 import type { Prepared } from './prepare.js';
-import type { ServerName } from './target.js';
+import type { ServerName, Target } from './target.js';
 
 export interface Phase {
   result: LoadResult;
@@ -44,10 +44,10 @@ export interface PhaseBounds {
   signal?: AbortSignal | undefined;
 }
 
-/** Runs one operation within its bounds, metering the CPU of the processes `serverPids` names. */
-export async function measure(operation: Operation, { seconds, maxRequests, signal }: PhaseBounds, serverPids: () => Promise<number[]>): Promise<Phase> {
+/** Runs one operation within its bounds, metering the CPU of the server's processes (and its instructions). */
+export async function measure(operation: Operation, { seconds, maxRequests, signal }: PhaseBounds, server: Pick<Target, 'pid' | 'serverPids'>): Promise<Phase> {
   signal?.throwIfAborted();
-  const stopMeter = await startCpuMeter(serverPids);
+  const stopMeter = await startCpuMeter(() => server.serverPids(), server.pid);
   const result = await runLoad({
     concurrency: operation.concurrency, durationMs: seconds * 1000, maxRequests, request: (w) => operation.request(w), ...(signal ? { signal } : {}),
   });
@@ -65,7 +65,7 @@ export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule,
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
         const operation = operations.get(p.target.name)![i]!;
-        const { errors, firstError } = (await measure(operation, { seconds: s.warmupSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target.serverPids)).result;
+        const { errors, firstError } = (await measure(operation, { seconds: s.warmupSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target)).result;
         // Not recorded, but not hidden either: a failure here (a chain broken) would change what the rounds measure.
         if (errors) log(`warm-up ${operation.name} ${p.target.name}: ${errors} errors (${firstError})`);
       }
@@ -77,12 +77,15 @@ export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule,
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
         const operation = operations.get(p.target.name)![i]!;
-        const { result, cpu } = await measure(operation, { seconds: s.roundSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target.serverPids);
+        const { result, cpu } = await measure(operation, { seconds: s.roundSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target);
         samples.push({ operation: operation.name, server: p.target.name, round, result, cpu });
         const rate = (result.ok / result.elapsedMs) * 1000;
         const others = Math.max(0, cpu.machineMs - cpu.serverMs - cpu.generatorMs) / result.elapsedMs;
         log(`round ${round} ${operation.name.padEnd(18)} ${p.target.name.padEnd(8)} ${rate.toFixed(0).padStart(6)} req/s`
-          + `  server CPU ${(cpu.serverMs / Math.max(1, result.ok)).toFixed(2)} ms/req  other load ${others.toFixed(2)} cores`
+          + `  server CPU ${(cpu.serverMs / Math.max(1, result.ok)).toFixed(2)} ms/req`
+          + (cpu.processMs !== undefined && cpu.processMs !== cpu.serverMs ? ` (its process ${(cpu.processMs / Math.max(1, result.ok)).toFixed(2)})` : '')
+          + (cpu.serverInstructions ? `  ${(cpu.serverInstructions / Math.max(1, result.ok) / 1e6).toFixed(2)} M instructions/req` : '')
+          + `  other load ${others.toFixed(2)} cores`
           + `  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}`);
       }
     }

@@ -73,7 +73,7 @@ async function main() {
     let flows: Phase | undefined;
     if (options.flowSeconds > 0) {
       const bounds = { seconds: options.flowSeconds, maxRequests: options.maxRequests, signal: interrupted.signal };
-      flows = await measure(codeFlowOperation(tollgate, preparedTollgate.http, options.browsers), bounds, tollgate.serverPids);
+      flows = await measure(codeFlowOperation(tollgate, preparedTollgate.http, options.browsers), bounds, tollgate);
       const { ok, elapsedMs, errors, firstError } = flows.result;
       log(`code flows on Tollgate: ${ok} in ${(elapsedMs / 1000).toFixed(1)} s, errors ${errors}${firstError ? ` (${firstError})` : ''}`);
     }
