@@ -12,13 +12,14 @@ import { createSealer } from './crypto/seal.js';
 import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
-import { createAdminApi } from './admin/router.js';
+import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
 import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
 import { errorHandler } from './http/error-handler.js';
+import { forPaths, oneOf, under } from './http/for-paths.js';
 import { createHealthRouter } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createLoginLimiter, endpointLimits } from './security/rate-limits.js';
@@ -89,12 +90,10 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   koa.use(requestMetrics(metrics));
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
-  koa.use(health.routes());
-  if (config.metrics.token) koa.use(createMetricsRouter(metrics, config.metrics.token).routes());
-  // --- admin API (src/admin) mounts here ---
-  koa.use(createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient }));
-  koa.use(interactions.routes());
-  koa.use(interactions.allowedMethods());
+  koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
+  if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
+  koa.use(forPaths(isAdminPath, createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient })));
+  koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
   koa.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';

@@ -28,7 +28,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   return router;
 }
 
-const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
+export const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
 
 /** Reached only when no admin route matched the path and method. */
 function unmatched(router: Router): Middleware {

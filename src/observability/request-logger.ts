@@ -1,5 +1,7 @@
 // One child logger per request, carrying its id; one line per request when it ends. Only the path is logged,
-// never the query string (authorization requests, logout hints) nor any body.
+// never the query string (authorization requests, logout hints) nor any body. The child is made on first use:
+// with redaction configured, pino's child() costs about as much as a cached token lookup, and at the production
+// level most requests never log.
 import { randomUUID } from 'node:crypto';
 
 import type { Middleware } from 'koa';
@@ -16,16 +18,20 @@ export function requestLogger(logger: Logger): Middleware {
     const incoming = ctx.get('x-request-id');
     const id = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
-    ctx.state.log = logger.child({ reqId: id });
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { configurable: true, enumerable: true, get: () => (child ??= logger.child({ reqId: id })) });
     ctx.set('X-Request-Id', id);
     const started = performance.now();
     try {
       await next();
     } finally {
       const status = ctx.status;
-      const line = { method: ctx.method, path: loggablePath(ctx.path), status, ms: Math.round(performance.now() - started) };
-      if (status >= 500) ctx.state.log.error(line, 'request failed');
-      else ctx.state.log.info(line, 'request');
+      const level = status >= 500 ? 'error' : 'info';
+      if (logger.isLevelEnabled(level)) {
+        const line = { method: ctx.method, path: loggablePath(ctx.path), status, ms: Math.round(performance.now() - started) };
+        if (level === 'error') ctx.state.log.error(line, 'request failed');
+        else ctx.state.log.info(line, 'request');
+      }
     }
   };
 }
