@@ -34,9 +34,10 @@ export class StoreAdapter {
   upsert(id: string, payload: Payload, expiresIn?: number) {
     const { store, hash } = this.#deps;
     const key = this.key(id);
+    // Sent together (one pipelined round trip on Redis), the artifact first. Should an index write fail, the
+    // upsert fails and the artifact is never handed out, as when the writes went one after another.
     return guarded(async () => {
-      await store.set(key, JSON.stringify(toStored(payload)), expiresIn);
-      const writes: Promise<void>[] = [];
+      const writes = [store.set(key, JSON.stringify(toStored(payload)), expiresIn)];
       if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
       if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
       await Promise.all(writes);

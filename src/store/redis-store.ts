@@ -40,6 +40,7 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     keyPrefix: prefix,
     lazyConnect: true,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
     connectTimeout: commandTimeoutMs * 2,

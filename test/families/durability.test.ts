@@ -1,5 +1,6 @@
 // Families are durable: a restarted server keeps every one. And a rotation is one atomic write: when issuing the
-// successor fails, the presented token is not consumed, so the client's retry succeeds.
+// successor fails, in the database or in the store, the presented token is not consumed, so the client's retry
+// succeeds.
 import { afterAll, describe, expect, it } from '@jest/globals';
 
 import { familyOf, tokensOf } from '../support/families.js';
@@ -58,6 +59,38 @@ describe('a failure while issuing the successor', () => {
       await server.db.sql.exec('DROP TRIGGER fail_successor ON refresh_tokens; DROP FUNCTION fail_successor();');
       const retried = await refresh(server, client, tokens.refresh_token);
       expect(retried.status).toBe(200);
+      expect((await introspect(server, client, retried.body.access_token as string)).body.active).toBe(true);
+      expect((await refresh(server, client, retried.body.refresh_token as string)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
+describe('a failure in the rotation\'s store writes', () => {
+  let storage: Storage;
+  afterAll(() => storage?.cleanup());
+
+  it('consumes nothing, gives the grace claim up, and the retry gets a working access token', async () => {
+    storage = await createStorage('external');
+    const server = await startOn(storage, { REFRESH_REUSE_GRACE_SECONDS: '10' });
+    try {
+      const client = await createTestClient(server);
+      const tokens = await obtainTokens(server, client, await createUser(server));
+      const family = await familyOf(server, tokens.refresh_token);
+      // Fault injection in real Redis: the family's access-token index is a string, so adding to it fails
+      // (WRONGTYPE) while the access token and the grace claim, sent with it, succeed.
+      const index = `rt:family:${family.id}:at`;
+      await server.store.delete(index);
+      await server.store.set(index, 'not a set', 60);
+      const failed = await refresh(server, client, tokens.refresh_token);
+      expect(failed.status).toBe(500);
+      expect(await tokensOf(server, family.id)).toEqual([expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true })]);
+
+      await server.store.delete(index);
+      const retried = await refresh(server, client, tokens.refresh_token);
+      expect(retried.status).toBe(200);
+      // Had the claim been kept, this retry would have been answered from it, with the discarded access token.
       expect((await introspect(server, client, retried.body.access_token as string)).body.active).toBe(true);
       expect((await refresh(server, client, retried.body.refresh_token as string)).status).toBe(200);
     } finally {

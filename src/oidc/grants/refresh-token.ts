@@ -19,8 +19,8 @@ import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
 import type { ShortLivedStore } from '../../store/types.js';
 import { storeKeyFor } from '../../../adapters/store-adapter.js';
 import {
-  checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, providerConfiguration, resolveResource,
-  tokenValueAndPayload, validateAccount, validateResourceServer,
+  checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, issueWithoutSaving, providerConfiguration,
+  resolveResource, tokenValueAndPayload, validateAccount, validateResourceServer,
 } from '../internals.js';
 
 export const grantType = 'refresh_token';
@@ -143,8 +143,8 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     return { token, grant, account };
   }
 
-  async function enforceVelocity(ctx: Ctx, row: TokenRow) {
-    const retryAfter = await families.velocityExceeded(row.family.id);
+  async function enforceVelocity(ctx: Ctx, row: TokenRow, counted: Promise<number | undefined>) {
+    const retryAfter = await counted;
     if (retryAfter === undefined) return;
     await audit.record({
       type: 'refresh_token.velocity_exceeded', outcome: 'refused', ...device(ctx),
@@ -156,8 +156,11 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     throw new TooManyRequests(`this session refreshes too often; retry in ${retryAfter} s`);
   }
 
-  /** Builds (but does not commit) the rotation: the successor refresh token, an access token, the response. */
-  async function buildRotation(ctx: Ctx, row: TokenRow, v: Awaited<ReturnType<typeof validate>>, dPoP: DPoP): Promise<Rotation> {
+  /**
+   * Builds the rotation in memory: the successor refresh token, an access token, the response. Nothing is written:
+   * `saveAccessToken` stores the access token, with the rotation's other writes.
+   */
+  async function buildRotation(ctx: Ctx, row: TokenRow, v: Awaited<ReturnType<typeof validate>>, dPoP: DPoP): Promise<{ rotation: Rotation; saveAccessToken(): Promise<void> }> {
     const { token, grant, account } = v;
     const expiresAt = families.successorExpiry(row.family);
     const successor = new provider.RefreshToken({
@@ -190,21 +193,43 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     }
     await grantHelpers.applyAuthorizationDetails(provider, ctx, at, token);
     ctx.oidc.entity('AccessToken', at);
-    const accessToken = await at.save();
+    const { value: accessToken, save: saveAccessToken } = await issueWithoutSaving(at);
     const idToken = await issueIdToken(provider, ctx, token, at, grant, scope);
 
     const response = grantHelpers.buildTokenResponse(provider, {
       accessToken, authorizationDetails: at.rar, expiresIn: at.expiration, idToken, refreshToken,
       scope: token.scope ? at.scope : (at.scope || undefined), tokenType: at.tokenType,
     }) as TokenResponse;
-    return {
+    const rotation: Rotation = {
       response,
       successor: { hash: hash(refreshToken), payload: { ...payload, jti: undefined }, expiresAt: expiresAt.getTime() },
       accessTokenKey: storeKeyFor(hash, 'AccessToken', String(at.jti)),
     };
+    return { rotation, saveAccessToken };
   }
 
   const discard = (rotation: Rotation) => store.delete(rotation.accessTokenKey);
+
+  /**
+   * The rotation's short-lived writes, sent together (one pipelined round trip on Redis): the access token and
+   * its indexes, then the grace claim, in that order, so that a response another request reads from the grace
+   * cache names an access token that exists. True when this request claimed the rotation.
+   */
+  async function storeRotation(row: TokenRow, rotation: Rotation, saveAccessToken: () => Promise<void>): Promise<boolean> {
+    const ttl = Number(rotation.response.expires_in) || 3600;
+    const [saved, tracked, claim] = await Promise.allSettled([
+      saveAccessToken(),
+      families.trackAccessToken(row.family.id, rotation.accessTokenKey, ttl),
+      grace.enabled ? grace.claim(row.id, rotation) : Promise.resolve(true),
+    ]);
+    const failed = [saved, tracked, claim].find((r) => r.status === 'rejected');
+    if (failed) {
+      const claimed = claim.status === 'fulfilled' && claim.value && grace.enabled;
+      await Promise.allSettled([discard(rotation), claimed ? grace.release(row.id) : undefined]);
+      throw failed.reason;
+    }
+    return (claim as PromiseFulfilledResult<boolean>).value;
+  }
 
   const grant = async (ctx: Ctx): Promise<void> => {
     const presented = readPresentedToken(ctx);
@@ -212,12 +237,15 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const row = checkFamily(ctx, await families.find(presented));
     if (row.consumedAt) return replayOrReuse(ctx, row, dPoP);
 
+    // The rotation is counted while the request is checked: the counter's round trip overlaps that work. Every
+    // presentation of a live token counts, valid or not; nothing is written before the count is known.
+    const counted = families.velocityExceeded(row.family.id);
+    counted.catch(() => {}); // awaited below; if validation throws first, the count's outcome no longer matters
     const validated = await validate(ctx, row, presented, dPoP);
-    await enforceVelocity(ctx, row);
-    const rotation = await buildRotation(ctx, row, validated, dPoP);
-    await families.trackAccessToken(row.family.id, rotation.accessTokenKey, Number(rotation.response.expires_in) || 3600);
+    await enforceVelocity(ctx, row, counted);
+    const { rotation, saveAccessToken } = await buildRotation(ctx, row, validated, dPoP);
 
-    if (grace.enabled && !(await grace.claim(row.id, rotation))) {
+    if (!(await storeRotation(row, rotation, saveAccessToken))) {
       await discard(rotation); // another request is rotating this token: answer as it does
       return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP);
     }
