@@ -2,6 +2,7 @@
 // short-lived store (the storage split of DESIGN.md), and makes consuming single-use artifacts atomic.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
+import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
@@ -19,6 +20,7 @@ export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken']);
 
 export interface AdapterDeps {
   prisma: PrismaClient;
+  sql: SqlRunner;
   store: ShortLivedStore;
   hash: TokenHasher;
   families: Families;

@@ -2,6 +2,7 @@
 // the hash of the identifier; the grant id is hashed too so that revocation by grant needs no raw value.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
+import type { SqlRunner } from '../src/db/sql.js';
 import { guardDependency as guarded } from '../src/errors.js';
 import { memoOf, peekMemo } from '../src/http/request-memo.js';
 import { currentOidcContext } from '../src/oidc/internals.js';
@@ -9,6 +10,8 @@ import { fromStored, toStored, type Payload } from './payload.js';
 
 export interface PrismaAdapterDeps {
   prisma: PrismaClient;
+  /** For the grant lookup, which every introspection makes: a named statement, without Prisma's per-query work. */
+  sql: SqlRunner;
   hash: TokenHasher;
 }
 
@@ -65,11 +68,11 @@ export class PrismaAdapter {
    * checks that account's logout-everywhere next, and finds it in the request memo instead of reading again.
    */
   async #findGrant(id: string): Promise<Payload | undefined> {
-    const rows = await this.#deps.prisma.$queryRaw<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null }[]>`
+    const rows = await this.#deps.sql.query<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null }>(`
       SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before
         FROM oidc_payloads g
         LEFT JOIN accounts a ON a.id = CASE WHEN g.payload->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN (g.payload->>'accountId')::uuid END
-       WHERE g.model = 'Grant' AND g.id = ${this.#deps.hash(id)}`;
+       WHERE g.model = 'Grant' AND g.id = $1`, [this.#deps.hash(id)], 'tg_find_grant');
     const row = rows[0];
     if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
     const ctx = currentOidcContext();

@@ -71,7 +71,7 @@ async function openPglite(): Promise<Database> {
 const factoryOn = (db: Database, store: ShortLivedStore) => {
   const audit = { record: async () => {}, mirror: () => {} };
   const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, familyPolicy);
-  return createAdapterFactory({ prisma: db.prisma, store, hash, families, accessTokenTtl: 600 });
+  return createAdapterFactory({ prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: 600 });
 };
 
 const durableText = async (db: Database) => {
