@@ -28,11 +28,14 @@ export interface BenchOptions {
   profile: boolean;
   /** Tollgate's entry point: src/main.ts (as `npm start`), or e.g. a compiled build's main.js. */
   tollgateEntry: string;
+  /** Extra node flags for Tollgate's process (e.g. a heap size, as a container's memory limit would set). */
+  tollgateNodeFlags: string[];
 }
 
 const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
-                       [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]`;
+                       [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]
+                       [--tollgate-node-flags="--max-old-space-size=96"]`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -56,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       profile: { type: 'boolean' },
       operations: { type: 'string' },
       'tollgate-entry': { type: 'string' },
+      'tollgate-node-flags': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -79,5 +83,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     maxRequests: int('max-requests', values['max-requests'], 200_000, 1, 10_000_000),
     profile: values.profile ?? false,
     tollgateEntry: values['tollgate-entry'] ?? 'src/main.ts',
+    tollgateNodeFlags: (values['tollgate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
   };
 }

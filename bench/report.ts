@@ -118,7 +118,7 @@ const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(dig
 /** The run's heading: when, where, and with which settings. */
 export function renderHeader(machine: string, o: BenchOptions): string {
   const settings = [
-    `Tollgate entry ${o.tollgateEntry}`,
+    `Tollgate entry ${o.tollgateEntry}${o.tollgateNodeFlags.length ? ` (node ${o.tollgateNodeFlags.join(' ')})` : ''}`,
     `operations ${o.operations.join(', ')}`,
     `${o.chains} chains`,
     `${o.rounds} rounds × ${o.roundSeconds} s per operation and server, warm-up ${o.warmupSeconds} s`,

@@ -57,7 +57,7 @@ async function main() {
     targets.push(bare);
     const tollgate = await startTollgate({
       entry: options.tollgateEntry,
-      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      nodeFlags: [...options.tollgateNodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     });
     targets.push(tollgate);
     log(`bare provider at ${bare.url} (pid ${bare.pid}), Tollgate at ${tollgate.url} (pid ${tollgate.pid})`);
