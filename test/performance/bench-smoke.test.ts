@@ -1,0 +1,29 @@
+// `npm run bench` end to end, at the smallest size: both servers start on this machine's PostgreSQL and Redis,
+// chains are prepared through real code flows, every operation runs, and the report prints its tables and the
+// goals. It measures nothing here (one second per phase, two workers); it keeps the benchmark from rotting.
+import { describe, expect, it } from '@jest/globals';
+
+import { runEntry } from '../support/process.js';
+
+const passThrough = Object.fromEntries(
+  ['TEST_PG_ADMIN_URL', 'TEST_REDIS_URL'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+);
+
+describe('npm run bench', () => {
+  it('runs end to end and prints the comparison, the rounds, memory and the goals', async () => {
+    const result = await runEntry('bench/run.ts', [
+      '--chains', '2', '--rounds', '1', '--seconds', '1', '--warmup', '0', '--concurrency', '2',
+      '--browsers', '1', '--flow-seconds', '1',
+    ], { env: passThrough, timeoutMs: 170_000 });
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const out = result.stdout;
+    for (const operation of ['refresh', 'client_credentials', 'introspection']) {
+      expect(out).toMatch(new RegExp(`^\\| ${operation} \\| bare \\| \\d+ \\|`, 'm'));
+      expect(out).toMatch(new RegExp(`^\\| ${operation} \\| tollgate \\| \\d+ \\|.*\\| \\d+\\.\\d\\d \\|$`, 'm')); // with its ratio
+    }
+    expect(out).toMatch(/^\| code \+ PKCE flow \(1 browsers\) \| tollgate \| [\d.]+ flows\/s/m);
+    expect(out).toMatch(/^Peak RSS, Tollgate: \d+ MiB/m);
+    expect(out).toContain('Goals (issue 6):');
+    expect(out).toMatch(/^- met: zero errors \(Tollgate, every operation, code flows included\): 0$/m);
+  }, 180_000);
+});
