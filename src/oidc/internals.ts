@@ -56,8 +56,8 @@ export const currentOidcContext = () => als.getStore();
 export const providerConfiguration = (provider: Provider) => instance(provider).configuration;
 
 /** The value and stored payload of a token model, without saving it through the adapter. */
-export async function tokenValueAndPayload(token: object): Promise<{ value: string; payload: Record<string, unknown> }> {
-  const model = token as { jti?: string; generateTokenId(): string; getValueAndPayload(): Promise<{ value: string; payload: Record<string, unknown> }> };
+export async function tokenValueAndPayload(token: object): Promise<{ value: string; payload?: Record<string, unknown> }> {
+  const model = token as { jti?: string; generateTokenId(): string; getValueAndPayload(): Promise<{ value: string; payload?: Record<string, unknown> }> };
   if (typeof model.getValueAndPayload !== 'function') throw new Error('oidc-provider internals changed: getValueAndPayload is gone');
   if (!model.jti) model.jti = model.generateTokenId();
   return model.getValueAndPayload();
@@ -70,16 +70,12 @@ export async function tokenValueAndPayload(token: object): Promise<{ value: stri
  */
 export async function issueWithoutSaving(token: object): Promise<{ value: string; save(): Promise<void> }> {
   const model = token as {
-    jti?: string; remainingTTL: number; generateTokenId(): string; emit(event: string): void;
+    jti?: string; remainingTTL: number; emit(event: string): void;
     adapter: { upsert(id: string, payload: object, ttl: number): Promise<void> };
-    getValueAndPayload(): Promise<{ value: string; payload?: Record<string, unknown> }>;
   };
-  if (typeof model.getValueAndPayload !== 'function' || typeof model.emit !== 'function') {
-    throw new Error('oidc-provider internals changed: token save is no longer getValueAndPayload + adapter.upsert');
-  }
-  if (!model.jti) model.jti = model.generateTokenId();
-  const ttl = model.remainingTTL;
-  const { value, payload } = await model.getValueAndPayload();
+  if (typeof model.emit !== 'function') throw new Error('oidc-provider internals changed: models no longer emit');
+  const ttl = model.remainingTTL; // read before the value is made, as oidc-provider's save does
+  const { value, payload } = await tokenValueAndPayload(token);
   return {
     value,
     async save() {

@@ -4,8 +4,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 
 import { familyOf, tokensOf } from '../support/families.js';
-import { createTestClient, createUser, introspect, obtainTokens, refresh } from '../support/oauth.js';
-import { createStorage, MODES, startOn, type Storage } from '../support/server.js';
+import type { ClientView } from '../../src/clients/clients.js';
+import { createTestClient, createUser, introspect, obtainTokens, refresh, type Tokens } from '../support/oauth.js';
+import { createStorage, MODES, startOn, type Storage, type TestServer } from '../support/server.js';
 
 describe.each(MODES)('restart (%s storage)', (mode) => {
   let storage: Storage;
@@ -35,16 +36,39 @@ describe.each(MODES)('restart (%s storage)', (mode) => {
   }, 60_000);
 });
 
-describe('a failure while issuing the successor', () => {
-  let storage: Storage;
-  afterAll(() => storage?.cleanup());
+describe('a failure during a rotation', () => {
+  const storages: Storage[] = [];
+  afterAll(() => Promise.all(storages.map((s) => s.cleanup())));
 
-  it('leaves the presented token unconsumed and the retry succeeds', async () => {
-    storage = await createStorage('external');
+  /** A server with a grace window, and a client holding one user's first tokens. */
+  async function rotating(test: (server: TestServer, client: ClientView, tokens: Tokens) => Promise<void>) {
+    const storage = await createStorage('external');
+    storages.push(storage);
     const server = await startOn(storage, { REFRESH_REUSE_GRACE_SECONDS: '10' });
     try {
       const client = await createTestClient(server);
-      const tokens = await obtainTokens(server, client, await createUser(server));
+      await test(server, client, await obtainTokens(server, client, await createUser(server)));
+    } finally {
+      await server.stop();
+    }
+  }
+
+  /** The token's family still holds only that token, unconsumed, and the retry rotates into a working chain. */
+  async function expectRetrySucceeds(server: TestServer, client: ClientView, tokens: Tokens, heal: () => Promise<void>) {
+    const family = await familyOf(server, tokens.refresh_token);
+    expect(await tokensOf(server, family.id)).toEqual([expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true })]);
+    expect(family.refresh_count).toBe(0);
+
+    await heal();
+    const retried = await refresh(server, client, tokens.refresh_token);
+    expect(retried.status).toBe(200);
+    // Had a grace claim been kept, this retry would have been answered from it, with a discarded access token.
+    expect((await introspect(server, client, retried.body.access_token as string)).body.active).toBe(true);
+    expect((await refresh(server, client, retried.body.refresh_token as string)).status).toBe(200);
+  }
+
+  it('in the database: the presented token stays unconsumed and the retry succeeds', () =>
+    rotating(async (server, client, tokens) => {
       // Fault injection: inserting any successor fails, inside the rotation statement.
       await server.db.sql.exec(`
         CREATE FUNCTION fail_successor() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql;
@@ -52,49 +76,18 @@ describe('a failure while issuing the successor', () => {
       const failed = await refresh(server, client, tokens.refresh_token);
       expect(failed.status).toBe(500);
       expect(failed.body).toEqual({ error: 'server_error', error_description: 'oops! something went wrong' });
-      const family = await familyOf(server, tokens.refresh_token);
-      expect(await tokensOf(server, family.id)).toEqual([expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true })]);
-      expect(family.refresh_count).toBe(0);
+      await expectRetrySucceeds(server, client, tokens, () =>
+        server.db.sql.exec('DROP TRIGGER fail_successor ON refresh_tokens; DROP FUNCTION fail_successor();'));
+    }), 60_000);
 
-      await server.db.sql.exec('DROP TRIGGER fail_successor ON refresh_tokens; DROP FUNCTION fail_successor();');
-      const retried = await refresh(server, client, tokens.refresh_token);
-      expect(retried.status).toBe(200);
-      expect((await introspect(server, client, retried.body.access_token as string)).body.active).toBe(true);
-      expect((await refresh(server, client, retried.body.refresh_token as string)).status).toBe(200);
-    } finally {
-      await server.stop();
-    }
-  }, 60_000);
-});
-
-describe('a failure in the rotation\'s store writes', () => {
-  let storage: Storage;
-  afterAll(() => storage?.cleanup());
-
-  it('consumes nothing, gives the grace claim up, and the retry gets a working access token', async () => {
-    storage = await createStorage('external');
-    const server = await startOn(storage, { REFRESH_REUSE_GRACE_SECONDS: '10' });
-    try {
-      const client = await createTestClient(server);
-      const tokens = await obtainTokens(server, client, await createUser(server));
-      const family = await familyOf(server, tokens.refresh_token);
+  it('in the store: nothing is consumed, the grace claim is given up, and the retry gets a working access token', () =>
+    rotating(async (server, client, tokens) => {
       // Fault injection in real Redis: the family's access-token index is a string, so adding to it fails
       // (WRONGTYPE) while the access token and the grace claim, sent with it, succeed.
-      const index = `rt:family:${family.id}:at`;
+      const index = `rt:family:${(await familyOf(server, tokens.refresh_token)).id}:at`;
       await server.store.delete(index);
       await server.store.set(index, 'not a set', 60);
-      const failed = await refresh(server, client, tokens.refresh_token);
-      expect(failed.status).toBe(500);
-      expect(await tokensOf(server, family.id)).toEqual([expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true })]);
-
-      await server.store.delete(index);
-      const retried = await refresh(server, client, tokens.refresh_token);
-      expect(retried.status).toBe(200);
-      // Had the claim been kept, this retry would have been answered from it, with the discarded access token.
-      expect((await introspect(server, client, retried.body.access_token as string)).body.active).toBe(true);
-      expect((await refresh(server, client, retried.body.refresh_token as string)).status).toBe(200);
-    } finally {
-      await server.stop();
-    }
-  }, 60_000);
+      expect((await refresh(server, client, tokens.refresh_token)).status).toBe(500);
+      await expectRetrySucceeds(server, client, tokens, () => server.store.delete(index));
+    }), 60_000);
 });
