@@ -30,18 +30,26 @@ export interface BenchOptions {
   tollgateEntry: string;
   /** Extra node flags for Tollgate's process (e.g. a heap size, as a container's memory limit would set). */
   tollgateNodeFlags: string[];
+  /** Settings for Tollgate beyond the benchmark's own (e.g. DB_POOL_SIZE=4), to compare configurations. */
+  tollgateEnv: Record<string, string>;
 }
 
 const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
                        [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]
-                       [--tollgate-node-flags="--max-old-space-size=96"]`;
+                       [--tollgate-node-flags="--max-old-space-size=96"] [--tollgate-env "DB_POOL_SIZE=4 ..."]`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer in ${min}..${max}\n${USAGE}`);
   return value;
+}
+
+function parseEnv(raw: string): Record<string, string> {
+  const pairs = raw.split(/\s+/).filter(Boolean).map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
+  if (pairs.some((m) => !m)) throw new Error(`--tollgate-env takes NAME=value pairs separated by spaces\n${USAGE}`);
+  return Object.fromEntries(pairs.map((m) => [m![1]!, m![2]!]));
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -60,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       operations: { type: 'string' },
       'tollgate-entry': { type: 'string' },
       'tollgate-node-flags': { type: 'string' },
+      'tollgate-env': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -84,5 +93,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: values.profile ?? false,
     tollgateEntry: values['tollgate-entry'] ?? 'src/main.ts',
     tollgateNodeFlags: (values['tollgate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    tollgateEnv: parseEnv(values['tollgate-env'] ?? ''),
   };
 }

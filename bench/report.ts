@@ -119,6 +119,7 @@ const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(dig
 export function renderHeader(machine: string, o: BenchOptions): string {
   const settings = [
     `Tollgate entry ${o.tollgateEntry}${o.tollgateNodeFlags.length ? ` (node ${o.tollgateNodeFlags.join(' ')})` : ''}`,
+    ...(Object.keys(o.tollgateEnv).length ? [`Tollgate settings ${Object.entries(o.tollgateEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
     `operations ${o.operations.join(', ')}`,
     `${o.chains} chains`,
     `${o.rounds} rounds × ${o.roundSeconds} s per operation and server, warm-up ${o.warmupSeconds} s`,

@@ -57,6 +57,7 @@ async function main() {
     targets.push(bare);
     const tollgate = await startTollgate({
       entry: options.tollgateEntry,
+      env: options.tollgateEnv,
       nodeFlags: [...options.tollgateNodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     });
     targets.push(tollgate);

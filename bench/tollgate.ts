@@ -18,6 +18,8 @@ export interface TollgateOptions {
   nodeFlags?: string[];
   /** The server's entry point, relative to the repository: `src/main.ts` (what `npm start` runs), or a build. */
   entry?: string;
+  /** Settings added to (or replacing) the benchmark's own. */
+  env?: Record<string, string>;
 }
 
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Record<string, unknown>> {
@@ -28,7 +30,7 @@ async function cli(args: string[], env: Record<string, string>, stdin?: string):
   return result.json as Record<string, unknown>;
 }
 
-export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts' }: TollgateOptions = {}): Promise<Target> {
+export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env: extra = {} }: TollgateOptions = {}): Promise<Target> {
   const db = await createBenchDatabase();
   const prefix = `tg_bench:${randomBytes(6).toString('hex')}:`;
   const port = await freePort();
@@ -46,6 +48,7 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts' }: T
     // 32 chains each rotating hundreds of times a second is the benchmark, not an attack: the velocity limit
     // (a family rotating more than REFRESH_VELOCITY_MAX times a window answers 429) must not trigger.
     REFRESH_VELOCITY_MAX: '1000000',
+    ...extra,
   };
 
   let child: ChildServer | undefined;
