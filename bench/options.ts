@@ -26,8 +26,13 @@ export interface BenchOptions {
   maxRequests: number;
   /** Run Tollgate under `node --cpu-prof` and summarise the profile at the end. */
   profile: boolean;
-  /** Tollgate's entry point: src/main.ts (as `npm start`), or e.g. a compiled build's main.js. */
+  /**
+   * Tollgate's entry point. By default the compiled build, built first: what `npm run start:prod`, the production
+   * entry, runs. `src/main.ts` measures `npm start` (tsx).
+   */
   tollgateEntry: string;
+  /** Build (`npm run build`) before starting: the default entry is the build's. */
+  build: boolean;
   /** Extra node flags for Tollgate's process (e.g. a heap size, as a container's memory limit would set). */
   tollgateNodeFlags: string[];
   /** Settings for Tollgate beyond the benchmark's own (e.g. DB_POOL_SIZE=4), to compare configurations. */
@@ -36,7 +41,7 @@ export interface BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
-                       [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry src/main.ts]
+                       [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry dist/src/main.js]
                        [--tollgate-node-flags="--max-old-space-size=96"] [--tollgate-env "DB_POOL_SIZE=4 ..."]`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -45,6 +50,8 @@ function int(flag: string, raw: string | undefined, fallback: number, min: numbe
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer in ${min}..${max}\n${USAGE}`);
   return value;
 }
+
+const DEFAULT_ENTRY = 'dist/src/main.js';
 
 function parseEnv(raw: string): Record<string, string> {
   const pairs = raw.split(/\s+/).filter(Boolean).map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
@@ -91,7 +98,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     flowSeconds: int('flow-seconds', values['flow-seconds'], 5, 0, 60),
     maxRequests: int('max-requests', values['max-requests'], 200_000, 1, 10_000_000),
     profile: values.profile ?? false,
-    tollgateEntry: values['tollgate-entry'] ?? 'src/main.ts',
+    tollgateEntry: values['tollgate-entry'] ?? DEFAULT_ENTRY,
+    build: values['tollgate-entry'] === undefined,
     tollgateNodeFlags: (values['tollgate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     tollgateEnv: parseEnv(values['tollgate-env'] ?? ''),
   };

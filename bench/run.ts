@@ -2,6 +2,7 @@
 // describes. Both servers run as child processes on 127.0.0.1; this process only generates load, samples memory
 // and reports. Progress goes to stderr, the report to stdout. Missed goals are reported, not failed: benchmarks
 // are not gates. The exit code is non-zero only when the benchmark itself could not run.
+import { spawnSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -53,6 +54,12 @@ async function main() {
     log(machine.replace(/\n/g, '; '));
     const profileDir = options.profile ? join(REPO_ROOT, 'bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
 
+    if (options.build) {
+      log(`building Tollgate (npm run build) to run ${options.tollgateEntry}, the production entry`);
+      // Its output goes to stderr with the progress: stdout carries the report only.
+      const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
+      if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status ?? built.signal})`);
+    }
     const bare = await startBare();
     targets.push(bare);
     const tollgate = await startTollgate({
