@@ -3,9 +3,9 @@
 // which hashes the presented secret first. Symmetric (HS*) algorithms are disabled in the provider configuration,
 // since they would need the raw secret.
 import type { PrismaClient } from '../src/db/generated/client.js';
-import { clientVersionKey } from '../src/clients/client-versions.js';
+import { CLIENT_CHANGED, clientVersionKey } from '../src/clients/client-versions.js';
 import { asDependencyError } from '../src/errors.js';
-import type { ShortLivedStore } from '../src/store/types.js';
+import type { ShortLivedStore, Subscription } from '../src/store/types.js';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 const MAX_CACHED = 10_000;
@@ -14,14 +14,18 @@ type Metadata = Record<string, unknown>;
 
 /**
  * Every client-authenticated request looks its client up, so lookups are cached for `cacheSeconds` (the
- * benchmark showed the lookup dominating client_credentials), each copy valid only while the client's version in
- * the short-lived store is unchanged (src/clients/client-versions.ts).
+ * benchmark showed the lookup dominating client_credentials). A cached copy is trusted without asking anyone
+ * while the subscription to client changes is live and was made in its epoch; otherwise only while the client's
+ * version in the store is unchanged (src/clients/client-versions.ts), one store read per lookup.
  */
 export class ClientAdapter {
   readonly #prisma: PrismaClient;
   readonly #store: ShortLivedStore;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { value: Metadata | undefined; until: number; version: string | null }>();
+  readonly #cache = new Map<string, { value: Metadata | undefined; until: number; version?: string | null; epoch?: number }>();
+  #changes: Subscription | undefined;
+  /** Counts announced changes, so that a lookup overtaken by one does not cache what it read before it. */
+  #changesSeen = 0;
 
   constructor(prisma: PrismaClient, store: ShortLivedStore, cacheSeconds = 0) {
     this.#prisma = prisma;
@@ -29,7 +33,13 @@ export class ClientAdapter {
     this.#cacheMs = cacheSeconds * 1000;
   }
 
+  /** Listens to client changes announced by any instance (or the CLI); until then every lookup reads the version. Closed with the store. */
+  async watchChanges(): Promise<void> {
+    if (this.#cacheMs > 0 && !this.#changes) this.#changes = await this.#store.subscribe(CLIENT_CHANGED, (clientId) => this.invalidate(clientId));
+  }
+
   invalidate(clientId: string): void {
+    this.#changesSeen += 1;
     this.#cache.delete(clientId);
   }
 
@@ -37,13 +47,21 @@ export class ClientAdapter {
     // Client ids come straight from requests; PostgreSQL refuses some text (NUL bytes), which must read as "no
     // such client", not as a failure.
     if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return undefined;
+    const changes = this.#changes?.live ? this.#changes : undefined;
+    const epoch = changes?.epoch;
+    const seen = this.#changesSeen;
     let value: Metadata | undefined;
-    let version: string | null = null;
+    let version: string | null | undefined;
     try {
       if (this.#cacheMs > 0) {
-        version = await this.#store.get(clientVersionKey(clientId));
         const hit = this.#cache.get(clientId);
-        if (hit && hit.until > Date.now() && hit.version === version) return hit.value;
+        const fresh = hit !== undefined && hit.until > Date.now();
+        if (changes) {
+          if (fresh && hit.epoch === epoch) return hit.value;
+        } else {
+          version = await this.#store.get(clientVersionKey(clientId));
+          if (fresh && hit.version === version) return hit.value;
+        }
       }
       const row = await this.#prisma.client.findUnique({ where: { clientId } });
       value = row
@@ -52,9 +70,10 @@ export class ClientAdapter {
     } catch (err) {
       return asDependencyError(err);
     }
-    if (this.#cacheMs > 0) {
+    if (this.#cacheMs > 0 && this.#changesSeen === seen) {
       if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(clientId, { value, until: Date.now() + this.#cacheMs, version });
+      // Trusted later by the same rule it was read under: an epoch, or a version (read before the row).
+      this.#cache.set(clientId, changes ? { value, until: Date.now() + this.#cacheMs, epoch } : { value, until: Date.now() + this.#cacheMs, version });
     }
     return value;
   }

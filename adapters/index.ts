@@ -47,6 +47,8 @@ export interface AdapterFactory {
   revokeGrant(grantId: string): Promise<void>;
   /** Announces a changed client (secret rotated, updated, deleted) to every instance's cache. */
   invalidateClient(clientId: string): Promise<void>;
+  /** Starts listening to such announcements (a server does; a one-off CLI command need not). */
+  watchClientChanges(): Promise<void>;
 }
 
 export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
@@ -101,5 +103,5 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     clients.invalidate(clientId);
     await markClientChanged(deps.store, clientId);
   };
-  return Object.assign(factory, { revokeGrant, invalidateClient });
+  return Object.assign(factory, { revokeGrant, invalidateClient, watchClientChanges: () => clients.watchChanges() });
 }

@@ -66,6 +66,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   const adapter = createAdapterFactory({
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
   });
+  await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({

@@ -120,6 +120,8 @@ export function instrumentStore(store: ShortLivedStore, metrics: Metrics): Short
     addToSet: timed('addToSet', (k: string, m: string, ttl?: number) => store.addToSet(k, m, ttl)),
     setMembers: timed('setMembers', (k: string) => store.setMembers(k)),
     increment: timed('increment', (k: string, ttl: number) => store.increment(k, ttl)),
+    publish: timed('publish', (c: string, m: string) => store.publish(c, m)),
+    subscribe: (c: string, onMessage: (m: string) => void) => store.subscribe(c, onMessage),
     ping: timed('ping', () => store.ping()),
     close: () => store.close(),
   };

@@ -1,5 +1,7 @@
 // In-process short-lived store for the embedded default (no REDIS_URL). A single Node process is single-threaded,
 // so every operation below is atomic by construction; expiry is checked on read and swept periodically.
+import { EventEmitter } from 'node:events';
+
 import { consumedKey, type ShortLivedStore } from './types.js';
 
 interface Entry {
@@ -11,6 +13,8 @@ const expiry = (ttlSeconds?: number) => (ttlSeconds === undefined ? Infinity : D
 
 export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLivedStore {
   const entries = new Map<string, Entry>();
+  // One process: a message reaches every subscriber before publish returns, and none can be missed.
+  const channels = new EventEmitter().setMaxListeners(0);
 
   const live = (key: string): Entry | undefined => {
     const entry = entries.get(key);
@@ -81,10 +85,26 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
       entry.value = String(count);
       return { count, resetMs: Math.max(0, entry.expiresAt - Date.now()) };
     },
+    async publish(channel, message) {
+      channels.emit(channel, message);
+    },
+    async subscribe(channel, onMessage) {
+      channels.on(channel, onMessage);
+      const subscription = {
+        live: true,
+        epoch: 0,
+        async close() {
+          subscription.live = false;
+          channels.off(channel, onMessage);
+        },
+      };
+      return subscription;
+    },
     async ping() {},
     async close() {
       clearInterval(sweep);
       entries.clear();
+      channels.removeAllListeners();
     },
   };
 }

@@ -2,7 +2,7 @@
 // command timeout) so that requests answer 503 quickly instead of hanging; ioredis reconnects on its own.
 import { Redis } from 'ioredis';
 
-import { consumedKey, type ShortLivedStore } from './types.js';
+import { consumedKey, type ShortLivedStore, type Subscription } from './types.js';
 
 // The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
 const CONSUME = `
@@ -53,6 +53,62 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
   client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
   const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement', (...args: string[]) => Promise<unknown>>;
   await client.connect();
+  const subscribers = new Set<Redis>();
+
+  /**
+   * A subscription on a connection of its own (a subscribed connection can do nothing else). Channels are not
+   * keys, so ioredis does not prefix them: the store's prefix is added here, keeping deployments (and test runs)
+   * that share a Redis apart. After a reconnection the channel is subscribed again, and only once Redis has
+   * confirmed it does the subscription count as live, under a new epoch.
+   */
+  async function subscribe(channel: string, onMessage: (message: string) => void): Promise<Subscription> {
+    const name = `${prefix}${channel}`;
+    const sub = client.duplicate({
+      keyPrefix: '', lazyConnect: true, enableOfflineQueue: true, autoResubscribe: false, commandTimeout: undefined,
+      connectionName: `${prefix}subscriber`, // visible in CLIENT LIST
+    });
+    subscribers.add(sub);
+    let live = false;
+    let epoch = 0;
+    let closed = false;
+    sub.on('error', () => {}); // the state below says what matters; reconnection is ioredis's
+    sub.on('message', (from: string, message: string) => {
+      if (from === name) onMessage(message);
+    });
+    for (const event of ['close', 'end', 'reconnecting']) sub.on(event, () => (live = false));
+    const establish = async () => {
+      try {
+        await sub.subscribe(name);
+        if (!closed && sub.status === 'ready') {
+          epoch += 1;
+          live = true;
+        }
+      } catch {
+        live = false; // the next 'ready' tries again
+      }
+    };
+    let established = Promise.resolve();
+    sub.on('ready', () => {
+      established = establish(); // the first connection, and each reconnection
+    });
+    // Redis away at start-up: not live yet, lookups read the version meanwhile, and ioredis keeps trying.
+    await sub.connect().catch(() => {});
+    await established;
+    return {
+      get live() {
+        return live;
+      },
+      get epoch() {
+        return epoch;
+      },
+      async close() {
+        closed = true;
+        live = false;
+        subscribers.delete(sub);
+        sub.disconnect();
+      },
+    };
+  }
 
   return {
     kind: 'redis',
@@ -93,10 +149,16 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       const [count, ttl] = (await scripts.tgIncrement(key, String(ttlMs))) as [number, number];
       return { count, resetMs: Math.max(0, ttl) };
     },
+    async publish(channel, message) {
+      await client.publish(`${prefix}${channel}`, message);
+    },
+    subscribe,
     async ping() {
       await client.ping();
     },
     async close() {
+      for (const sub of subscribers) sub.disconnect();
+      subscribers.clear();
       client.disconnect();
     },
   };

@@ -24,7 +24,23 @@ export interface ShortLivedStore {
   setMembers(key: string): Promise<string[]>;
   /** Increments a counter, starting a window of ttlSeconds on first increment; returns the count and ms left. */
   increment(key: string, ttlSeconds: number): Promise<{ count: number; resetMs: number }>;
+  /** Sends `message` to the subscribers of `channel` on every instance sharing this store. */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Subscribes to `channel`. Delivery is asynchronous, and only while the subscription is connected: `live` says
+   * whether it is, and `epoch` changes each time it is established again, since messages may have been missed
+   * meanwhile. What a subscriber trusts because no message said otherwise, it may trust only while `live`, and
+   * only from the current epoch.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<Subscription>;
   ping(): Promise<void>;
+  /** Closes the store, its subscriptions included. */
+  close(): Promise<void>;
+}
+
+export interface Subscription {
+  readonly live: boolean;
+  readonly epoch: number;
   close(): Promise<void>;
 }
 

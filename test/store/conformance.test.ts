@@ -236,6 +236,31 @@ function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Pro
         expect((await store.increment(k, 0.2005)).count).toBe(1); // the window did end
       });
     });
+
+    describe('publish / subscribe', () => {
+      const until = async (check: () => boolean) => {
+        for (let i = 0; i < 100 && !check(); i++) await sleep(10);
+        return check();
+      };
+
+      it('delivers to the channel\'s subscribers only, while subscribed; a subscription is live from the start', async () => {
+        const channel = key('channel');
+        const heard: string[] = [];
+        const other: string[] = [];
+        const sub = await store.subscribe(channel, (m) => heard.push(m));
+        const elsewhere = await store.subscribe(key('other-channel'), (m) => other.push(m));
+        expect(sub.live).toBe(true);
+        await store.publish(channel, 'one');
+        expect(await until(() => heard.length === 1)).toBe(true);
+        await sub.close();
+        expect(sub.live).toBe(false);
+        await store.publish(channel, 'two');
+        await sleep(50);
+        expect(heard).toEqual(['one']);
+        expect(other).toEqual([]);
+        await elsewhere.close();
+      });
+    });
   });
 }
 
@@ -265,5 +290,53 @@ describe('Redis store key prefix', () => {
       await deleteRedisKeys(own);
     }
     expect(await listRedisKeys(own)).toEqual([]);
+  });
+});
+
+describe('Redis store publish / subscribe across instances', () => {
+  const sleep2 = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const until = async (check: () => boolean, ms = 3000) => {
+    for (let waited = 0; waited < ms && !check(); waited += 10) await sleep2(10);
+    return check();
+  };
+
+  it('reaches every store on the same prefix and none on another', async () => {
+    const shared = uniquePrefix();
+    const [a, b, stranger] = await Promise.all([shared, shared, uniquePrefix()].map((p) => createRedisStore({ url: redisUrl(), prefix: p })));
+    try {
+      const heard = { b: [] as string[], stranger: [] as string[] };
+      await b!.subscribe('news', (m) => heard.b.push(m));
+      await stranger!.subscribe('news', (m) => heard.stranger.push(m));
+      await a!.publish('news', 'hello');
+      expect(await until(() => heard.b.length === 1)).toBe(true);
+      await sleep2(50);
+      expect(heard).toEqual({ b: ['hello'], stranger: [] });
+    } finally {
+      await Promise.all([a, b, stranger].map((s) => s!.close()));
+    }
+  });
+
+  it('is not live while its connection is down, and comes back under a new epoch', async () => {
+    const own = uniquePrefix();
+    const store = await createRedisStore({ url: redisUrl(), prefix: own });
+    const admin = await createRedisStore({ url: redisUrl(), prefix: uniquePrefix() });
+    try {
+      const heard: string[] = [];
+      const sub = await store.subscribe('news', (m) => heard.push(m));
+      const before = sub.epoch;
+      // Kill exactly this subscriber's connection, found by the name the store gives it.
+      const clients = String(await admin.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const line = clients.split('\n').find((l) => l.includes(` name=${own}subscriber `));
+      expect(line).toBeDefined();
+      await admin.client.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line!)![1]!);
+      expect(await until(() => !sub.live, 1000)).toBe(true);
+      expect(await until(() => sub.live)).toBe(true);
+      expect(sub.epoch).toBeGreaterThan(before);
+      await store.publish('news', 'after');
+      expect(await until(() => heard.includes('after'))).toBe(true);
+    } finally {
+      await store.close();
+      await admin.close();
+    }
   });
 });
