@@ -237,13 +237,15 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const row = checkFamily(ctx, await families.find(presented));
     if (row.consumedAt) return replayOrReuse(ctx, row, dPoP);
 
-    // The rotation is counted while the request is checked: the counter's round trip overlaps that work. Every
-    // presentation of a live token counts, valid or not; nothing is written before the count is known.
+    // The rotation is counted while the request is checked and its response built (signing, in memory): the
+    // counter's round trip overlaps that work instead of adding a wait. Every presentation of a live token counts,
+    // valid or not. Nothing is stored before the count is known, except a resource server's JWT access token's
+    // record, made when it is signed: refused, that JWT is never handed out.
     const counted = families.velocityExceeded(row.family.id);
     counted.catch(() => {}); // awaited below; if validation throws first, the count's outcome no longer matters
     const validated = await validate(ctx, row, presented, dPoP);
-    await enforceVelocity(ctx, row, counted);
     const { rotation, saveAccessToken } = await buildRotation(ctx, row, validated, dPoP);
+    await enforceVelocity(ctx, row, counted);
 
     if (!(await storeRotation(row, rotation, saveAccessToken))) {
       await discard(rotation); // another request is rotating this token: answer as it does
