@@ -65,7 +65,8 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     const name = `${prefix}${channel}`;
     const sub = client.duplicate({
       keyPrefix: '', lazyConnect: true, enableOfflineQueue: true, autoResubscribe: false, commandTimeout: undefined,
-      connectionName: `${prefix}subscriber`, // visible in CLIENT LIST
+      // Visible in CLIENT LIST. Redis refuses a name with spaces or control characters (and so the connection).
+      connectionName: `${prefix}subscriber`.replace(/[^\x21-\x7e]/g, '_'),
     });
     subscribers.add(sub);
     let live = false;
