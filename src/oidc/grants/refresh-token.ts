@@ -4,6 +4,29 @@
 //   - otherwise: reuse. The family, and only that family, is revoked with the access tokens issued from it.
 // Concurrent presentations agree through the grace cache (one claimant rotates, the others read its response)
 // and, with no grace window, through the database's conditional write (one wins, the rest are reuse).
+//
+// A DOCUMENTED FORK of oidc-provider's grant. test/oidc/upstream-grant.test.ts fails when the installed file
+// differs from the one recorded here, so an upgrade of oidc-provider forces a review of this list.
+//   upstream: oidc-provider@9.13.3 lib/actions/grants/refresh_token.js
+//   upstream-sha256: d3bcebb1e448545e0deff5b935f6233964b69c40f5ab2f639c6fdb5e81c5c1d2
+// Deliberate deviations:
+//   - lookup: `Families.find` (one SQL statement: token, family, grant and account, by the HMAC of the value)
+//     instead of `RefreshToken.find`; family ownership, revocation and absolute expiry are checked on that row;
+//   - `rotateRefreshToken` is not consulted: every client rotates (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2);
+//   - a consumed token is not "destroy + revoke the grant": inside the grace window it gets the first response
+//     again, otherwise only its family is revoked (reuse detection that revokes exactly the compromised family);
+//   - consume-and-save-successor is one conditional statement (`commitRotation`), made after the response is built,
+//     instead of `consume()` then `save()`: a failure consumes nothing, and racing instances cannot both win;
+//   - the access token is issued without saving (`issueWithoutSaving`) and written in one batch with the grace claim;
+//   - a rotation is counted against the family's velocity limit (429 beyond it);
+//   - an account that is gone or disabled revokes the family, besides refusing the request;
+//   - `checkDpopReplay` runs before `validateGrant` (a replayed proof costs no grant lookup).
+// Upstream checks omitted, and why:
+//   - mTLS (`x5t#S256`, `getCertificate`, `applyMtlsBinding`): the mTLS feature is not enabled in configuration.ts;
+//   - attestation binding (`attest_jwt_client_auth*`): those client authentication methods are not enabled;
+//   - the session binding of `RefreshToken.find` (`expiresWithSession`): refresh tokens are issued only with
+//     `offline_access`, so oidc-provider's default makes them outlive the browser session. Should that change, the
+//     grant refuses such a token (`refuseSessionBound` below) rather than skip the check silently.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -42,6 +65,11 @@ type DPoP = Awaited<ReturnType<typeof grantHelpers.validateDpop>>;
 
 // Opaque tokens are 43 characters of base64url; anything far off that is not ours and not worth a lookup.
 const TOKEN_SHAPE = /^[A-Za-z0-9_~.+/=-]{16,512}$/;
+
+/** See the header: session-bound refresh tokens would need the upstream session check this fork omits. */
+function refuseSessionBound(token: RefreshTokenModel): void {
+  if (token.expiresWithSession) throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
+}
 
 export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics }: RefreshGrantDeps) {
   /** Names what happened to this refresh, for the metrics (read once the request is over). */
@@ -118,6 +146,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       throw new InvalidGrant('refresh token has expired');
     }
     const token = new provider.RefreshToken({ ...row.payload, jti: presented } as never) as RefreshTokenModel;
+    refuseSessionBound(token);
     grantHelpers.checkDpopRequired(provider, ctx, dPoP);
     await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
     if (token.jkt && (!dPoP || token.jkt !== dPoP.thumbprint)) throw new InvalidGrant('failed jkt verification');
