@@ -1,5 +1,5 @@
 // The adapter factory handed to oidc-provider: it routes each model to the durable database or to the
-// short-lived store (the storage split of DESIGN.md), and makes consuming single-use artifacts atomic.
+// short-lived store (the storage split of docs/architecture.md), and makes consuming single-use artifacts atomic.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';

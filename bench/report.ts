@@ -1,5 +1,5 @@
 // Turns the samples into the tables BENCHMARKS.md holds (markdown, readable in a terminal too) and checks the goals
-// of issue 6. Throughput of a server is the median of its rounds; latency percentiles are over every request of
+// BENCHMARKS.md sets. Throughput of a server is the median of its rounds; latency percentiles are over every request of
 // every round; the ratio Tollgate/bare is the median of the per-round ratios, each taken between phases that ran
 // back to back. CPU per request (server process, plus PostgreSQL backends for Tollgate) is shown beside it: it
 // says what each request costs however busy the machine was with other work.
@@ -174,7 +174,7 @@ export function renderReport(facts: Facts, rounds: number): string {
     `${fixed(peakKiB(r) / MIB, 0)} MiB (largest of ${r.samples} samples every 250 ms: ${fixed(r.peakSampledKiB / MIB, 0)} MiB; kernel high-water mark VmHWM: ${fixed(r.highWaterKiB / MIB, 0)} MiB)`;
   lines.push('', `Peak RSS, Tollgate: ${rss(facts.rss.tollgate)}  `, `Peak RSS, bare provider: ${rss(facts.rss.bare)}`);
 
-  lines.push('', 'Goals (issue 6):', '');
+  lines.push('', 'Goals:', '');
   for (const g of evaluateGoals(comparisons, facts)) {
     const mark = g.met === undefined ? 'not measured here' : g.met ? 'met' : 'MISSED';
     lines.push(`- ${mark}: ${g.goal}: ${g.actual}`);

@@ -1,4 +1,4 @@
-// `npm run bench`: Tollgate (real PostgreSQL and Redis) against bare node-oidc-provider (in-memory), as issue 6
+// `npm run bench`: Tollgate (real PostgreSQL and Redis) against bare node-oidc-provider (in-memory), as BENCHMARKS.md
 // describes. Both servers run as child processes on 127.0.0.1; this process only generates load, samples memory
 // and reports. Progress goes to stderr, the report to stdout. Missed goals are reported, not failed: benchmarks
 // are not gates. The exit code is non-zero only when the benchmark itself could not run.

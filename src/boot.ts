@@ -1,4 +1,4 @@
-// Start-up in the order of DESIGN.md: config → database → migrations → store → app. Used by src/main.ts and by
+// Start-up in the order of docs/architecture.md: config → database → migrations → store → app. Used by src/main.ts and by
 // the tests, which boot real servers against their own databases.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-// The `npm start` contract (DESIGN.md, "Start and configuration"), over a real child process: an empty DATA_DIR and
+// The `npm start` contract (README, "Run it" and "Configure it"), over a real child process: an empty DATA_DIR and
 // no DATABASE_URL/REDIS_URL is enough to serve discovery, health and JWKS; SIGTERM exits cleanly; a restart keeps
 // the signing key; configuration problems stop the start with every problem named.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';

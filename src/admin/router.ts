@@ -1,4 +1,4 @@
-// The admin API (DESIGN.md, "Admin API"): one router under /admin, one file per route group, every route behind
+// The admin API (README, "Admin API"): one router under /admin, one file per route group, every route behind
 // requireAdmin except the OpenAPI document. Paths under /admin that match no route answer 404, and known paths
 // asked with another method 405, both as JSON: nothing under /admin falls through to oidc-provider.
 import Router from '@koa/router';

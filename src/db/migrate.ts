@@ -1,7 +1,7 @@
 // Applies prisma/migrations/<name>/migration.sql in order and records each in `_prisma_migrations` exactly as
 // `prisma migrate deploy` does (id, sha256 checksum of the file, timestamps, applied_steps_count), so a machine
 // with Prisma's native engine sees the same history. We cannot run `prisma migrate` here: its schema engine cannot
-// be downloaded on these machines (../shared/ENVIRONMENT.md).
+// be downloaded on these machines (docs/decisions/0001-hand-written-migrations.md).
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';

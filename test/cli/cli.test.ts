@@ -1,4 +1,4 @@
-// The operator's CLI (DESIGN.md, "CLI"), run as real child processes exactly as `npm run --silent cli -- ...` runs
+// The operator's CLI (README, "Run it"), run as real child processes exactly as `npm run --silent cli -- ...` runs
 // it: one JSON document on stdout, a JSON error on stderr and a non-zero exit on failure, passwords from stdin only,
 // client secrets stored hashed. Then proof that what it creates works: a server on the same storage signs the user
 // in and authenticates the client, in external mode and in embedded mode (with no server running, and while a

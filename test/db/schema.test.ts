@@ -1,5 +1,5 @@
 // Proves the hand-written migrations build exactly the database prisma/schema.prisma describes (we cannot run
-// `prisma migrate`, see ../../../shared/ENVIRONMENT.md). Expectations are derived from Prisma's own DMMF of the
+// `prisma migrate`, see docs/decisions/0001-hand-written-migrations.md). Expectations are derived from Prisma's own DMMF of the
 // schema, model by model, and compared with PostgreSQL's catalog after migrating a fresh database; a new model,
 // field, index, relation or enum is covered without touching this file. Anything this file cannot yet translate
 // (a list column, a Decimal, a partial index...) fails loudly with "unsupported" rather than passing unchecked.

@@ -23,7 +23,7 @@ describe('npm run bench', () => {
     }
     expect(out).toMatch(/^\| code \+ PKCE flow \(1 browsers\) \| tollgate \| [\d.]+ flows\/s/m);
     expect(out).toMatch(/^Peak RSS, Tollgate: \d+ MiB/m);
-    expect(out).toContain('Goals (issue 6):');
+    expect(out).toContain('Goals:');
     expect(out).toMatch(/^- met: zero errors \(Tollgate, every operation, code flows included\): 0$/m);
   }, 180_000);
 });

@@ -1,4 +1,4 @@
-// The round-trip budget of issue 6: a refresh costs at most 3 PostgreSQL round trips. Counted, not timed: every
+// The round-trip budget: a refresh costs at most 3 PostgreSQL round trips. Counted, not timed: every
 // query the pool sends is reported by the database layer.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 

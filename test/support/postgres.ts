@@ -1,4 +1,4 @@
-// Test fixtures for the real services every machine runs (../../../shared/ENVIRONMENT.md): PostgreSQL and Redis.
+// Test fixtures for the real services every machine runs (README, "Test it"): PostgreSQL and Redis.
 // Tests never assume an empty shared database or keyspace: each gets its own PostgreSQL database and its own Redis
 // key prefix, and removes them when done, so test files can run in parallel and on a developer's machine.
 import { randomBytes } from 'node:crypto';
