@@ -68,7 +68,7 @@ describe('npm start on an empty DATA_DIR (embedded defaults)', () => {
     expect(ready.body).toMatchObject({ status: 'ready' });
 
     firstKids = await kids(issuer);
-    expect(firstKids).toEqual([expect.any(String)]);
+    expect(firstKids).toEqual([expect.any(String), expect.any(String)]);
 
     const elapsed = Date.now() - started;
     console.log(`npm start on an empty DATA_DIR: serving discovery, health and JWKS ${elapsed} ms after spawn`);
@@ -87,8 +87,8 @@ describe('npm start on an empty DATA_DIR (embedded defaults)', () => {
     expect(left).not.toContain('.s.PGSQL.5432');
   }, 30_000);
 
-  it('keeps the signing key across a restart on the same DATA_DIR', async () => {
-    expect(firstKids).toHaveLength(1);
+  it('keeps the signing keys (ES256 and RS256) across a restart on the same DATA_DIR', async () => {
+    expect(firstKids).toHaveLength(2);
     server = await startServerProcess({ DATA_DIR: dataDir });
     expect(await kids(server.url)).toEqual(firstKids);
     expect(await server.stop()).toEqual({ code: 0, signal: null });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 import { SUPPORTED_GRANT_TYPES } from '../clients/clients.js';
+import { SIGNING_ALGS } from '../oidc/keys.js';
 import { UUID } from '../sessions/users.js';
 import { pageQuery } from './pagination.js';
 
@@ -11,6 +12,7 @@ const name = z.string().trim().min(1).max(200);
 const redirectUris = z.array(z.string().min(1).max(2000)).max(32);
 const grantTypes = z.array(z.enum(SUPPORTED_GRANT_TYPES)).min(1).max(SUPPORTED_GRANT_TYPES.length);
 const scope = z.string().min(1).max(1000).describe('space-separated scope tokens');
+const idTokenAlg = z.enum(SIGNING_ALGS).describe('ID token signing algorithm (default: the server\'s SIGNING_KEY_ALG)');
 
 /** POST /admin/clients: the options of `clients create` (CLI), in snake_case. */
 export const createClientBody = z
@@ -21,6 +23,7 @@ export const createClientBody = z
     grant_types: grantTypes.optional(),
     scope: scope.optional(),
     admin: z.boolean().optional().describe('a client_credentials client allowed the scope admin'),
+    id_token_signed_response_alg: idTokenAlg.optional(),
   })
   // An admin client's grant type and scope are fixed; accepting and then ignoring other values would mislead.
   .refine((b) => !(b.admin && (b.grant_types !== undefined || b.scope !== undefined)), {
@@ -30,8 +33,14 @@ export const createClientBody = z
 
 /** PATCH /admin/clients/{client_id}: any of these, validated as at creation once merged into the client. */
 export const updateClientBody = z
-  .strictObject({ name: name.optional(), redirect_uris: redirectUris.optional(), grant_types: grantTypes.optional(), scope: scope.optional() })
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types or scope' });
+  .strictObject({
+    name: name.optional(),
+    redirect_uris: redirectUris.optional(),
+    grant_types: grantTypes.optional(),
+    scope: scope.optional(),
+    id_token_signed_response_alg: idTokenAlg.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types, scope or id_token_signed_response_alg' });
 
 export const listQuery = z.strictObject({ ...pageQuery });
 

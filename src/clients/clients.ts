@@ -7,6 +7,7 @@ import type { AuditEvent } from '../audit/audit.js';
 import type { Client, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
+import { isSigningAlg, type SigningAlg } from '../oidc/keys.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';
@@ -21,6 +22,8 @@ export interface ClientInput {
   grantTypes?: string[];
   scopes?: string;
   admin?: boolean;
+  /** The ID token signing algorithm (OpenID Connect Registration §2); unset: the server's SIGNING_KEY_ALG. */
+  idTokenSignedResponseAlg?: string | undefined;
 }
 
 export interface ClientView {
@@ -33,6 +36,8 @@ export interface ClientView {
   scope: string;
   token_endpoint_auth_method: string;
   application_type: string;
+  /** Present when the client chose one; otherwise ID tokens use the server's default (SIGNING_KEY_ALG). */
+  id_token_signed_response_alg?: SigningAlg;
   admin: boolean;
 }
 
@@ -77,6 +82,8 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
   if (grantTypes.includes('refresh_token') && !usesCode) throw new InvalidRequest('refresh_token needs authorization_code');
   if (input.public && grantTypes.includes('client_credentials')) throw new InvalidRequest('public clients cannot use client_credentials');
   const kinds = redirectUris.map(checkRedirectUri);
+  const alg = input.idTokenSignedResponseAlg;
+  if (alg !== undefined && !isSigningAlg(alg)) throw new InvalidRequest('id_token_signed_response_alg must be ES256 or RS256');
 
   return {
     client_name: name,
@@ -86,6 +93,7 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
     scope: scope.join(' '),
     token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
     application_type: kinds.includes('native') ? 'native' : 'web',
+    ...(alg ? { id_token_signed_response_alg: alg } : undefined),
   };
 }
 
@@ -142,6 +150,7 @@ export function toClientView(row: Client): ClientView {
     scope: m.scope ?? '',
     token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
     application_type: m.application_type ?? 'web',
+    ...(m.id_token_signed_response_alg ? { id_token_signed_response_alg: m.id_token_signed_response_alg } : undefined),
     admin: row.isAdmin,
   };
 }
@@ -157,10 +166,10 @@ export async function listClients(prisma: PrismaClient, { after, limit }: { afte
   return rows.map(toClientView);
 }
 
-export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes'>>;
+export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg'>>;
 
 /**
- * Changes a client's name, redirect URIs, grant types or scope, validated exactly as at creation (the patch is
+ * Changes a client's name, redirect URIs, grant types, scope or ID token algorithm, validated exactly as at creation (the patch is
  * merged into the current settings first). Undefined for an unknown client.
  */
 export async function updateClient(prisma: PrismaClient, clientId: string, patch: ClientPatch): Promise<ClientView | undefined> {
@@ -178,6 +187,7 @@ export async function updateClient(prisma: PrismaClient, clientId: string, patch
     grantTypes: patch.grantTypes ?? current.grant_types,
     scopes: patch.scopes ?? current.scope,
     admin: row.isAdmin,
+    idTokenSignedResponseAlg: patch.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg,
   });
   // Metadata keys this module does not manage are kept as they are.
   const merged = { ...(row.metadata as Record<string, unknown>), ...metadata };

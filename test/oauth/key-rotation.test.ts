@@ -19,18 +19,30 @@ describe('signing key rotation', () => {
     const old = await obtainTokens(before, client, user);
     const oldKid = decodeProtectedHeader(old.id_token!).kid;
     const samePort = { PORT: String(before.config.port) }; // same issuer across restarts
+
+    const oldKids = ((await (await fetch(`${before.url}/jwks`)).json()) as JSONWebKeySet).keys.map((k) => k.kid);
+    expect(oldKids).toHaveLength(2);
+    expect(oldKids[0]).toBe(oldKid);
     await before.stop();
 
+    // Both algorithms rotate: the ES256 key (default) and the RS256 key.
     const rotated = await runCli(['keys', 'rotate'], { env: storage.env });
     expect(rotated.code).toBe(0);
-    expect(rotated.json).toMatchObject({ alg: 'ES256', retired_kids: [oldKid], active_kid: expect.any(String) });
-    const newKid = (rotated.json as { active_kid: string }).active_kid;
+    const keys = (rotated.json as { keys: { alg: string; active_kid: string; retired_kids: string[] }[] }).keys;
+    expect(keys).toEqual([
+      { alg: 'ES256', active_kid: expect.any(String), retired_kids: [oldKids[0]] },
+      { alg: 'RS256', active_kid: expect.any(String), retired_kids: [oldKids[1]] },
+    ]);
+    const newKid = keys[0]!.active_kid;
+    const newRsaKid = keys[1]!.active_kid;
     expect(newKid).not.toBe(oldKid);
 
     const after = await startOn(storage, samePort);
     try {
       const jwks = (await (await fetch(`${after.url}/jwks`)).json()) as JSONWebKeySet;
-      expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, oldKid]);
+      expect(jwks.keys.map((k) => k.kid).slice(0, 2)).toEqual([newKid, newRsaKid]);
+      expect(new Set(jwks.keys.map((k) => k.kid).slice(2))).toEqual(new Set(oldKids));
+      for (const key of jwks.keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
       const fresh = await obtainTokens(after, client, user);
       expect(decodeProtectedHeader(fresh.id_token!).kid).toBe(newKid);
       // The token signed before the rotation still verifies against the published keys.
@@ -38,14 +50,14 @@ describe('signing key rotation', () => {
       await jwtVerify(fresh.id_token!, createLocalJWKSet(jwks), { issuer: after.config.issuer, audience: client.client_id });
 
       // Long after the retirement (nothing it signed can still be valid), the old key is dropped from the JWKS.
-      await after.db.sql.query("UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE kid = $1", [oldKid]);
+      await after.db.sql.query("UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE retired_at IS NOT NULL");
     } finally {
       await after.stop();
     }
     const later = await startOn(storage, samePort);
     try {
       const jwks = (await (await fetch(`${later.url}/jwks`)).json()) as JSONWebKeySet;
-      expect(jwks.keys.map((k) => k.kid)).toEqual([newKid]);
+      expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, newRsaKid]);
     } finally {
       await later.stop();
     }

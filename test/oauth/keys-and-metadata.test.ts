@@ -1,12 +1,76 @@
-// Signing keys and metadata: ES256 by default, RS256 when configured, private parts never published and sealed at
-// rest, discovery at both well-known paths, and one server's tokens accepted by another instance.
+// Signing keys and metadata: an ES256 and an RS256 key on every install, ES256 by default, RS256 per client or when
+// configured, private parts never published and sealed at rest, discovery at both well-known paths, and one server's tokens accepted by another instance.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 
-import { createTestClient, createUser, introspect, obtainTokens, refresh } from '../support/oauth.js';
-import { startServer, type TestServer } from '../support/server.js';
+import type { ClientView } from '../../src/clients/clients.js';
+import { adminCall, adminToken } from '../admin/helpers.js';
+import { createTestClient, createUser, introspect, obtainTokens, REDIRECT_URI, refresh } from '../support/oauth.js';
+import { runCli } from '../support/process.js';
+import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(mode);
+  });
+  afterAll(() => server?.stop());
+
+  it('publishes one public ES256 and one public RS256 key, ES256 first, and offers both for ID tokens', async () => {
+    const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys).toHaveLength(2);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+    expect(jwks.keys[1]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
+    for (const key of jwks.keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
+    const metadata = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
+    // OpenID Connect Discovery §3: id_token_signing_alg_values_supported MUST include RS256.
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
+  });
+
+  it('signs ID tokens with ES256 unless the client chose RS256 (CLI at creation, admin API later)', async () => {
+    const jwks = createLocalJWKSet((await (await fetch(`${server.url}/jwks`)).json()) as never);
+    const user = await createUser(server);
+    const byDefault = await createTestClient(server);
+    const tokens = await obtainTokens(server, byDefault, user);
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
+    const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.config.issuer, audience: byDefault.client_id });
+    expect(payload.sub).toBe(user.id);
+
+    const created = await runCli(['clients', 'create', '--name', 'RSA RP', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'RS256'], { env: server.env });
+    expect(created.code).toBe(0);
+    const rsa = created.json as ClientView;
+    expect(rsa.id_token_signed_response_alg).toBe('RS256');
+    const rsaTokens = await obtainTokens(server, rsa, user);
+    expect(decodeProtectedHeader(rsaTokens.id_token!).alg).toBe('RS256');
+    await jwtVerify(rsaTokens.id_token!, jwks, { issuer: server.config.issuer, audience: rsa.client_id, algorithms: ['RS256'] });
+
+    const { token } = await adminToken(server);
+    const patched = await adminCall(server, 'PATCH', `/admin/clients/${byDefault.client_id}`, { token, body: { id_token_signed_response_alg: 'RS256' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.id_token_signed_response_alg).toBe('RS256');
+    const later = await obtainTokens(server, byDefault, user);
+    expect(decodeProtectedHeader(later.id_token!).alg).toBe('RS256');
+
+    const refused = await adminCall(server, 'POST', '/admin/clients', { token, body: { name: 'x', redirect_uris: [REDIRECT_URI], id_token_signed_response_alg: 'HS256' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_request');
+    const refusedCli = await runCli(['clients', 'create', '--name', 'x', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'none'], { env: server.env });
+    expect(refusedCli.code).not.toBe(0);
+    expect(refusedCli.stdout + refusedCli.stderr).toContain('id_token_signed_response_alg');
+  }, 60_000);
+
+  it('keeps both private keys sealed in the database', async () => {
+    const rows = await server.db.sql.query<{ alg: string; private_jwk: string; public_jwk: Record<string, unknown> }>('SELECT alg, private_jwk, public_jwk FROM signing_keys ORDER BY alg');
+    expect(rows.map((r) => r.alg)).toEqual(['ES256', 'RS256']);
+    for (const row of rows) {
+      expect(row.private_jwk).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(row.private_jwk).not.toContain('"d"');
+      for (const member of PRIVATE_MEMBERS) expect(row.public_jwk).not.toHaveProperty(member);
+    }
+  });
+});
 
 describe('ES256 by default', () => {
   let server: TestServer;
@@ -14,28 +78,6 @@ describe('ES256 by default', () => {
     server = await startServer('external');
   });
   afterAll(() => server?.stop());
-
-  it('publishes only public EC keys and signs ID tokens with ES256', async () => {
-    const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
-    expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
-    for (const key of jwks.keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
-
-    const user = await createUser(server);
-    const client = await createTestClient(server);
-    const tokens = await obtainTokens(server, client, user);
-    expect(decodeProtectedHeader(tokens.id_token!)).toMatchObject({ alg: 'ES256', kid: jwks.keys[0]!.kid });
-    const { payload } = await jwtVerify(tokens.id_token!, createLocalJWKSet(jwks as never), { issuer: server.config.issuer, audience: client.client_id });
-    expect(payload.sub).toBe(user.id);
-  });
-
-  it('keeps the private key sealed in the database', async () => {
-    const rows = await server.db.sql.query<{ private_jwk: string; public_jwk: Record<string, unknown> }>('SELECT private_jwk, public_jwk FROM signing_keys');
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.private_jwk).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(rows[0]!.private_jwk).not.toContain('"d"');
-    for (const member of PRIVATE_MEMBERS) expect(rows[0]!.public_jwk).not.toHaveProperty(member);
-  });
 
   it('serves the same metadata at the OpenID and RFC 8414 well-known paths', async () => {
     const oidc = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json();
@@ -81,8 +123,8 @@ describe('RS256 when configured', () => {
 
   it('signs ID tokens with an RSA key whose private parts stay private', async () => {
     const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
-    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
-    for (const member of PRIVATE_MEMBERS) expect(jwks.keys[0]).not.toHaveProperty(member);
+    expect(jwks.keys.map((k) => k.alg)).toEqual(['RS256', 'ES256']);
+    for (const key of jwks.keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
     const tokens = await obtainTokens(server, await createTestClient(server), await createUser(server));
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('RS256');
     await jwtVerify(tokens.id_token!, createLocalJWKSet(jwks as never));

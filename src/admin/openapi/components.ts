@@ -9,11 +9,11 @@ const nullableStr = { type: ['string', 'null'] } as const;
 const time = { type: 'string', format: 'date-time' } as const;
 const strings = { type: 'array', items: str } as const;
 
-const object = (properties: Record<string, unknown>, description?: string) => ({
+const object = (properties: Record<string, unknown>, description?: string, optional: string[] = []) => ({
   type: 'object',
   ...(description ? { description } : {}),
   properties,
-  required: Object.keys(properties),
+  required: Object.keys(properties).filter((name) => !optional.includes(name)),
   additionalProperties: false,
 });
 
@@ -26,8 +26,10 @@ const client = {
   scope: str,
   token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'none'] },
   application_type: { type: 'string', enum: ['web', 'native'] },
+  id_token_signed_response_alg: { type: 'string', enum: ['ES256', 'RS256'], description: 'present when the client chose one; otherwise the server default' },
   admin: { type: 'boolean' },
 };
+const clientOptional = ['id_token_signed_response_alg'];
 
 const listOf = (item: string) =>
   object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { ...nullableStr, description: 'null on the last page' } });
@@ -48,8 +50,8 @@ export const components = {
   },
   schemas: {
     Error: object({ error: str, error_description: str }),
-    Client: object(client),
-    NewClient: object({ ...client, client_secret: { type: 'string', description: 'confidential clients only; shown once' } }),
+    Client: object(client, undefined, clientOptional),
+    NewClient: object({ ...client, client_secret: { type: 'string', description: 'confidential clients only; shown once' } }, undefined, [...clientOptional, 'client_secret']),
     ClientSecret: object({ client_id: str, client_secret: { type: 'string', description: 'shown once' } }),
     User: object({ id: { type: 'string', format: 'uuid' }, username: str, email: nullableStr, created_at: time, disabled_at: { type: ['string', 'null'], format: 'date-time' }, not_before: { type: ['string', 'null'], format: 'date-time', description: 'the last logout everywhere: tokens issued earlier are inactive' } }),
     Session: object(

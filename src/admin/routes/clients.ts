@@ -36,6 +36,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
       grantTypes: body.grant_types,
       scopes: body.scope,
       admin: body.admin ?? false,
+      idTokenSignedResponseAlg: body.id_token_signed_response_alg,
     };
     const client = await createClient(prisma, hash, input, [event]);
     audit.mirror({ ...event, clientId: client.client_id });
@@ -54,7 +55,10 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
   router.patch('/clients/:client_id', guard, async function changeClient(ctx) {
     const clientId = clientIdOf(ctx);
     const body = await parseBody(ctx, updateClientBody);
-    const patch = { name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope };
+    const patch = {
+      name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope,
+      idTokenSignedResponseAlg: body.id_token_signed_response_alg,
+    };
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();
     await invalidateClient(clientId);

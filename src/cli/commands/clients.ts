@@ -12,6 +12,7 @@ import type { CliContext } from '../context.js';
 
 /**
  * clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
+ *   [--id-token-signed-response-alg ES256|RS256]
  *   [--resource-server URI --resource-scopes "a b"]   (the client stands for that API: see src/clients/resource-servers.ts)
  */
 export async function clientsCreate(ctx: CliContext, args: string[]) {
@@ -26,6 +27,7 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
       admin: { type: 'boolean' },
       'resource-server': { type: 'string' },
       'resource-scopes': { type: 'string' },
+      'id-token-signed-response-alg': { type: 'string' },
     },
     strict: true,
   });
@@ -37,6 +39,7 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
     scopes: values.scopes,
     admin: values.admin ?? false,
+    idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
   }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
   if (!values['resource-server']) return client;
   const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], values['resource-scopes'] ?? '');
