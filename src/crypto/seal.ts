@@ -3,6 +3,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+// GCM accepts tags as short as 4 bytes unless told otherwise: a value whose tag was truncated would then be
+// checked against fewer bits (NIST SP 800-38D §5.2.1.2). Tags are always made at 16 bytes; only 16 is accepted.
+const TAG_LENGTH = 16;
 
 export interface Sealer {
   seal(plaintext: string, context?: string): string;
@@ -14,7 +17,7 @@ export function createSealer(key: Buffer): Sealer {
   return {
     seal(plaintext, context = '') {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
       cipher.setAAD(Buffer.from(context));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return [VERSION, iv, body, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
@@ -22,9 +25,11 @@ export function createSealer(key: Buffer): Sealer {
     open(sealed, context = '') {
       const [version, iv, body, tag] = sealed.split('.');
       if (version !== VERSION || !iv || body === undefined || !tag) throw new Error('malformed sealed value');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const authTag = Buffer.from(tag, 'base64url');
+      if (authTag.length !== TAG_LENGTH) throw new Error('malformed sealed value');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_LENGTH });
       decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     },
   };
