@@ -30,6 +30,28 @@ export function compareHashedClientSecrets(provider: Provider, hash: TokenHasher
 }
 
 /**
+ * RFC 8252 §7.3 lets a native app's loopback redirect URI use any port, since the app binds whatever port is free.
+ * oidc-provider applies that to every client of application_type native, confidential ones included (a client
+ * registered with a loopback URI is native). A confidential client is a server, not an app on the user's device:
+ * its redirect URIs are matched exactly, port included (OAuth 2.1 §2.3.1); only public native clients get the
+ * any-port rule.
+ */
+export function restrictLoopbackPortsToNativePublicClients(provider: Provider): void {
+  const proto = (provider.Client as unknown as { prototype: Record<string, unknown> }).prototype;
+  for (const name of ['redirectUriAllowed', 'postLogoutRedirectUriAllowed'] as const) {
+    const original = proto[name];
+    if (typeof original !== 'function') throw new Error(`oidc-provider internals changed: Client#${name} is gone`);
+    const uris = name === 'redirectUriAllowed' ? 'redirectUris' : 'postLogoutRedirectUris';
+    proto[name] = function allowed(this: Record<string, unknown>, value: string): boolean {
+      const exact = Array.isArray(this[uris]) && (this[uris] as unknown[]).includes(value);
+      if (exact) return true;
+      const nativePublic = this.applicationType === 'native' && this.tokenEndpointAuthMethod === 'none';
+      return nativePublic && (original as (v: string) => boolean).call(this, value);
+    };
+  }
+}
+
+/**
  * oidc-provider's ReplayDetection.unique (DPoP proofs, client assertions) finds, then saves: two racing requests
  * can both pass. Here it is one first-writer-wins write in the short-lived store, so a proof is used once across
  * every instance.

@@ -10,7 +10,7 @@ import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
-import { compareHashedClientSecrets, makeReplayDetectionAtomic } from './internals.js';
+import { compareHashedClientSecrets, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients } from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { handleStructuredTokens } from './jwt-access-tokens.js';
 import { createNotBeforeCheck } from '../accounts/not-before.js';
@@ -40,6 +40,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
   makeReplayDetectionAtomic(provider, refreshGrant.store, hash);
+  restrictLoopbackPortsToNativePublicClients(provider);
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
