@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { peekMemo, type MemoAccount } from '../http/request-memo.js';
+import type { NotBeforeCheck } from './not-before.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 
 export interface AccountView {
@@ -49,11 +50,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. An account
- * already read in this request (see src/http/request-memo.ts) is not read again.
+ * already read in this request (see src/http/request-memo.ts) is not read again. Asked on behalf of an access token
+ * (userinfo), the account is not found either when the token predates the account's logout everywhere: that is how
+ * an access token outside any refresh-token family (nothing revoked it) stops working at /me.
  */
-export function createFindAccount(prisma: PrismaClient) {
-  return async (ctx: { state?: Record<string, unknown> } | undefined, sub: string) => {
+export function createFindAccount(prisma: PrismaClient, notBefore: NotBeforeCheck) {
+  return async (ctx: { state?: Record<string, unknown> } | undefined, sub: string, token?: { kind?: string; iat?: number }) => {
     if (!UUID.test(sub)) return undefined;
+    if (token?.kind === 'AccessToken' && (await notBefore(sub, token.iat))) return undefined;
     const memo = peekMemo(ctx)?.accounts.get(sub);
     const row: MemoAccount | null = memo !== undefined ? memo : await prisma.account.findUnique({ where: { id: sub } });
     if (!row || row.disabledAt) return undefined;

@@ -35,7 +35,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore });
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma), resourceServers, introspectionPolicy, notBefore }),
+    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), resourceServers, introspectionPolicy, notBefore }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);

@@ -112,8 +112,12 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     throw new InvalidGrant('refresh token was already used; this sign-in has been revoked, sign in again');
   }
 
-  /** A consumed token presented again: the cached first response inside the window, reuse otherwise. */
-  async function replayOrReuse(ctx: Ctx, row: TokenRow, dPoP: DPoP): Promise<void> {
+  /**
+   * A consumed token presented again: the cached first response inside the window, reuse otherwise. Its DPoP proof
+   * is held to the normal path's rules (RFC 9449 §11.1): required for a bound token, of the bound key, and used
+   * once; `proofChecked` when this request already spent its proof on the normal path (a lost race).
+   */
+  async function replayOrReuse(ctx: Ctx, row: TokenRow, dPoP: DPoP, proofChecked = false): Promise<void> {
     if (!grace.enabled) return revokeForReuse(ctx, row, 'strict rotation');
     const rotation = await grace.read(row.id);
     if (!rotation) return revokeForReuse(ctx, row, 'grace window passed');
@@ -123,6 +127,10 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       return revokeForReuse(ctx, row, 'token consumed into another successor');
     }
     const jkt = rotation.successor.payload.jkt;
+    if (!proofChecked) {
+      grantHelpers.checkDpopRequired(provider, ctx, dPoP);
+      await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
+    }
     if (jkt && dPoP?.thumbprint !== jkt) throw new InvalidGrant('failed jkt verification');
     outcome(ctx, 'grace_replayed');
     ctx.body = rotation.response;
@@ -278,7 +286,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
 
     if (!(await storeRotation(row, rotation, saveAccessToken))) {
       await discard(rotation); // another request is rotating this token: answer as it does
-      return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP);
+      return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP, true);
     }
     let committed: boolean;
     try {
