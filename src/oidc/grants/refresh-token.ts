@@ -20,7 +20,8 @@
 //   - the access token is issued without saving (`issueWithoutSaving`) and written in one batch with the grace claim;
 //   - a rotation is counted against the family's velocity limit (429 beyond it);
 //   - an account that is gone or disabled revokes the family, besides refusing the request;
-//   - `checkDpopReplay` runs before `validateGrant` (a replayed proof costs no grant lookup).
+//   - `checkDpopReplay` runs before `validateGrant` (a replayed proof costs no grant lookup); the grace path, which
+//     upstream does not have, checks the proof the same way (required, single use, of the bound key).
 // Upstream checks omitted, and why:
 //   - mTLS (`x5t#S256`, `getCertificate`, `applyMtlsBinding`): the mTLS feature is not enabled in configuration.ts;
 //   - attestation binding (`attest_jwt_client_auth*`): those client authentication methods are not enabled;
