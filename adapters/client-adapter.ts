@@ -5,6 +5,7 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import { CLIENT_CHANGED, clientVersionKey } from '../src/clients/client-versions.js';
 import { asDependencyError } from '../src/errors.js';
+import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { ShortLivedStore, Subscription } from '../src/store/types.js';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -27,10 +28,15 @@ export class ClientAdapter {
   /** Counts announced changes, so that a lookup overtaken by one does not cache what it read before it. */
   #changesSeen = 0;
 
-  constructor(prisma: PrismaClient, store: ShortLivedStore, cacheSeconds = 0) {
+  readonly #registered: RegisteredClients | undefined;
+  readonly #changed: (clientId: string) => Promise<void>;
+
+  constructor(prisma: PrismaClient, store: ShortLivedStore, cacheSeconds = 0, registered?: RegisteredClients, changed: (clientId: string) => Promise<void> = async () => {}) {
     this.#prisma = prisma;
     this.#store = store;
     this.#cacheMs = cacheSeconds * 1000;
+    this.#registered = registered;
+    this.#changed = changed;
   }
 
   /** Listens to client changes announced by any instance (or the CLI); until then every lookup reads the version. Closed with the store. */
@@ -78,13 +84,18 @@ export class ClientAdapter {
     return value;
   }
 
-  // Clients are managed through the CLI and the admin API, never through oidc-provider.
-  async upsert(): Promise<void> {
-    throw new Error('clients are read-only to oidc-provider');
+  // oidc-provider writes clients only through its registration endpoints (RFC 7591/7592), when they are enabled;
+  // every other change goes through the CLI and the admin API.
+  async upsert(clientId: string, metadata: Metadata): Promise<void> {
+    if (!this.#registered) throw new Error('clients are read-only to oidc-provider');
+    await this.#registered.save(clientId, metadata).catch(asDependencyError);
+    await this.#changed(clientId);
   }
 
-  async destroy(): Promise<void> {
-    throw new Error('clients are read-only to oidc-provider');
+  async destroy(clientId: string): Promise<void> {
+    if (!this.#registered) throw new Error('clients are read-only to oidc-provider');
+    await this.#registered.remove(clientId).catch(asDependencyError);
+    await this.#changed(clientId);
   }
 
   async findByUid(): Promise<undefined> {

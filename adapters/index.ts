@@ -5,6 +5,7 @@ import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
 import { InvalidGrant } from '../src/errors.js';
+import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
@@ -16,7 +17,7 @@ import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
 export { pruneExpiredPayloads } from './prisma-adapter.js';
 
 /** Models whose loss would log users out: grants (generic payload table) and refresh tokens (families). */
-export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken']);
+export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken', 'RegistrationAccessToken']);
 
 export interface AdapterDeps {
   prisma: PrismaClient;
@@ -27,6 +28,8 @@ export interface AdapterDeps {
   accessTokenTtl: number;
   /** How long client lookups are cached (0: not at all). */
   clientCacheSeconds?: number;
+  /** Where clients registered through oidc-provider (RFC 7591/7592) are written; without it clients are read-only. */
+  registeredClients?: RegisteredClients;
 }
 
 export interface Adapter {
@@ -72,7 +75,12 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     ]);
   }
 
-  const clients = new ClientAdapter(deps.prisma, deps.store, deps.clientCacheSeconds ?? 0);
+  // A registered client changed (RFC 7592): every instance's cached copy goes, as for an admin's change.
+  const announce = async (clientId: string) => {
+    clients.invalidate(clientId);
+    await markClientChanged(deps.store, clientId);
+  };
+  const clients: ClientAdapter = new ClientAdapter(deps.prisma, deps.store, deps.clientCacheSeconds ?? 0, deps.registeredClients, announce);
   const adapters = new Map<string, Adapter>();
 
   const factory = (model: string): Adapter => {
@@ -99,9 +107,6 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     adapters.set(model, adapter);
     return adapter;
   };
-  const invalidateClient = async (clientId: string) => {
-    clients.invalidate(clientId);
-    await markClientChanged(deps.store, clientId);
-  };
+  const invalidateClient = announce;
   return Object.assign(factory, { revokeGrant, invalidateClient, watchClientChanges: () => clients.watchChanges() });
 }

@@ -30,6 +30,8 @@ import { requestLogger } from './observability/request-logger.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { loadSigningKeys } from './oidc/keys.js';
 import { createProvider } from './oidc/provider.js';
+import { isRegistrationPath, registrationGate } from './registration/gate.js';
+import { createRegisteredClients } from './registration/registered-clients.js';
 import type { ShortLivedStore } from './store/types.js';
 
 export interface AppDeps {
@@ -65,6 +67,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
+    registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
   });
   await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
@@ -100,6 +103,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
     await next();
   });
+  koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
   return { koa, provider, adapter, hash, families, metrics };

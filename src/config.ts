@@ -54,6 +54,8 @@ const schema = z.object({
   STORE_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(1000),
   // Client lookups are cached this long per instance; a change made on another instance shows after at most this.
   CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  // Dynamic client registration (RFC 7591/7592): with an admin-issued initial access token, open to anyone, or off.
+  REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -91,6 +93,7 @@ export interface Config {
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
   storeCommandTimeoutMs: number;
   clientCacheSeconds: number;
+  registration: 'initial-token' | 'open' | 'off';
 }
 
 export class ConfigError extends Error {
@@ -159,5 +162,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storeCommandTimeoutMs: e.STORE_COMMAND_TIMEOUT_MS,
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
+    registration: e.REGISTRATION,
   };
 }

@@ -11,6 +11,7 @@ import type { AdminDeps } from './deps.js';
 import { openApiDocument } from './openapi/document.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
+import { registerRegistrationRoutes } from './routes/registration.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -21,6 +22,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   registerUserRoutes(router, guard, deps);
   registerSessionRoutes(router, guard, deps);
   registerAuditRoutes(router, guard, deps);
+  registerRegistrationRoutes(router, guard, deps);
   // Public: it documents the API and holds nothing secret; tools fetch it before they have a token.
   router.get('/openapi.json', function describeApi(ctx) {
     ctx.body = openApiDocument;

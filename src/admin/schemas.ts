@@ -42,6 +42,12 @@ export const updateClientBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types, scope or id_token_signed_response_alg' });
 
+/** POST /admin/registration-tokens: `registration token create` (CLI). */
+export const createRegistrationTokenBody = z.strictObject({
+  expires_in: z.number().int().min(1).max(365 * 86_400).optional().describe('seconds until the token expires; default 86400'),
+  max_uses: z.number().int().min(1).max(1_000_000).optional().describe('how many clients it may register; default 1'),
+});
+
 export const listQuery = z.strictObject({ ...pageQuery });
 
 export const usersQuery = z.strictObject({ username: z.string().min(1).max(64).optional(), ...pageQuery });

@@ -9,7 +9,7 @@ export type AuditType =
   | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
   | 'refresh_token.velocity_exceeded'
   | 'session.revoked' | 'user.logged_out_everywhere'
-  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated';
+  | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated';
 
 export interface AuditEvent {
   type: AuditType;

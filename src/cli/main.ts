@@ -5,6 +5,7 @@ import { text } from 'node:stream/consumers';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { clientsCreate, clientsRotateSecret } from './commands/clients.js';
+import { registrationTokenCreate } from './commands/registration.js';
 import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
 import { tokensPrune } from './commands/tokens.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   'sessions revoke': sessionsRevoke,
   'tokens prune': tokensPrune,
   'keys rotate': keysRotate,
+  'registration token create': registrationTokenCreate,
   'db migrate': async (ctx) => ({ applied: await migrate(ctx.db.sql) }), // the context already migrated; reports [] then
 };
 
@@ -33,15 +35,17 @@ const USAGE = `usage: tollgate <command> [options]
   sessions revoke --username U (--family F | --all)
   tokens prune [--batch-size N]
   keys rotate [--alg ES256|RS256]
+  registration token create [--expires-in S] [--max-uses N]
   db migrate`;
 
 async function run(argv: string[]): Promise<unknown> {
-  const key = argv.slice(0, 2).join(' ');
-  const command = COMMANDS[key];
+  // Commands are two words (`clients create`) or three (`registration token create`).
+  const words = COMMANDS[argv.slice(0, 3).join(' ')] ? 3 : 2;
+  const command = COMMANDS[argv.slice(0, words).join(' ')];
   if (!command) throw Object.assign(new Error(USAGE), { error: 'invalid_request', error_description: USAGE });
   const ctx = await openCliContext(loadConfig(), () => text(process.stdin));
   try {
-    return await command(ctx, argv.slice(2));
+    return await command(ctx, argv.slice(words));
   } finally {
     await ctx.db.close();
   }

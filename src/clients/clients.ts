@@ -47,7 +47,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Exact redirect URIs only (OAuth 2.1 §2.3.1): absolute, no fragment, no wildcards. https, http on loopback
  * (RFC 8252 §7.3), or a private-use scheme with a dot (RFC 8252 §7.1) for native apps.
  */
-function checkRedirectUri(raw: string): 'web' | 'native' {
+export function checkRedirectUri(raw: string): 'web' | 'native' {
   let url: URL;
   try {
     url = new URL(raw);

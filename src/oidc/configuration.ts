@@ -1,6 +1,8 @@
 // oidc-provider configuration. Only deviations from oidc-provider's defaults are written here, each with the
 // reason (usually an RFC or the OAuth 2.1 draft) it is made.
-import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { randomBytes } from 'node:crypto';
+
+import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { NotBeforeCheck } from '../accounts/not-before.js';
 
@@ -10,9 +12,11 @@ import { errorPage } from '../../views/error.js';
 import { loggedOutPage, logoutPage } from '../../views/logout.js';
 import type { ResourceServers } from '../clients/resource-servers.js';
 import { TollgateError } from '../errors.js';
+import { applyRegistrationPolicy } from '../registration/policy.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
 import { recordJwtAccessTokens } from './jwt-access-tokens.js';
 import type { SigningKeys } from './keys.js';
+import { allowsInsecureTarget, createOutboundFetch } from './outbound.js';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -43,6 +47,27 @@ function buildPolicy(notBefore: NotBeforeCheck) {
 }
 
 const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+
+/**
+ * RFC 7591 §2 metadata oidc-provider does not know (it would drop them), kept for the client's own record. Their
+ * validator is also where the registration policy runs: it is the one hook oidc-provider calls, with the request,
+ * for every client a registration or an RFC 7592 update builds (and never for clients loaded from the database).
+ */
+function registrationMetadata(config: Config): NonNullable<Configuration['extraClientMetadata']> {
+  const allowLoopback = allowsInsecureTarget(config);
+  return {
+    properties: ['software_id', 'software_version'],
+    validator(ctx, key, value, metadata) {
+      if (value !== undefined && (typeof value !== 'string' || value.length > 200)) {
+        throw new errors.InvalidClientMetadata(`${key} must be a string of at most 200 characters`);
+      }
+      const route = (ctx as KoaContextWithOIDC | undefined)?.oidc?.route;
+      if (key === 'software_id' && (route === 'registration' || route === 'client_update')) {
+        applyRegistrationPolicy(metadata as Record<string, unknown>, ((ctx as KoaContextWithOIDC).oidc.body ?? {}) as Record<string, unknown>, { allowLoopback });
+      }
+    },
+  };
+}
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, adapter, keys, cookieKeys, findAccount, resourceServers, introspectionPolicy, notBefore } = deps;
@@ -83,8 +108,24 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       email: ['email'],
     },
 
+    extraClientMetadata: registrationMetadata(config),
+    // Client jwks_uri fetches (and back-channel logout): special-use addresses refused, see outbound.ts.
+    fetch: createOutboundFetch(config) as Configuration['fetch'],
+
     features: {
       devInteractions: { enabled: false }, // our own login and consent pages (src/oidc/interactions.ts)
+      // RFC 7591 dynamic client registration. The initial access token (REGISTRATION=initial-token) is checked
+      // before oidc-provider runs (src/registration/gate.ts: hashed, counted uses); the registration policy runs
+      // in extraClientMetadata. Each registered client gets a registration access token (RFC 7592), stored hashed.
+      registration: {
+        enabled: config.registration !== 'off',
+        initialAccessToken: false,
+        issueRegistrationAccessToken: true,
+        idFactory: () => randomBytes(16).toString('base64url'),
+        secretFactory: () => randomBytes(32).toString('base64url'),
+      },
+      // RFC 7592 read, update and delete; every update replaces the registration access token (§2.2 allows it).
+      registrationManagement: { enabled: config.registration !== 'off', rotateRegistrationAccessToken: true },
       // RFC 9449: proof-of-possession. Public clients presenting a DPoP proof at the code exchange get refresh
       // tokens bound to that key; the refresh grant (grants/refresh-token.ts) refuses them without its proof.
       // Proof replay detection lives in the short-lived store, so it holds across instances.

@@ -14,7 +14,8 @@ import { TooManyRequests } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ShortLivedStore } from '../store/types.js';
 
-export const LIMITED_PATHS = new Set(['/token', '/token/introspection', '/token/revocation']);
+// /reg: registrations, and guessed initial access tokens (401s) count as failures.
+export const LIMITED_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/reg']);
 
 interface Window {
   max: number;

@@ -2,7 +2,7 @@
 // zod schemas the routes parse with (src/admin/schemas.ts).
 import { z } from 'zod';
 
-import { createClientBody, updateClientBody } from '../schemas.js';
+import { createClientBody, createRegistrationTokenBody, updateClientBody } from '../schemas.js';
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -85,5 +85,11 @@ export const components = {
     AuditEventList: listOf('AuditEvent'),
     CreateClient: requestSchema(createClientBody),
     UpdateClient: requestSchema(updateClientBody),
+    CreateRegistrationToken: requestSchema(createRegistrationTokenBody),
+    RegistrationToken: object({
+      token: { type: 'string', description: 'the initial access token (RFC 7591 §3); shown once' },
+      expires_at: time,
+      max_uses: { type: 'integer', minimum: 1 },
+    }),
   },
 };

@@ -88,6 +88,13 @@ const paths = {
       responses: { 200: json('a page of events', 'AuditEventList'), ...guarded() },
     },
   },
+  '/admin/registration-tokens': {
+    post: {
+      summary: 'Issue an initial access token for dynamic client registration (REGISTRATION=initial-token); shown once, stored hashed',
+      requestBody: body('CreateRegistrationToken'),
+      responses: { 201: json('the token', 'RegistrationToken'), ...guarded(413, 415) },
+    },
+  },
   '/admin/openapi.json': {
     get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
   },
