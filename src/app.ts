@@ -18,6 +18,7 @@ import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
+import { createCsrf } from './http/csrf.js';
 import { errorHandler } from './http/error-handler.js';
 import { forPaths, oneOf, under } from './http/for-paths.js';
 import { createHealthRouter } from './http/health.js';
@@ -86,7 +87,8 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
     { name: 'store', check: () => store.ping() },
   ]);
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, loginLimiter });
+  const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter });
 
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));

@@ -1,8 +1,10 @@
 import { html } from './html.js';
-import { layout } from './layout.js';
+import { csrfField, layout } from './layout.js';
 
 export interface ConsentView {
   action: string;
+  /** The form's CSRF token (src/http/csrf.ts), sent back in a hidden field. */
+  csrfToken: string;
   clientName: string;
   username: string;
   scopes: string[];
@@ -15,13 +17,14 @@ const DESCRIPTIONS: Record<string, string> = {
   offline_access: 'Stay signed in on this device (refresh tokens)',
 };
 
-export function consentPage({ action, clientName, username, scopes }: ConsentView): string {
+export function consentPage({ action, csrfToken, clientName, username, scopes }: ConsentView): string {
   return layout(
     'Authorize',
     html`<h1>${clientName} wants access to your account</h1>
 <p>Signed in as <strong>${username}</strong>.</p>
 ${scopes.length ? html`<ul>${scopes.map((s) => html`<li>${DESCRIPTIONS[s] ?? s} <code>${s}</code></li>`)}</ul>` : ''}
 <form method="post" action="${action}">
+${csrfField(csrfToken)}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`,

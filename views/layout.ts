@@ -15,7 +15,7 @@ export function layout(title: string, body: SafeHtml): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · Tollgate</title>
 <style>${new SafeHtml(STYLE)}</style>
 </head>
@@ -26,3 +26,6 @@ ${body}
 </body>
 </html>`.value;
 }
+
+/** The hidden field carrying a form's CSRF token (checked by src/http/csrf.ts). */
+export const csrfField = (token: string) => html`<input type="hidden" name="csrf_token" value="${token}">`;

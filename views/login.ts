@@ -1,19 +1,22 @@
 import { html } from './html.js';
-import { layout } from './layout.js';
+import { csrfField, layout } from './layout.js';
 
 export interface LoginView {
   action: string;
+  /** The form's CSRF token (src/http/csrf.ts), sent back in a hidden field. */
+  csrfToken: string;
   clientName: string;
   username?: string;
   error?: string;
 }
 
-export function loginPage({ action, clientName, username, error }: LoginView): string {
+export function loginPage({ action, csrfToken, clientName, username, error }: LoginView): string {
   return layout(
     'Sign in',
     html`<h1>Sign in to continue to ${clientName}</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${action}" autocomplete="on">
+${csrfField(csrfToken)}
 <label for="username">Username</label>
 <input id="username" name="username" autocomplete="username" required maxlength="64" value="${username ?? ''}" autofocus>
 <label for="password">Password</label>

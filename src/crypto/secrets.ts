@@ -13,6 +13,8 @@ export interface DerivedKeys {
   seal: Buffer;
   /** Keys for oidc-provider's signed cookies. */
   cookies: string[];
+  /** HMAC-SHA256 key of the CSRF tokens in Tollgate's own forms (src/http/csrf.ts). */
+  csrf: Buffer;
 }
 
 const derive = (secret: string, purpose: string) =>
@@ -23,6 +25,7 @@ export function deriveKeys(secret: string): DerivedKeys {
     tokenHash: derive(secret, 'token-hash'),
     seal: derive(secret, 'seal'),
     cookies: [derive(secret, 'cookies').toString('base64url')],
+    csrf: derive(secret, 'csrf'),
   };
 }
 

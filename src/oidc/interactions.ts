@@ -1,6 +1,8 @@
 // The login and consent pages. oidc-provider hands the browser to /interaction/:uid with a signed, HttpOnly,
-// SameSite=Lax interaction cookie; interactionDetails() refuses a request whose cookie does not match the uid,
-// which is what makes these forms CSRF-safe without a token of our own (a cross-site POST carries no Lax cookie).
+// SameSite=Lax interaction cookie; interactionDetails() refuses a request whose cookie does not match the uid. On
+// top of that cookie, each form carries a CSRF token bound to the interaction and must come from this server's own
+// origin (src/http/csrf.ts): SameSite alone is not the only line, e.g. for a sibling subdomain (same site) or a
+// browser that does not enforce it.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -10,6 +12,7 @@ import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../http/body.js';
+import { CSRF_FIELD, type Csrf } from '../http/csrf.js';
 import { deviceOf } from '../http/device.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage } from '../../views/consent.js';
@@ -19,6 +22,7 @@ export interface InteractionDeps {
   provider: Provider;
   prisma: PrismaClient;
   audit: Audit;
+  csrf: Csrf;
   /** Absent when rate limiting is off. */
   loginLimiter?: LoginLimiter | undefined;
 }
@@ -27,7 +31,10 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 
-export function createInteractionRouter({ provider, prisma, audit, loginLimiter }: InteractionDeps): Router {
+/** What an interaction's CSRF token is bound to. */
+const csrfBinding = (uid: string) => `interaction:${uid}`;
+
+export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter }: InteractionDeps): Router {
   const device = (ctx: Context) => deviceOf(ctx);
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -46,14 +53,15 @@ export function createInteractionRouter({ provider, prisma, audit, loginLimiter 
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     const name = await clientName(interaction);
+    const csrfToken = csrf.token(csrfBinding(interaction.uid));
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage({ action: `/interaction/${interaction.uid}/login`, clientName: name, ...extra });
+      ctx.body = loginPage({ action: `/interaction/${interaction.uid}/login`, clientName: name, csrfToken, ...extra });
       return;
     }
     const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
     const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
-    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes });
+    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes, csrfToken });
   }
 
   router.get('/', async (ctx) => {
@@ -64,6 +72,7 @@ export function createInteractionRouter({ provider, prisma, audit, loginLimiter 
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new InvalidRequest('this interaction is not asking for a login');
     const form = await readForm(ctx);
+    csrf.check(ctx, csrfBinding(interaction.uid), single(form, CSRF_FIELD));
     const username = single(form, 'username') ?? '';
     const wait = await loginLimiter?.blockedFor(username, ctx.ip);
     if (wait) {
@@ -88,7 +97,9 @@ export function createInteractionRouter({ provider, prisma, audit, loginLimiter 
   router.post('/confirm', async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'consent') throw new InvalidRequest('this interaction is not asking for consent');
-    const decision = single(await readForm(ctx), 'decision');
+    const form = await readForm(ctx);
+    csrf.check(ctx, csrfBinding(interaction.uid), single(form, CSRF_FIELD));
+    const decision = single(form, 'decision');
     if (decision !== 'allow' && decision !== 'deny') throw new InvalidRequest('decision must be allow or deny');
     if (decision === 'deny') {
       await provider.interactionFinished(

@@ -1,5 +1,6 @@
 // A minimal browser for flow tests: keeps cookies (with their paths), follows nothing on its own, and drives the
-// real login and consent pages the way a person with a plain HTML browser would.
+// real login and consent pages the way a person with a plain HTML browser would: a form it was served is submitted
+// with its hidden fields (the CSRF token) as well as the fields the test fills in.
 import { createHash, randomBytes } from 'node:crypto';
 
 interface Cookie {
@@ -7,8 +8,17 @@ interface Cookie {
   path: string;
 }
 
+export interface PostOptions {
+  /** Extra request headers (e.g. a foreign Origin). */
+  headers?: Record<string, string>;
+  /** Leave out the hidden fields of the page the form came from (default: send them, as a browser does). */
+  withoutHidden?: boolean;
+}
+
 export class Browser {
   readonly cookies = new Map<string, Cookie>();
+  /** Hidden fields of the forms on pages this browser was served, by absolute action URL. */
+  readonly hiddenFields = new Map<string, Record<string, string>>();
 
   constructor(readonly base: string) {}
 
@@ -40,18 +50,28 @@ export class Browser {
     if (!headers.has('accept')) headers.set('accept', 'text/html');
     const res = await fetch(target, { ...init, headers, redirect: 'manual' });
     this.#remember(res);
+    if (/^text\/html/.test(res.headers.get('content-type') ?? '')) this.#rememberForms(target, await res.clone().text());
     return res;
+  }
+
+  #rememberForms(page: URL, html: string) {
+    for (const form of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)) {
+      const action = /\baction="([^"]*)"/.exec(form[1]!)?.[1]?.replace(/&amp;/g, '&');
+      if (action === undefined) continue;
+      this.hiddenFields.set(new URL(action, page).toString(), hiddenInputs(form[2]!));
+    }
   }
 
   get(url: string) {
     return this.request(url);
   }
 
-  postForm(url: string, fields: Record<string, string>) {
+  postForm(url: string, fields: Record<string, string>, options: PostOptions = {}) {
+    const hidden = options.withoutHidden ? {} : (this.hiddenFields.get(new URL(url, this.base).toString()) ?? {});
     return this.request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...options.headers },
+      body: new URLSearchParams({ ...hidden, ...fields }).toString(),
     });
   }
 
@@ -74,9 +94,22 @@ export function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-/** The action and field names of the first form on a page. */
+const attribute = (tag: string, name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1]?.replace(/&amp;/g, '&');
+
+/** The hidden inputs (name → value) in a piece of HTML. */
+export function hiddenInputs(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [tag] of html.matchAll(/<input\b[^>]*>/g)) {
+    const name = attribute(tag, 'name');
+    if (attribute(tag, 'type') === 'hidden' && name) fields[name] = attribute(tag, 'value') ?? '';
+  }
+  return fields;
+}
+
+/** The action, method and the names of the fields a person fills in (not the hidden ones) of the first form on a page. */
 export function parseForm(page: string) {
   const action = /<form[^>]*action="([^"]*)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
   const method = /<form[^>]*method="([^"]*)"/.exec(page)?.[1];
-  return { action, method, inputs: [...page.matchAll(/<input[^>]*name="([^"]+)"/g)].map((m) => m[1]) };
+  const inputs = [...page.matchAll(/<input\b[^>]*>/g)].filter(([tag]) => attribute(tag, 'type') !== 'hidden').map(([tag]) => attribute(tag, 'name')).filter(Boolean);
+  return { action, method, inputs };
 }
