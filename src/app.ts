@@ -41,6 +41,8 @@ export interface AppDeps {
   store: ShortLivedStore;
   logger: Logger;
   keys: DerivedKeys;
+  /** True once a graceful stop began: /readyz then answers 503 so load balancers stop sending traffic. */
+  isDraining?: () => boolean;
 }
 
 export interface App {
@@ -52,7 +54,7 @@ export interface App {
   metrics: Metrics;
 }
 
-export async function createApp({ config, db, store: rawStore, logger, keys }: AppDeps): Promise<App> {
+export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
   const metrics = createMetrics();
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
@@ -85,7 +87,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys }: A
   const health = createHealthRouter([
     { name: 'database', check: () => db.ping() },
     { name: 'store', check: () => store.ping() },
-  ]);
+  ], isDraining);
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
   const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter });

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createApp, type App } from './app.js';
+import { drainable, type Drainer } from './http/graceful.js';
 import type { Config } from './config.js';
 import { deriveKeys, resolveSecret } from './crypto/secrets.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -19,7 +20,11 @@ export interface Running extends App {
   url: string;
   db: Database;
   store: ShortLivedStore;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: /readyz answers 503 at once, the listener stops accepting, in-flight requests finish (their
+   * sockets then close), pools close. Connections still open `timeoutMs` before the end are cut.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export async function boot(config: Config, logger: Logger): Promise<Running> {
@@ -30,8 +35,11 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     const applied = await migrate(db.sql);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     store = await openStore(config);
-    const app = await createApp({ config, db, store, logger, keys });
+    let drainer: Drainer | undefined;
+    const app = await createApp({ config, db, store, logger, keys, isDraining: () => drainer?.draining ?? false });
     const server = createServer(app.koa.callback());
+    drainer = drainable(server);
+    const draining = drainer;
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -49,13 +57,13 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
       url: `http://localhost:${port}`,
       db,
       store: opened,
-      async close() {
+      async close(timeoutMs = config.shutdownTimeoutSeconds * 1000) {
         stopPruning();
+        // Connections are cut a little before the end so that closing the pools still fits in the budget.
+        const deadline = Date.now() + Math.max(200, timeoutMs - Math.min(1500, timeoutMs / 4));
         metricsServer?.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        metricsServer?.closeAllConnections();
+        await draining.drain(deadline);
         await opened.close();
         await db.close();
       },

@@ -56,6 +56,8 @@ const schema = z.object({
   CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   // Dynamic client registration (RFC 7591/7592): with an admin-issued initial access token, open to anyone, or off.
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
+  // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
+  SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -94,6 +96,7 @@ export interface Config {
   storeCommandTimeoutMs: number;
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
+  shutdownTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -163,5 +166,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storeCommandTimeoutMs: e.STORE_COMMAND_TIMEOUT_MS,
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
   };
 }

@@ -25,11 +25,22 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const timeoutMs = config.shutdownTimeoutSeconds * 1000;
+    logger.info({ signal, timeout_seconds: config.shutdownTimeoutSeconds }, 'shutting down');
+    // The last resort: close() cuts connections before the deadline, so this fires only if a pool hangs.
+    const force = setTimeout(() => {
+      logger.error('shutdown did not finish in time');
+      process.exit(1);
+    }, timeoutMs);
     force.unref();
-    await running.close();
-    process.exit(0);
+    try {
+      await running.close(timeoutMs);
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -13,13 +13,19 @@ const within = (ms: number, p: Promise<void>) =>
     p.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 
-export function createHealthRouter(probes: Probe[], timeoutMs = 1500): Router {
+export function createHealthRouter(probes: Probe[], isDraining: () => boolean = () => false, timeoutMs = 1500): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
+    if (isDraining()) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 503;
+      ctx.body = { status: 'draining' };
+      return;
+    }
     const results = await Promise.all(
       probes.map(async (p) => [p.name, await within(timeoutMs, p.check()).then(() => 'ok', () => 'unavailable')] as const),
     );

@@ -41,7 +41,11 @@ const minimalEnv = (): Env => ({
 const live = new Set<ChildProcess>();
 
 function spawnTsx(entry: string, args: string[], env: Env): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(TSX, [entry, ...args], {
+  return spawnCommand(TSX, [entry, ...args], env);
+}
+
+function spawnCommand(command: string, args: string[], env: Env): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...minimalEnv(), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -125,8 +129,8 @@ export interface ServerProcess {
   stderr(): string;
   /** Resolves when the process exits, however that happens. */
   exited: Promise<Exit>;
-  /** SIGTERM, then waits for exit (SIGKILL to the process group after `graceMs`). */
-  stop(graceMs?: number): Promise<Exit>;
+  /** SIGTERM (or `signal`), then waits for exit (SIGKILL to the process group after `graceMs`). */
+  stop(graceMs?: number, signal?: NodeJS.Signals): Promise<Exit>;
 }
 
 /**
@@ -134,18 +138,22 @@ export interface ServerProcess {
  * http://localhost:$PORT, so PORT=0 would give a wrong issuer). Resolves once the "tollgate listening" log line
  * appears; rejects (after killing the child) with its stderr when it exits first or takes longer than `timeoutMs`.
  */
-export async function startServerProcess(env: Env = {}, { timeoutMs = 30_000 } = {}): Promise<ServerProcess> {
+export async function startServerProcess(env: Env = {}, { timeoutMs = 30_000, npmScript }: { timeoutMs?: number; npmScript?: string } = {}): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const { child, exited } = spawnTsx('src/main.ts', [], { ...env, PORT: String(port) });
+  // npmScript: `npm run <script>` itself is the process started (and signalled), as an operator or a process
+  // manager would run it; npm relays the signal to the script.
+  const { child, exited } = npmScript
+    ? spawnCommand('npm', ['run', '--silent', npmScript], { ...env, PORT: String(port) })
+    : spawnTsx('src/main.ts', [], { ...env, PORT: String(port) });
   child.stdin!.end();
   const logs: string[] = [];
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
 
-  const stop = async (graceMs = 15_000): Promise<Exit> => {
+  const stop = async (graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      // Like a process manager: the signal goes to the process we started (tsx relays it to node).
-      child.kill('SIGTERM');
+      // Like a process manager: the signal goes to the process we started (npm or tsx relays it to node).
+      child.kill(signal);
       const timer = setTimeout(() => killGroup(child), graceMs);
       await exited.finally(() => clearTimeout(timer));
     }
