@@ -43,6 +43,7 @@ export function errorHandler(logger: Logger): Middleware {
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
+      ctx.set('Pragma', 'no-cache');
       if (status === 503) ctx.set('Retry-After', '1');
       for (const [name, value] of Object.entries(err.headers ?? {})) if (/^(retry-after|www-authenticate)$/i.test(name)) ctx.set(name, value);
       if (ctx.accepts('json', 'html') === 'html') {

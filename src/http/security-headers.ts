@@ -25,6 +25,9 @@ export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
       // browser's form post says `Origin: null`, and the forms' CSRF check (src/http/csrf.ts) needs the real one.
       ctx.set('Referrer-Policy', 'same-origin');
       if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+      // RFC 6749 §5.1: token responses carry Pragma: no-cache besides Cache-Control: no-store (HTTP/1.0 caches);
+      // so does every other response that must not be stored.
+      if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
       if (HTML.test(String(ctx.response.get('Content-Type')))) {
         ctx.set('Content-Security-Policy', PAGE_CSP);
         ctx.set('X-Frame-Options', 'DENY');

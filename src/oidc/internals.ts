@@ -1,6 +1,10 @@
 // The ONLY module that reaches into oidc-provider beyond its documented API. Upgrades of oidc-provider touch this
 // file; everything else goes through the names exported here.
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
+import introspectionEndpoint from 'oidc-provider/lib/actions/introspection.js';
+import revocationEndpoint from 'oidc-provider/lib/actions/revocation.js';
+import tokenEndpoint from 'oidc-provider/lib/actions/token.js';
 import als from 'oidc-provider/lib/helpers/als.js';
 import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
 import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
@@ -64,6 +68,87 @@ export function makeReplayDetectionAtomic(provider: Provider, store: ShortLivedS
     const ttl = Math.max(1, exp - epochNow());
     return store.setIfAbsent(`oidc:ReplayDetection:${hash(id)}`, '1', ttl);
   };
+}
+
+type Step = (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<unknown>;
+const patchedSteps = new WeakSet<Step>();
+
+/**
+ * Replaces the named step of one of oidc-provider's endpoint stacks. The stacks are module-level arrays that
+ * oidc-provider spreads into its router when a Provider is constructed, so this runs before `new Provider` and
+ * once per process (a replaced step is recognised and left alone).
+ */
+function replaceStep(stack: Step[], name: string, replacement: (original: Step) => Step): void {
+  const index = stack.findIndex((step) => step.name === name);
+  if (index === -1) throw new Error(`oidc-provider internals changed: the ${name} step is gone`);
+  if (patchedSteps.has(stack[index]!)) return;
+  const step = replacement(stack[index]!);
+  Object.defineProperty(step, 'name', { value: name });
+  patchedSteps.add(step);
+  stack[index] = step;
+}
+
+/**
+ * RFC 6749 §5.2 error codes that oidc-provider 9 answers differently at the token endpoint (and, for client
+ * authentication, at introspection and revocation too):
+ * - a grant type the client is not registered for is `unauthorized_client` (oidc-provider: `invalid_request`);
+ * - a request with no client authentication at all is `invalid_client`, 401 (oidc-provider: `invalid_request`,
+ *   400), and so is a malformed or incomplete `Authorization: Basic` header: the client attempted to authenticate
+ *   with it and failed, so §5.2 wants 401 with `WWW-Authenticate: Basic` (which oidc-provider's own
+ *   setWWWAuthenticateHeader step, just outside, adds to every 401 when an Authorization header was sent).
+ */
+export function correctTokenEndpointErrors(): void {
+  replaceStep(tokenEndpoint, 'allowedGrantTypeCheck', () => async (ctx, next) => {
+    if (!ctx.oidc.client!.grantTypeAllowed(String(ctx.oidc.params!.grant_type))) {
+      throw new errors.UnauthorizedClient('requested grant type is not allowed for this client');
+    }
+    await next();
+  });
+  for (const stack of [tokenEndpoint, introspectionEndpoint, revocationEndpoint]) {
+    replaceStep(stack, 'authenticateClient', (original) => async (ctx, next) => {
+      const params = ctx.oidc.params as Record<string, unknown>;
+      const basic = ctx.headers.authorization !== undefined;
+      const inBody = params.client_secret !== undefined || params.client_assertion !== undefined;
+      if (!basic && !inBody && params.client_id === undefined && ctx.headers['oauth-client-attestation'] === undefined) {
+        throw new errors.InvalidClientAuth('no client authentication mechanism provided');
+      }
+      let authenticated = false;
+      try {
+        return await original(ctx, async () => {
+          authenticated = true;
+          await next();
+        });
+      } catch (err) {
+        // Only a failure of the Basic credentials themselves; "several mechanisms at once" stays invalid_request.
+        if (!authenticated && basic && !inBody && err instanceof errors.InvalidRequest) {
+          throw new errors.InvalidClientAuth(err.error_description ?? 'invalid Authorization header');
+        }
+        throw err;
+      }
+    });
+  }
+}
+
+/**
+ * OAuth 2.1 §4.1.3 drops `redirect_uri` from the token request (PKCE prevents code injection; §10.2 explains).
+ * oidc-provider requires it whenever a client has several redirect URIs. Here a code exchange may omit it when
+ * the authorization request used PKCE: the code's own redirect URI is taken. When it is sent, it must still equal
+ * the authorization request's (RFC 6749 §4.1.3, which OAuth 2.1 §10.2 keeps for compatibility): oidc-provider's
+ * check, unchanged. A code issued without PKCE (a confidential OpenID Connect client relying on `nonce`, OAuth 2.1
+ * §7.5.1) keeps RFC 6749's rule: `redirect_uri` is required.
+ */
+export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
+  const handlers = (instance(provider) as unknown as { grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void>> }).grantTypeHandlers;
+  const original = handlers?.get('authorization_code');
+  if (typeof original !== 'function') throw new Error('oidc-provider internals changed: no authorization_code grant handler');
+  handlers.set('authorization_code', async function authorizationCodeWithOptionalRedirectUri(ctx) {
+    const params = ctx.oidc.params as Record<string, unknown>;
+    if (params.redirect_uri === undefined && typeof params.code === 'string') {
+      const code = await provider.AuthorizationCode.find(params.code, { ignoreExpiration: true });
+      if (code?.codeChallenge && typeof code.redirectUri === 'string') params.redirect_uri = code.redirectUri;
+    }
+    return original(ctx);
+  });
 }
 
 // The pieces of oidc-provider's own grant machinery that Tollgate's refresh_token grant reuses, so that DPoP,

@@ -39,3 +39,18 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   const instance: (provider: unknown) => { configuration: Record<string, any> };
   export default instance;
 }
+
+declare module 'oidc-provider/lib/actions/token.js' {
+  const stack: ((ctx: import('oidc-provider').KoaContextWithOIDC, next: () => Promise<void>) => Promise<unknown>)[];
+  export default stack;
+}
+
+declare module 'oidc-provider/lib/actions/introspection.js' {
+  const stack: ((ctx: import('oidc-provider').KoaContextWithOIDC, next: () => Promise<void>) => Promise<unknown>)[];
+  export default stack;
+}
+
+declare module 'oidc-provider/lib/actions/revocation.js' {
+  const stack: ((ctx: import('oidc-provider').KoaContextWithOIDC, next: () => Promise<void>) => Promise<unknown>)[];
+  export default stack;
+}

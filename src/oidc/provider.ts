@@ -10,7 +10,9 @@ import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
-import { compareHashedClientSecrets, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients } from './internals.js';
+import {
+  allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients,
+} from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { handleStructuredTokens } from './jwt-access-tokens.js';
 import { createNotBeforeCheck } from '../accounts/not-before.js';
@@ -33,6 +35,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const resourceServers = createResourceServers(prisma);
   const notBefore = createNotBeforeCheck(prisma);
   const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore });
+  correctTokenEndpointErrors(); // before `new Provider`: it patches the endpoint stacks the router is built from
   const provider = new Provider(
     config.issuer,
     buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), resourceServers, introspectionPolicy, notBefore }),
@@ -41,6 +44,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   compareHashedClientSecrets(provider, hash);
   makeReplayDetectionAtomic(provider, refreshGrant.store, hash);
   restrictLoopbackPortsToNativePublicClients(provider);
+  allowOmittingRedirectUriWithPkce(provider);
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);

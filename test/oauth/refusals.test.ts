@@ -105,8 +105,8 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
   it('refuses client_credentials to a client not registered for it', async () => {
     const res = await tokenRequest(server, client, { grant_type: 'client_credentials' });
     expect(res.status).toBe(400);
-    // oidc-provider's wording; RFC 6749 §5.2 would also allow unauthorized_client here.
-    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    // RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
+    expect(res.body).toEqual({ error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' });
   });
 
   it.each([
