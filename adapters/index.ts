@@ -9,12 +9,11 @@ import type { RegisteredClients } from '../src/registration/registered-clients.j
 import type { ShortLivedStore } from '../src/store/types.js';
 import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
-import type { Payload } from './payload.js';
+import type { Payload } from '../src/store/payload.js';
 import { PrismaAdapter } from './prisma-adapter.js';
 import { RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
 
-export { pruneExpiredPayloads } from './prisma-adapter.js';
 
 /** Models whose loss would log users out: grants (generic payload table) and refresh tokens (families). */
 export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken', 'RegistrationAccessToken']);

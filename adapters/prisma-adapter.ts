@@ -4,9 +4,9 @@ import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import { guardDependency as guarded } from '../src/errors.js';
-import { memoOf, peekMemo } from '../src/http/request-memo.js';
-import { currentOidcContext } from '../src/oidc/internals.js';
-import { fromStored, toStored, type Payload } from './payload.js';
+import { memoOf, peekMemo } from '../src/request/memo.js';
+import { currentRequest } from '../src/request/context.js';
+import { fromStored, toStored, type Payload } from '../src/store/payload.js';
 
 export interface PrismaAdapterDeps {
   prisma: PrismaClient;
@@ -50,7 +50,7 @@ export class PrismaAdapter {
 
   find(id: string) {
     // Grants read earlier in this request (the refresh grant's joined lookup) are not read again.
-    const memo = this.#model === 'Grant' ? peekMemo(currentOidcContext())?.grants.get(this.#deps.hash(id)) : undefined;
+    const memo = this.#model === 'Grant' ? peekMemo(currentRequest())?.grants.get(this.#deps.hash(id)) : undefined;
     if (memo !== undefined) {
       if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
       return Promise.resolve(fromStored(memo.payload as Payload, id, null));
@@ -75,7 +75,7 @@ export class PrismaAdapter {
        WHERE g.model = 'Grant' AND g.id = $1`, [this.#deps.hash(id)], 'tg_find_grant');
     const row = rows[0];
     if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
-    const ctx = currentOidcContext();
+    const ctx = currentRequest();
     if (ctx && row.account_id) memoOf(ctx).notBefore.set(row.account_id, row.not_before ? new Date(row.not_before) : null);
     return fromStored(row.payload, id, epoch(row.consumed_at ? new Date(row.consumed_at) : null));
   }
@@ -121,15 +121,3 @@ export class PrismaAdapter {
   }
 }
 
-/** Removes expired rows in batches, each a short statement, so no long lock is held. Returns rows removed. */
-export async function pruneExpiredPayloads(prisma: PrismaClient, { batchSize = 1000, maxBatches = 1000 } = {}): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const removed = await prisma.$executeRaw`
-      DELETE FROM "oidc_payloads" WHERE ctid IN (
-        SELECT ctid FROM "oidc_payloads" WHERE "expires_at" < now() LIMIT ${batchSize})`;
-    total += removed;
-    if (removed < batchSize) break;
-  }
-  return total;
-}

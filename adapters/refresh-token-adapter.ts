@@ -6,14 +6,14 @@ import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { guardDependency as guarded } from '../src/errors.js';
-import { deviceOf } from '../src/http/device.js';
-import { currentOidcContext } from '../src/oidc/internals.js';
-import { fromStored, toStored, type Payload } from './payload.js';
-import { storeKeyFor } from './store-adapter.js';
+import { deviceOf } from '../src/request/device.js';
+import { currentRequest } from '../src/request/context.js';
+import { fromStored, toStored, type Payload } from '../src/store/payload.js';
+import { storeKeyFor } from '../src/store/keys.js';
 
 
 const revokedEvent = (reason: string): AuditEvent => {
-  const ctx = currentOidcContext();
+  const ctx = currentRequest();
   return {
     type: 'refresh_token.family_revoked', outcome: 'revoked', detail: { reason },
     ...deviceOf(ctx),
@@ -29,7 +29,7 @@ export class RefreshTokenAdapter {
   ) {}
 
   upsert(id: string, payload: Payload) {
-    const ctx = currentOidcContext();
+    const ctx = currentRequest();
     const accessToken = ctx?.oidc?.entities?.AccessToken as { jti?: string; format?: string } | undefined;
     const accessTokenKeys = accessToken?.jti ? [storeKeyFor(this.hash, 'AccessToken', accessToken.jti)] : [];
     return guarded(async () => {
@@ -52,7 +52,7 @@ export class RefreshTokenAdapter {
     return guarded(async () => {
       const known = await this.store.getMany([storeKeyFor(this.hash, 'AccessToken', id), storeKeyFor(this.hash, 'ClientCredentials', id)]);
       if (known.some((v) => v !== null)) return undefined;
-      const row = await this.families.find(id);
+      const row = await this.families.findToken(id);
       if (!row || !row.payload || row.consumedAt || row.family.revokedAt) return undefined;
       if (row.expiresAt.getTime() <= Date.now() || row.family.expiresAt.getTime() <= Date.now()) return undefined;
       return fromStored(row.payload, id, null);
@@ -75,7 +75,7 @@ export class RefreshTokenAdapter {
   /** RFC 7009 revocation of a refresh token: its whole family goes, with the family's access tokens. */
   destroy(id: string) {
     return guarded(async () => {
-      const row = await this.families.find(id);
+      const row = await this.families.findToken(id);
       if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
     });
   }

@@ -3,15 +3,13 @@
 import { guardDependency as guarded } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
-import { epochNow, fromStored, toStored, type Payload } from './payload.js';
+import { grantIndexKey, storeKeyFor } from '../src/store/keys.js';
+import { epochNow, fromStored, toStored, type Payload } from '../src/store/payload.js';
 
 export interface StoreAdapterDeps {
   store: ShortLivedStore;
   hash: TokenHasher;
 }
-
-export const grantIndexKey = (hash: TokenHasher, grantId: string) => `oidc:grant:${hash(grantId)}`;
-export const storeKeyFor = (hash: TokenHasher, model: string, id: string) => `oidc:${model}:${hash(id)}`;
 
 
 export class StoreAdapter {

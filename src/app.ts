@@ -28,6 +28,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, instrumentStore, type Metrics } from './observability/metrics.js';
 import { createMetricsRouter, requestMetrics } from './observability/metrics-http.js';
 import { requestLogger } from './observability/request-logger.js';
+import { withRequestContext } from './request/context.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { loadSigningKeys } from './oidc/keys.js';
 import { createProvider } from './oidc/provider.js';
@@ -93,6 +94,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter });
 
   koa.use(errorHandler(logger));
+  koa.use(withRequestContext); // adapters and token checks find the request here
   koa.use(requestLogger(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   koa.use(requestMetrics(metrics));

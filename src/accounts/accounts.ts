@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
-import { peekMemo, type MemoAccount } from '../http/request-memo.js';
+import { peekMemo, type MemoAccount } from '../request/memo.js';
 import type { NotBeforeCheck } from './not-before.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 
@@ -50,7 +50,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. An account
- * already read in this request (see src/http/request-memo.ts) is not read again. Asked on behalf of an access token
+ * already read in this request (see src/request/memo.ts) is not read again. Asked on behalf of an access token
  * (userinfo), the account is not found either when the token predates the account's logout everywhere: that is how
  * an access token outside any refresh-token family (nothing revoked it) stops working at /me.
  */

@@ -1,8 +1,8 @@
 // Logout everywhere sets a per-account instant before which every token is dead, including JWT access tokens that
 // no store could delete. Token validation asks here; the lookup is one primary-key read.
 import type { PrismaClient } from '../db/generated/client.js';
-import { peekMemo } from '../http/request-memo.js';
-import { currentOidcContext } from '../oidc/internals.js';
+import { peekMemo } from '../request/memo.js';
+import { currentRequest } from '../request/context.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,7 +11,7 @@ export function createNotBeforeCheck(prisma: PrismaClient) {
   return async (accountId: string | undefined, iat: number | undefined): Promise<boolean> => {
     if (!accountId || !UUID.test(accountId) || typeof iat !== 'number') return false;
     // Read with the token's grant earlier in this request, usually (adapters/prisma-adapter.ts).
-    const known = peekMemo(currentOidcContext())?.notBefore.get(accountId);
+    const known = peekMemo(currentRequest())?.notBefore.get(accountId);
     const notBefore = known !== undefined
       ? known
       : (await prisma.account.findUnique({ where: { id: accountId }, select: { notBefore: true } }))?.notBefore ?? null;

@@ -1,28 +1,14 @@
-// Who made an administrative change, for the audit trail: an admin client over the API (with the address and user
-// agent of its request), or an operator at the CLI. Events written on their behalf carry it in `detail`.
+// The caller of an admin route as an audit actor (src/audit/actor.ts): the admin client, with its request's device.
 import type { Context } from 'koa';
 
-import type { AuditEvent } from '../audit/audit.js';
-import { deviceOf } from '../http/device.js';
+import type { Actor } from '../audit/actor.js';
+import { deviceOf } from '../request/device.js';
 import type { AdminState } from './auth.js';
 
-export interface Actor {
-  via: 'admin_api' | 'cli';
-  adminClientId?: string;
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export const CLI_ACTOR: Actor = { via: 'cli', ip: null, userAgent: null };
+export { eventBy, type Actor } from '../audit/actor.js';
 
 /** The caller of an admin route (after requireAdmin). */
 export function actorOf(ctx: Context): Actor {
   const { admin } = ctx.state as AdminState;
   return { via: 'admin_api', adminClientId: admin.clientId, ...deviceOf(ctx) };
-}
-
-/** An audit event made by `actor`; the subject (account, client, family) is filled in by whoever writes it. */
-export function eventBy(actor: Actor, type: AuditEvent['type'], outcome: AuditEvent['outcome'], detail: Record<string, unknown> = {}): AuditEvent {
-  const by = { via: actor.via, ...(actor.adminClientId ? { admin_client_id: actor.adminClientId } : {}) };
-  return { type, outcome, ip: actor.ip, userAgent: actor.userAgent, detail: { ...detail, ...by } };
 }

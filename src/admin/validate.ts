@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import type { z } from 'zod';
 
 import { InvalidRequest, NotFound } from '../errors.js';
-import { readJson } from '../http/body.js';
+import { readJson } from '../request/body.js';
 
 type Issue = z.core.$ZodIssue;
 

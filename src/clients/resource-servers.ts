@@ -17,6 +17,7 @@ export function createResourceServers(prisma: PrismaClient) {
 
   return {
     async find(identifier: string): Promise<ResourceServer | undefined> {
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
       if (typeof identifier !== 'string' || identifier.length > 2048 || /[\x00-\x1f\x7f]/.test(identifier)) return undefined;
       const hit = cache.get(identifier);
       if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;

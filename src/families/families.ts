@@ -6,7 +6,7 @@ import type { Audit, AuditEvent } from '../audit/audit.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ShortLivedStore } from '../store/types.js';
-import type { Payload } from '../../adapters/payload.js';
+import type { Payload } from '../store/payload.js';
 import type { FamilyRepository, FamilyRow, TokenRow } from './repository.js';
 
 export interface FamilyPolicy {
@@ -30,7 +30,7 @@ export interface StartFamily {
 
 export class Families {
   constructor(
-    readonly repo: FamilyRepository,
+    private readonly repo: FamilyRepository,
     private readonly store: ShortLivedStore,
     private readonly hash: TokenHasher,
     private readonly audit: Audit,
@@ -60,8 +60,19 @@ export class Families {
     return familyId;
   }
 
-  find(tokenValue: string): Promise<TokenRow | undefined> {
+  /** The presented refresh token's row, with its family, grant and account; undefined when unknown. */
+  findToken(tokenValue: string): Promise<TokenRow | undefined> {
     return this.repo.findToken(this.hash(tokenValue));
+  }
+
+  /** Consumes a token and inserts its successor, atomically (see FamilyRepository.rotate). */
+  rotate(input: Parameters<FamilyRepository['rotate']>[0]): Promise<boolean> {
+    return this.repo.rotate(input);
+  }
+
+  /** Whether a token (by hash) has been consumed: the grace window asks about a successor. */
+  consumedAt(idHash: string): Promise<{ consumedAt: Date | null } | undefined> {
+    return this.repo.consumedAt(idHash);
   }
 
   /** Remembers an access token issued from a family, so that revoking the family reaches it. */

@@ -4,7 +4,7 @@
 // presentation inside the window reads the claimant's response instead of rotating again.
 import type { Sealer } from '../crypto/seal.js';
 import type { ShortLivedStore } from '../store/types.js';
-import type { Payload } from '../../adapters/payload.js';
+import type { Payload } from '../store/payload.js';
 
 export type TokenResponse = Record<string, unknown> & { refresh_token: string; access_token: string };
 

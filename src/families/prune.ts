@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { ShortLivedStore } from '../store/types.js';
-import { pruneExpiredPayloads } from '../../adapters/prisma-adapter.js';
+import { pruneExpiredPayloads } from '../db/oidc-payloads.js';
 import { pruneDeadFamilies } from './repository.js';
 
 export interface PruneResult {

@@ -4,7 +4,7 @@
 // racing on one token serialise on its row lock; the second re-checks `consumed_at IS NULL` and finds it false.
 import type { PrismaClient } from '../db/generated/client.js';
 import type { SqlRunner } from '../db/sql.js';
-import type { Payload } from '../../adapters/payload.js';
+import type { Payload } from '../store/payload.js';
 import type { AuditEvent } from '../audit/audit.js';
 import { auditRecords } from '../audit/records.js';
 

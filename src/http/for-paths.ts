@@ -4,6 +4,7 @@
 import type { Middleware } from 'koa';
 
 // `any`: routers type their context with route params, which only they fill in.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function forPaths(matches: (path: string) => boolean, middleware: Middleware<any, any>): Middleware {
   return function forPaths(ctx, next) {
     return matches(ctx.path) ? (middleware(ctx, next) as Promise<void>) : next();

@@ -5,7 +5,6 @@ import type Provider from 'oidc-provider';
 import introspectionEndpoint from 'oidc-provider/lib/actions/introspection.js';
 import revocationEndpoint from 'oidc-provider/lib/actions/revocation.js';
 import tokenEndpoint from 'oidc-provider/lib/actions/token.js';
-import als from 'oidc-provider/lib/helpers/als.js';
 import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
 import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
@@ -14,7 +13,7 @@ import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
 import { createHash } from 'node:crypto';
 
-import { epochNow } from '../../adapters/payload.js';
+import { epochNow } from '../store/payload.js';
 import { constantTimeEqual, type TokenHasher } from '../crypto/token-hash.js';
 import type { ShortLivedStore } from '../store/types.js';
 
@@ -155,9 +154,6 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
 // resource indicators, ID tokens and the response shape behave exactly as in the other grants.
 
 export { checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, resolveResource, validateAccount, validateResourceServer };
-
-/** The koa context oidc-provider is handling now (adapters are called without one). */
-export const currentOidcContext = () => als.getStore();
 
 /** oidc-provider's parsed configuration of a provider instance. */
 export const providerConfiguration = (provider: Provider) => instance(provider).configuration;

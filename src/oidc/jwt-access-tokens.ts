@@ -11,7 +11,7 @@ import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
 
 import type { AdapterFactory } from '../../adapters/index.js';
-import { epochNow, type Payload } from '../../adapters/payload.js';
+import { epochNow, type Payload } from '../store/payload.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
 
 type Token = Record<string, unknown> & { kind: string; jti: string };

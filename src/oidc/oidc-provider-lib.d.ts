@@ -36,6 +36,7 @@ declare module 'oidc-provider/lib/helpers/configuration_result.js' {
 }
 
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- oidc-provider's configuration is untyped JavaScript
   const instance: (provider: unknown) => { configuration: Record<string, any> };
   export default instance;
 }

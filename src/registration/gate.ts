@@ -9,7 +9,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { Unauthorized } from '../errors.js';
-import { readJson } from '../http/body.js';
+import { readJson } from '../request/body.js';
 import { returnRegistrationTokenUse, takeRegistrationTokenUse } from './tokens.js';
 
 export type RegistrationMode = 'initial-token' | 'open' | 'off';

@@ -5,8 +5,8 @@ import type { Audit } from '../audit/audit.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Families } from '../families/families.js';
-import { deviceOf } from '../http/device.js';
-import { currentOidcContext } from '../oidc/internals.js';
+import { deviceOf } from '../request/device.js';
+import { currentRequest } from '../request/context.js';
 
 type Metadata = Record<string, unknown>;
 
@@ -35,7 +35,7 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
       const secret = typeof metadata.client_secret === 'string' ? metadata.client_secret : null;
       const stored = Object.fromEntries(Object.entries(metadata).filter(([k]) => !NOT_METADATA.has(k)));
       const name = typeof metadata.client_name === 'string' && metadata.client_name.trim() ? metadata.client_name.trim().slice(0, 200) : clientId;
-      const { ip, userAgent } = deviceOf(currentOidcContext());
+      const { ip, userAgent } = deviceOf(currentRequest());
       const detail = JSON.stringify({ via: 'registration', grant_types: metadata.grant_types ?? [], token_endpoint_auth_method: metadata.token_endpoint_auth_method });
       const inserted = await prisma.$queryRaw<{ type: 'client.registered' | 'client.updated' }[]>`
         WITH c AS (
@@ -59,7 +59,7 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
 
     /** RFC 7592 §2.3: the client is gone, and so are the sessions (refresh-token families) it held. */
     async remove(clientId) {
-      const { ip, userAgent } = deviceOf(currentOidcContext());
+      const { ip, userAgent } = deviceOf(currentRequest());
       const deleted = await prisma.$executeRaw`
         WITH c AS (DELETE FROM clients WHERE client_id = ${clientId} RETURNING client_id)
         INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)

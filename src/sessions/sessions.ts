@@ -5,7 +5,7 @@ import type { Audit, AuditEvent } from '../audit/audit.js';
 import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
-import { eventBy, type Actor } from '../admin/actor.js';
+import { eventBy, type Actor } from '../audit/actor.js';
 import { auditRecords } from '../audit/records.js';
 
 export interface SessionView {

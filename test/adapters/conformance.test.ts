@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 
-import { createAdapterFactory, pruneExpiredPayloads, type AdapterFactory } from '../../adapters/index.js';
-import type { Payload } from '../../adapters/payload.js';
+import { createAdapterFactory, type AdapterFactory } from '../../adapters/index.js';
+import { pruneExpiredPayloads } from '../../src/db/oidc-payloads.js';
+import type { Payload } from '../../src/store/payload.js';
 import { createTokenHasher } from '../../src/crypto/token-hash.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';

@@ -7,7 +7,8 @@ import type { TestServer } from '../support/server.js';
 export interface AdminResponse {
   status: number;
   headers: Headers;
-  // eslint-style `any` on purpose: the tests assert the body field by field.
+  // `any` on purpose: the tests assert the body field by field.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
+import { CLI_ACTOR, eventBy } from '../../audit/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { createClient, rotateClientSecret } from '../../clients/clients.js';
 import { markClientChanged } from '../../clients/client-versions.js';

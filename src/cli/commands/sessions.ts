@@ -10,7 +10,7 @@
 // usable until it expires (ACCESS_TOKEN_TTL_SECONDS). That is the accepted limit of the embedded mode.
 import { parseArgs } from 'node:util';
 
-import { CLI_ACTOR } from '../../admin/actor.js';
+import { CLI_ACTOR } from '../../audit/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
 import { Families } from '../../families/families.js';

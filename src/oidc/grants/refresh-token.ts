@@ -37,11 +37,11 @@ import { InvalidGrant, InvalidRequest, InvalidScope, isDependencyFailure, TooMan
 import type { Families } from '../../families/families.js';
 import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
 import type { TokenRow } from '../../families/repository.js';
-import { deviceOf, type Device } from '../../http/device.js';
-import { memoOf } from '../../http/request-memo.js';
+import { deviceOf, type Device } from '../../request/device.js';
+import { memoOf } from '../../request/memo.js';
 import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
 import type { ShortLivedStore } from '../../store/types.js';
-import { storeKeyFor } from '../../../adapters/store-adapter.js';
+import { storeKeyFor } from '../../store/keys.js';
 import {
   checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, issueWithoutSaving, providerConfiguration,
   resolveResource, tokenValueAndPayload, validateAccount, validateResourceServer,
@@ -122,7 +122,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     if (!grace.enabled) return revokeForReuse(ctx, row, 'strict rotation');
     const rotation = await grace.read(row.id);
     if (!rotation) return revokeForReuse(ctx, row, 'grace window passed');
-    const successor = await families.repo.consumedAt(rotation.successor.hash);
+    const successor = await families.consumedAt(rotation.successor.hash);
     if (successor?.consumedAt) return revokeForReuse(ctx, row, 'successor already used');
     if (!successor && !(await commitRotation(row, rotation, device(ctx)))) {
       return revokeForReuse(ctx, row, 'token consumed into another successor');
@@ -138,7 +138,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   }
 
   function commitRotation(row: TokenRow, rotation: Rotation, at: Device) {
-    return families.repo.rotate({
+    return families.rotate({
       parentHash: row.id,
       childHash: rotation.successor.hash,
       childPayload: rotation.successor.payload,
@@ -272,7 +272,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   const grant = async (ctx: Ctx): Promise<void> => {
     const presented = readPresentedToken(ctx);
     const dPoP = await grantHelpers.validateDpop(provider, ctx);
-    const row = checkFamily(ctx, await families.find(presented));
+    const row = checkFamily(ctx, await families.findToken(presented));
     if (row.consumedAt) return replayOrReuse(ctx, row, dPoP);
 
     // The rotation is counted while the request is checked and its response built (signing, in memory): the
