@@ -1,4 +1,4 @@
-/** Jest in ESM mode (see ../shared/ENVIRONMENT.md): ts-jest transpiles only; `npm run typecheck` checks types. */
+/** Jest in ESM mode (experimental VM modules, see CONTRIBUTING.md): ts-jest transpiles only; `npm run typecheck` checks types. */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -7,6 +7,7 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
+  // Generous: hooks boot real databases, and a suite must pass on a machine whose cores are busy with other work.
+  testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -30,6 +30,9 @@ export interface Database {
 
 type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'db'>;
 
+/** pg's per-query read timeout for the dedicated connection (0 would fall back to the pool's bound). */
+const UNBOUNDED_MS = 10 * 60_000;
+
 function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
   return {
     async exec(script) {
@@ -38,18 +41,22 @@ function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
     async query(text, params, name) {
       return (await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) })).rows;
     },
+    // The dedicated connection serves migrations: operator work, not a request, so the request-path bounds
+    // (statement, lock and read timeouts) do not apply; a busy machine must not fail a migration halfway.
     async withConnection(fn) {
       const client = await pool.connect();
       try {
+        await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
         return await fn({
           async exec(script) {
-            await client.query(script);
+            await client.query({ text: script, query_timeout: UNBOUNDED_MS } as pg.QueryConfig);
           },
           async query(text, params) {
-            return (await client.query(text, params as unknown[])).rows;
+            return (await client.query({ text, values: params as unknown[], query_timeout: UNBOUNDED_MS } as pg.QueryConfig)).rows;
           },
         });
       } finally {
+        await client.query('RESET statement_timeout; RESET lock_timeout').catch(() => {});
         client.release();
       }
     },

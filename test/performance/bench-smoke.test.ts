@@ -14,6 +14,8 @@ describe('npm run bench', () => {
     const result = await runEntry('bench/run.ts', [
       '--chains', '2', '--rounds', '1', '--seconds', '1', '--warmup', '0', '--concurrency', '2',
       '--browsers', '1', '--flow-seconds', '1',
+      // The TypeScript entry (what `npm start` runs): a test builds nothing into dist/ as a side effect.
+      '--tollgate-entry', 'src/main.ts',
     ], { env: passThrough, timeoutMs: 170_000 });
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
     const out = result.stdout;
