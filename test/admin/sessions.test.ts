@@ -134,7 +134,7 @@ describe('admin API: users and sessions', () => {
   });
 
   it('answers 404 when the session is another user’s, unknown, or malformed', async () => {
-    const [alice, bob]: User[] = [await createUser(server), await createUser(server)];
+    const [alice, bob]: [User, User] = [await createUser(server), await createUser(server)];
     const bobs = await familyOf(server, (await signInDevice(server, client, bob, 'Bob/1.0')).refresh_token);
     for (const familyId of [bobs.id, randomUUID(), 'not-a-uuid']) {
       const res = await call('DELETE', `/admin/users/${alice.id}/sessions/${familyId}`);
