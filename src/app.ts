@@ -18,7 +18,7 @@ import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
-import { createCsrf } from './http/csrf.js';
+import { createCsrf } from './request/csrf.js';
 import { errorHandler } from './http/error-handler.js';
 import { forPaths, oneOf, under } from './http/for-paths.js';
 import { createHealthRouter } from './http/health.js';

@@ -42,7 +42,7 @@ export const InvalidGrant = E(400, 'invalid_grant', 'grant request is invalid');
 export const InvalidScope = E(400, 'invalid_scope', 'the requested scope is invalid');
 export const Unauthorized = E(401, 'invalid_token', 'a valid bearer token is required');
 export const Forbidden = E(403, 'insufficient_scope', 'the token lacks the required scope');
-/** A form post that did not come from Tollgate's own page (src/http/csrf.ts). */
+/** A form post that did not come from Tollgate's own page (src/request/csrf.ts). */
 export const CsrfRejected = E(403, 'invalid_request', 'the form was not submitted from this site');
 export const NotFound = E(404, 'not_found', 'no such resource');
 export const MethodNotAllowed = E(405, 'method_not_allowed', 'this method is not allowed on this resource');

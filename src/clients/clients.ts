@@ -7,7 +7,7 @@ import type { AuditEvent } from '../audit/audit.js';
 import type { Client, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
-import { isSigningAlg, type SigningAlg } from '../oidc/keys.js';
+import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';

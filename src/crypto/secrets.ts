@@ -13,7 +13,7 @@ export interface DerivedKeys {
   seal: Buffer;
   /** Keys for oidc-provider's signed cookies. */
   cookies: string[];
-  /** HMAC-SHA256 key of the CSRF tokens in Tollgate's own forms (src/http/csrf.ts). */
+  /** HMAC-SHA256 key of the CSRF tokens in Tollgate's own forms (src/request/csrf.ts). */
   csrf: Buffer;
 }
 

@@ -22,7 +22,7 @@ export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
     } finally {
       ctx.set('X-Content-Type-Options', 'nosniff');
       // same-origin rather than no-referrer: nothing leaks to other sites either way, but under no-referrer a
-      // browser's form post says `Origin: null`, and the forms' CSRF check (src/http/csrf.ts) needs the real one.
+      // browser's form post says `Origin: null`, and the forms' CSRF check (src/request/csrf.ts) needs the real one.
       ctx.set('Referrer-Policy', 'same-origin');
       if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
       // RFC 6749 §5.1: token responses carry Pragma: no-cache besides Cache-Control: no-store (HTTP/1.0 caches);

@@ -1,7 +1,7 @@
 // The login and consent pages. oidc-provider hands the browser to /interaction/:uid with a signed, HttpOnly,
 // SameSite=Lax interaction cookie; interactionDetails() refuses a request whose cookie does not match the uid. On
 // top of that cookie, each form carries a CSRF token bound to the interaction and must come from this server's own
-// origin (src/http/csrf.ts): SameSite alone is not the only line, e.g. for a sibling subdomain (same site) or a
+// origin (src/request/csrf.ts): SameSite alone is not the only line, e.g. for a sibling subdomain (same site) or a
 // browser that does not enforce it.
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -12,7 +12,7 @@ import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../request/body.js';
-import { CSRF_FIELD, type Csrf } from '../http/csrf.js';
+import { CSRF_FIELD, type Csrf } from '../request/csrf.js';
 import { deviceOf } from '../request/device.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage } from '../../views/consent.js';

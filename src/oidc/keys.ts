@@ -9,10 +9,9 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Sealer } from '../crypto/seal.js';
 
-export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+import { SIGNING_ALGS, type SigningAlg } from '../crypto/signing-algs.js';
 
-export const isSigningAlg = (value: unknown): value is SigningAlg => SIGNING_ALGS.includes(value as SigningAlg);
+export { isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../crypto/signing-algs.js';
 
 export interface SigningKeys {
   /** Private JWKs for oidc-provider's `jwks`: active keys first (default algorithm first), then retired ones. */

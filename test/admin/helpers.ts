@@ -8,7 +8,6 @@ export interface AdminResponse {
   status: number;
   headers: Headers;
   // `any` on purpose: the tests assert the body field by field.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 

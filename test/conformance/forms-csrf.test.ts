@@ -1,5 +1,5 @@
 // The sign-in and consent forms are protected by more than their SameSite=Lax interaction cookie: a CSRF token bound
-// to the interaction (src/http/csrf.ts) and a check that the post comes from this server's own origin. Each refusal
+// to the interaction (src/request/csrf.ts) and a check that the post comes from this server's own origin. Each refusal
 // here is made by a browser that DOES hold the interaction cookie (the worst case: a sibling subdomain, or a browser
 // not enforcing SameSite), so only the token and origin checks stand in the way.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
