@@ -10,7 +10,7 @@ import type { ShortLivedStore } from '../src/store/types.js';
 import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
 import type { Payload } from '../src/store/payload.js';
-import { PrismaAdapter } from './prisma-adapter.js';
+import { GrantAdapter } from './grant-adapter.js';
 import { RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
 
@@ -41,7 +41,7 @@ export interface Adapter {
   revokeByGrantId(grantId: string): Promise<void>;
 }
 
-type Backend = StoreAdapter | PrismaAdapter | RefreshTokenAdapter;
+type Backend = StoreAdapter | GrantAdapter | RefreshTokenAdapter;
 
 export interface AdapterFactory {
   (model: string): Adapter;
@@ -59,7 +59,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     let backend = backends.get(model);
     if (!backend) {
       if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
-      else if (DURABLE_MODELS.has(model)) backend = new PrismaAdapter(model, deps);
+      else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, deps);
       else backend = new StoreAdapter(model, deps);
       backends.set(model, backend);
     }

@@ -5,7 +5,7 @@ import type { AuditEvent } from '../src/audit/audit.js';
 import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { ShortLivedStore } from '../src/store/types.js';
-import { guardDependency as guarded } from '../src/errors.js';
+import { guardDependency } from '../src/errors.js';
 import { deviceOf } from '../src/request/device.js';
 import { currentRequest } from '../src/request/context.js';
 import { fromStored, toStored, type Payload } from '../src/store/payload.js';
@@ -32,7 +32,7 @@ export class RefreshTokenAdapter {
     const ctx = currentRequest();
     const accessToken = ctx?.oidc?.entities?.AccessToken as { jti?: string; format?: string } | undefined;
     const accessTokenKeys = accessToken?.jti ? [storeKeyFor(this.hash, 'AccessToken', accessToken.jti)] : [];
-    return guarded(async () => {
+    return guardDependency(async () => {
       await this.families.start({
         tokenId: id,
         payload: toStored(payload),
@@ -49,7 +49,7 @@ export class RefreshTokenAdapter {
    * refresh token, and one store read spares the database query.
    */
   find(id: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       const known = await this.store.getMany([storeKeyFor(this.hash, 'AccessToken', id), storeKeyFor(this.hash, 'ClientCredentials', id)]);
       if (known.some((v) => v !== null)) return undefined;
       const row = await this.families.findToken(id);
@@ -74,14 +74,14 @@ export class RefreshTokenAdapter {
 
   /** RFC 7009 revocation of a refresh token: its whole family goes, with the family's access tokens. */
   destroy(id: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       const row = await this.families.findToken(id);
       if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
     });
   }
 
   revokeByGrantId(grantId: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [revokedEvent('grant_revoked')]);
     });
   }

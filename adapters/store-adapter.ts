@@ -1,6 +1,6 @@
 // oidc-provider models kept in the short-lived store (Redis, or in-process when embedded): authorization codes,
 // interactions, sessions, opaque access tokens, client-credentials tokens, PAR, replay detection.
-import { guardDependency as guarded } from '../src/errors.js';
+import { guardDependency } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { grantIndexKey, storeKeyFor } from '../src/store/keys.js';
@@ -34,7 +34,7 @@ export class StoreAdapter {
     const key = this.key(id);
     // Sent together (one pipelined round trip on Redis), the artifact first. Should an index write fail, the
     // upsert fails and the artifact is never handed out, as when the writes went one after another.
-    return guarded(async () => {
+    return guardDependency(async () => {
       const writes = [store.set(key, JSON.stringify(toStored(payload)), expiresIn)];
       if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
       if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
@@ -43,7 +43,7 @@ export class StoreAdapter {
   }
 
   find(id: string) {
-    return guarded(() => this.#read(this.key(id), id));
+    return guardDependency(() => this.#read(this.key(id), id));
   }
 
   /**
@@ -51,7 +51,7 @@ export class StoreAdapter {
    * no `jti`; oidc-provider only reads sessions found this way (interaction and session-binding checks).
    */
   findByUid(uid: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       const key = await this.#deps.store.get(this.#uidKey(uid));
       return key ? this.#read(key, undefined) : undefined;
     });
@@ -70,16 +70,16 @@ export class StoreAdapter {
 
   /** Atomic: of any number of racing callers, one gets true. */
   consume(id: string) {
-    return guarded(() => this.#deps.store.consume(this.key(id), epochNow()));
+    return guardDependency(() => this.#deps.store.consume(this.key(id), epochNow()));
   }
 
   destroy(id: string) {
     const key = this.key(id);
-    return guarded(() => this.#deps.store.delete(key, `${key}#consumed`));
+    return guardDependency(() => this.#deps.store.delete(key, `${key}#consumed`));
   }
 
   revokeByGrantId(grantId: string) {
-    return guarded(() => revokeStoreGrant(this.#deps, grantId));
+    return guardDependency(() => revokeStoreGrant(this.#deps, grantId));
   }
 }
 

@@ -10,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function createNotBeforeCheck(prisma: PrismaClient) {
   return async (accountId: string | undefined, iat: number | undefined): Promise<boolean> => {
     if (!accountId || !UUID.test(accountId) || typeof iat !== 'number') return false;
-    // Read with the token's grant earlier in this request, usually (adapters/prisma-adapter.ts).
+    // Read with the token's grant earlier in this request, usually (adapters/grant-adapter.ts).
     const known = peekMemo(currentRequest())?.notBefore.get(accountId);
     const notBefore = known !== undefined
       ? known

@@ -4,7 +4,7 @@
 // is marked `format: "jwt"`, which oidc-provider's opaque lookup refuses, so a `jti` is never a bearer token.
 //
 // oidc-provider refuses JWTs at introspection and revocation (unsupported_token_type) after it has authenticated
-// the client; `handleStructuredTokens` takes over at exactly that point.
+// the client; `answerForJwtAccessTokens` takes over at exactly that point.
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
@@ -31,7 +31,7 @@ export function recordJwtAccessTokens(adapter: AdapterFactory) {
 
 const isJwt = (value: unknown) => typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
 
-export function handleStructuredTokens(deps: { provider: Provider; adapter: AdapterFactory; jwks: JWK[]; policy: IntrospectionPolicy }): Middleware {
+export function answerForJwtAccessTokens(deps: { provider: Provider; adapter: AdapterFactory; jwks: JWK[]; policy: IntrospectionPolicy }): Middleware {
   const { provider, adapter, policy } = deps;
   const keys = createLocalJWKSet({ keys: deps.jwks });
 

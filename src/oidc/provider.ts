@@ -14,7 +14,7 @@ import {
   allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients,
 } from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
-import { handleStructuredTokens } from './jwt-access-tokens.js';
+import { answerForJwtAccessTokens } from './jwt-access-tokens.js';
 import { createNotBeforeCheck } from '../accounts/not-before.js';
 import { createResourceServers } from '../clients/resource-servers.js';
 import type { SigningKeys } from './keys.js';
@@ -49,7 +49,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
   const publicKeys = keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  provider.use(handleStructuredTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
+  provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
   listenToProvider(provider, logger);
   return provider;
 }

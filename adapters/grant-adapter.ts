@@ -1,14 +1,15 @@
-// oidc-provider models that must survive restarts, in PostgreSQL: grants and refresh tokens. Rows are keyed by
+// oidc-provider's Grant model in PostgreSQL (`oidc_payloads`): a grant must survive restarts, or its users would be
+// signed out. Refresh tokens, the other durable model, have their own adapter (families). Rows are keyed by
 // the hash of the identifier; the grant id is hashed too so that revocation by grant needs no raw value.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
-import { guardDependency as guarded } from '../src/errors.js';
+import { guardDependency } from '../src/errors.js';
 import { memoOf, peekMemo } from '../src/request/memo.js';
 import { currentRequest } from '../src/request/context.js';
 import { fromStored, toStored, type Payload } from '../src/store/payload.js';
 
-export interface PrismaAdapterDeps {
+export interface GrantAdapterDeps {
   prisma: PrismaClient;
   /** For the grant lookup, which every introspection makes: a named statement, without Prisma's per-query work. */
   sql: SqlRunner;
@@ -19,11 +20,11 @@ export interface PrismaAdapterDeps {
 const expiry = (expiresIn?: number) => (expiresIn ? new Date(Date.now() + expiresIn * 1000) : null);
 const epoch = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
 
-export class PrismaAdapter {
+export class GrantAdapter {
   readonly #model: string;
-  readonly #deps: PrismaAdapterDeps;
+  readonly #deps: GrantAdapterDeps;
 
-  constructor(model: string, deps: PrismaAdapterDeps) {
+  constructor(model: string, deps: GrantAdapterDeps) {
     this.#model = model;
     this.#deps = deps;
   }
@@ -39,7 +40,7 @@ export class PrismaAdapter {
       grantId: payload.grantId ? hash(payload.grantId) : null,
       expiresAt: expiry(expiresIn),
     };
-    return guarded(async () => {
+    return guardDependency(async () => {
       await prisma.oidcPayload.upsert({
         where: this.#where(id),
         create: { model: this.#model, id: hash(id), ...data },
@@ -55,8 +56,8 @@ export class PrismaAdapter {
       if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
       return Promise.resolve(fromStored(memo.payload as Payload, id, null));
     }
-    if (this.#model === 'Grant') return guarded(() => this.#findGrant(id));
-    return guarded(async () => {
+    if (this.#model === 'Grant') return guardDependency(() => this.#findGrant(id));
+    return guardDependency(async () => {
       const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
       return fromStored(row.payload as Payload, id, epoch(row.consumedAt));
@@ -93,7 +94,7 @@ export class PrismaAdapter {
    * row not yet pruned counts as absent, as it does for find and for the short-lived store.
    */
   consume(id: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       const now = new Date();
       const { count } = await this.#deps.prisma.oidcPayload.updateMany({
         where: {
@@ -109,13 +110,13 @@ export class PrismaAdapter {
   }
 
   destroy(id: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, id: this.#deps.hash(id) } });
     });
   }
 
   revokeByGrantId(grantId: string) {
-    return guarded(async () => {
+    return guardDependency(async () => {
       await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, grantId: this.#deps.hash(grantId) } });
     });
   }
