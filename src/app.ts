@@ -14,6 +14,8 @@ import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
+import { createAllowanceLookup, type AllowanceLookup } from './clients/allowances.js';
+import { createResourceServerLookup } from './clients/resource-servers.js';
 import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
@@ -52,6 +54,8 @@ export interface App {
   hash: TokenHasher;
   families: Families;
   metrics: Metrics;
+  /** Which API scopes a client may obtain (the lookup every grant makes). */
+  allowances: AllowanceLookup;
 }
 
 export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
@@ -72,12 +76,19 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
     registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
   });
+  // Allowances and APIs are cached like clients, and end their copies on the same announcements.
+  const resourceServers = createResourceServerLookup(db.prisma, config.clientCacheSeconds);
+  const allowances = createAllowanceLookup(db.prisma, config.clientCacheSeconds);
+  adapter.onClientChanged((clientId) => {
+    allowances.invalidate(clientId);
+    resourceServers.invalidate(); // deleting a client deletes the API it stands for
+  });
   await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics },
+    refreshGrant: { families, grace, audit, store, hash, metrics }, resourceServers, allowances,
   });
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -110,5 +121,5 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  return { koa, provider, adapter, hash, families, metrics };
+  return { koa, provider, adapter, hash, families, metrics, allowances };
 }

@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 
 import type { AuditEvent } from '../audit/audit.js';
+import type { Allowance } from '../clients/allowances.js';
 import { deviceOf } from '../http/device.js';
 import type { AdminState } from './auth.js';
 
@@ -25,4 +26,11 @@ export function actorOf(ctx: Context): Actor {
 export function eventBy(actor: Actor, type: AuditEvent['type'], outcome: AuditEvent['outcome'], detail: Record<string, unknown> = {}): AuditEvent {
   const by = { via: actor.via, ...(actor.adminClientId ? { admin_client_id: actor.adminClientId } : {}) };
   return { type, outcome, ip: actor.ip, userAgent: actor.userAgent, detail: { ...detail, ...by } };
+}
+
+/** client.resource_allowed (with the scopes now allowed and before) or, when none are left, client.resource_removed. */
+export function allowanceEvent(actor: Actor, allowance: Allowance, before: string[]): AuditEvent {
+  return allowance.scopes.length
+    ? eventBy(actor, 'client.resource_allowed', 'success', { resource: allowance.resource, scopes: allowance.scopes, previous_scopes: before })
+    : eventBy(actor, 'client.resource_removed', 'success', { resource: allowance.resource, previous_scopes: before });
 }
