@@ -18,10 +18,13 @@ type Metadata = Record<string, unknown>;
  * oidc-provider refuses, as invalid_client_metadata on every request, a client whose `scope` names a scope outside
  * its static list. API scopes in a client's scope are accepted at registration when an API defines them, but they
  * are obtained through allowances (src/clients/allowances.ts), never through this list: they are left out here.
+ * oidc-provider refuses an empty scope too, and reads an absent one as "every built-in scope": a client that names
+ * no built-in scope may request `openid` only, which adds nothing to what the code flow already establishes.
  */
 function forProvider(metadata: Metadata): Metadata {
   if (typeof metadata.scope !== 'string') return metadata;
-  return { ...metadata, scope: metadata.scope.split(' ').filter((s) => BUILT_IN_SCOPE_SET.has(s)).join(' ') };
+  const builtIn = metadata.scope.split(' ').filter((s) => BUILT_IN_SCOPE_SET.has(s));
+  return { ...metadata, scope: builtIn.length ? builtIn.join(' ') : 'openid' };
 }
 
 /**

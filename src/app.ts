@@ -101,7 +101,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   ], isDraining);
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter });
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers });
 
   koa.use(errorHandler(logger));
   koa.use(requestLogger(logger));
