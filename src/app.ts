@@ -21,6 +21,7 @@ import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
 import { createCsrf } from './http/csrf.js';
+import { redirectFormPostsToGet } from './http/post-to-get.js';
 import { errorHandler } from './http/error-handler.js';
 import { forPaths, oneOf, under } from './http/for-paths.js';
 import { createHealthRouter } from './http/health.js';
@@ -118,6 +119,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
     await next();
   });
+  koa.use(redirectFormPostsToGet(['/auth', '/session/end']));
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
