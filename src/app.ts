@@ -1,5 +1,6 @@
 // createApp(deps): the Koa application. Middleware order, outermost first:
-//   error handler → request logger → security headers → health → interactions → oidc-provider.
+//   request logger → request metrics → error handler → security headers → health → admin → interactions →
+//   oidc-provider.
 // Nothing here reads the environment or opens connections: everything arrives in `deps`, so a test can build an
 // app against its own database and store.
 import Koa from 'koa';
@@ -63,6 +64,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const metrics = createMetrics();
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
+  db.observeFailures((err) => metrics.dependencyFailed('database', err));
   const hash = createTokenHasher(keys.tokenHash);
   const sealer = createSealer(keys.seal);
   const audit = createAudit(db.prisma, logger);
@@ -104,10 +106,11 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
   const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers });
 
-  koa.use(errorHandler(logger));
+  // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
   koa.use(requestLogger(logger));
-  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   koa.use(requestMetrics(metrics));
+  koa.use(errorHandler(logger));
+  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));

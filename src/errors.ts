@@ -103,3 +103,22 @@ export async function guardDependency<T>(fn: () => Promise<T>): Promise<T> {
     return asDependencyError(err);
   }
 }
+
+export type DependencyFailureReason = 'connection_refused' | 'not_connected' | 'connection_lost' | 'timeout' | 'other';
+
+/**
+ * Why a dependency failed, from a fixed set (a metric label): refused (nothing listens, or the database refuses
+ * connections), not connected (the client knows it is down and did not try), lost (the connection broke), timeout.
+ * undefined when err is not a dependency failure at all (a constraint violation, a bug).
+ */
+export function dependencyFailureReason(err: unknown): DependencyFailureReason | undefined {
+  if (!isDependencyFailure(err)) return undefined;
+  for (let e = err, depth = 0; e && depth < 8; e = next(e), depth++) {
+    const { code, message = '' } = e as { code?: unknown; message?: string };
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED|not (currently )?(allowing|accepting) connections|too many clients/i.test(message)) return 'connection_refused';
+    if (code === 'ETIMEDOUT' || code === '57014' || /time(d)? ?out/i.test(message)) return 'timeout';
+    if (/stream isn't writeable|Connection is closed|max(imum)? retries/i.test(message) || (e as { name?: string }).name === 'MaxRetriesPerRequestError') return 'not_connected';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || /connection terminated|terminating connection/i.test(message)) return 'connection_lost';
+  }
+  return 'other';
+}
