@@ -4,6 +4,7 @@
 // since they would need the raw secret.
 import type { PrismaClient } from '../src/db/generated/client.js';
 import { CLIENT_CHANGED, clientVersionKey } from '../src/clients/client-versions.js';
+import { BUILT_IN_SCOPE_SET } from '../src/clients/scopes.js';
 import { asDependencyError } from '../src/errors.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { ShortLivedStore, Subscription } from '../src/store/types.js';
@@ -12,6 +13,19 @@ const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 const MAX_CACHED = 10_000;
 
 type Metadata = Record<string, unknown>;
+
+/**
+ * oidc-provider refuses, as invalid_client_metadata on every request, a client whose `scope` names a scope outside
+ * its static list. API scopes in a client's scope are accepted at registration when an API defines them, but they
+ * are obtained through allowances (src/clients/allowances.ts), never through this list: they are left out here.
+ * oidc-provider refuses an empty scope too, and reads an absent one as "every built-in scope": a client that names
+ * no built-in scope may request `openid` only, which adds nothing to what the code flow already establishes.
+ */
+function forProvider(metadata: Metadata): Metadata {
+  if (typeof metadata.scope !== 'string') return metadata;
+  const builtIn = metadata.scope.split(' ').filter((s) => BUILT_IN_SCOPE_SET.has(s));
+  return { ...metadata, scope: builtIn.length ? builtIn.join(' ') : 'openid' };
+}
 
 /**
  * Every client-authenticated request looks its client up, so lookups are cached for `cacheSeconds` (the
@@ -27,6 +41,7 @@ export class ClientAdapter {
   #changes: Subscription | undefined;
   /** Counts announced changes, so that a lookup overtaken by one does not cache what it read before it. */
   #changesSeen = 0;
+  readonly #listeners: ((clientId: string) => void)[] = [];
 
   readonly #registered: RegisteredClients | undefined;
   readonly #changed: (clientId: string) => Promise<void>;
@@ -47,6 +62,12 @@ export class ClientAdapter {
   invalidate(clientId: string): void {
     this.#changesSeen += 1;
     this.#cache.delete(clientId);
+    for (const listener of this.#listeners) listener(clientId);
+  }
+
+  /** Calls `listener` with each client change, local or announced (caches of what depends on clients). */
+  onChange(listener: (clientId: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   async find(clientId: string) {
@@ -71,7 +92,7 @@ export class ClientAdapter {
       }
       const row = await this.#prisma.client.findUnique({ where: { clientId } });
       value = row
-        ? { ...(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
+        ? { ...forProvider(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
         : undefined;
     } catch (err) {
       return asDependencyError(err);

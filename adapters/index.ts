@@ -51,6 +51,8 @@ export interface AdapterFactory {
   invalidateClient(clientId: string): Promise<void>;
   /** Starts listening to such announcements (a server does; a one-off CLI command need not). */
   watchClientChanges(): Promise<void>;
+  /** Calls `listener` with the client_id of each change, local or announced ('*': every client). */
+  onClientChanged(listener: (clientId: string) => void): void;
 }
 
 export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
@@ -107,5 +109,8 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     return adapter;
   };
   const invalidateClient = announce;
-  return Object.assign(factory, { revokeGrant, invalidateClient, watchClientChanges: () => clients.watchChanges() });
+  return Object.assign(factory, {
+    revokeGrant, invalidateClient, watchClientChanges: () => clients.watchChanges(),
+    onClientChanged: (listener: (clientId: string) => void) => clients.onChange(listener),
+  });
 }

@@ -1,5 +1,6 @@
 // createApp(deps): the Koa application. Middleware order, outermost first:
-//   error handler → request logger → security headers → health → interactions → oidc-provider.
+//   request logger → request metrics → error handler → security headers → health → admin → interactions →
+//   oidc-provider.
 // Nothing here reads the environment or opens connections: everything arrives in `deps`, so a test can build an
 // app against its own database and store.
 import Koa from 'koa';
@@ -14,11 +15,14 @@ import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
+import { createAllowanceLookup, type AllowanceLookup } from './clients/allowances.js';
+import { createResourceServerLookup } from './clients/resource-servers.js';
 import { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
 import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
 import { createCsrf } from './request/csrf.js';
+import { redirectFormPostsToGet } from './http/post-to-get.js';
 import { errorHandler } from './http/error-handler.js';
 import { forPaths, oneOf, under } from './http/for-paths.js';
 import { createHealthRouter } from './http/health.js';
@@ -53,12 +57,15 @@ export interface App {
   hash: TokenHasher;
   families: Families;
   metrics: Metrics;
+  /** Which API scopes a client may obtain (the lookup every grant makes). */
+  allowances: AllowanceLookup;
 }
 
 export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
   const metrics = createMetrics();
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
+  db.observeFailures((err) => metrics.dependencyFailed('database', err));
   const hash = createTokenHasher(keys.tokenHash);
   const sealer = createSealer(keys.seal);
   const audit = createAudit(db.prisma, logger);
@@ -73,12 +80,19 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
     registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
   });
+  // Allowances and APIs are cached like clients, and end their copies on the same announcements.
+  const resourceServers = createResourceServerLookup(db.prisma, config.clientCacheSeconds);
+  const allowances = createAllowanceLookup(db.prisma, config.clientCacheSeconds);
+  adapter.onClientChanged((clientId) => {
+    allowances.invalidate(clientId);
+    resourceServers.invalidate(); // deleting a client deletes the API it stands for
+  });
   await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics },
+    refreshGrant: { families, grace, audit, store, hash, metrics }, resourceServers, allowances,
   });
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -91,13 +105,14 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   ], isDraining);
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter });
+  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers });
 
+  // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
+  koa.use(requestLogger(logger));
+  koa.use(requestMetrics(metrics));
   koa.use(errorHandler(logger));
   koa.use(withRequestContext); // adapters and token checks find the request here
-  koa.use(requestLogger(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
-  koa.use(requestMetrics(metrics));
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
@@ -109,8 +124,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
     await next();
   });
+  koa.use(redirectFormPostsToGet(['/auth', '/session/end']));
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  return { koa, provider, adapter, hash, families, metrics };
+  return { koa, provider, adapter, hash, families, metrics, allowances };
 }

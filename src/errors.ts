@@ -9,6 +9,11 @@ export class TollgateError extends Error {
   readonly expose: boolean;
   readonly error: string;
   error_description: string;
+  /**
+   * oidc-provider sends an error raised at the authorization endpoint back to the client's redirect_uri (once that
+   * is verified) only when this is true, as RFC 6749 §4.1.2.1 asks; otherwise it shows an error page.
+   */
+  readonly allow_redirect = true;
   /** Response headers that belong to the error (WWW-Authenticate, Retry-After); the error handler sets them. */
   readonly headers: Record<string, string> | undefined;
 
@@ -40,6 +45,8 @@ const E = (status: number, error: string, defaultDescription: string) =>
 export const InvalidRequest = E(400, 'invalid_request', 'the request is malformed');
 export const InvalidGrant = E(400, 'invalid_grant', 'grant request is invalid');
 export const InvalidScope = E(400, 'invalid_scope', 'the requested scope is invalid');
+/** RFC 8707 §2: the resource is unknown, or this client may not obtain tokens for it. */
+export const InvalidTarget = E(400, 'invalid_target', 'the requested resource is invalid');
 export const Unauthorized = E(401, 'invalid_token', 'a valid bearer token is required');
 export const Forbidden = E(403, 'insufficient_scope', 'the token lacks the required scope');
 /** A form post that did not come from Tollgate's own page (src/request/csrf.ts). */
@@ -95,4 +102,23 @@ export async function guardDependency<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     return asDependencyError(err);
   }
+}
+
+export type DependencyFailureReason = 'connection_refused' | 'not_connected' | 'connection_lost' | 'timeout' | 'other';
+
+/**
+ * Why a dependency failed, from a fixed set (a metric label): refused (nothing listens, or the database refuses
+ * connections), not connected (the client knows it is down and did not try), lost (the connection broke), timeout.
+ * undefined when err is not a dependency failure at all (a constraint violation, a bug).
+ */
+export function dependencyFailureReason(err: unknown): DependencyFailureReason | undefined {
+  if (!isDependencyFailure(err)) return undefined;
+  for (let e = err, depth = 0; e && depth < 8; e = next(e), depth++) {
+    const { code, message = '' } = e as { code?: unknown; message?: string };
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED|not (currently )?(allowing|accepting) connections|too many clients/i.test(message)) return 'connection_refused';
+    if (code === 'ETIMEDOUT' || code === '57014' || /time(d)? ?out/i.test(message)) return 'timeout';
+    if (/stream isn't writeable|Connection is closed|max(imum)? retries/i.test(message) || (e as { name?: string }).name === 'MaxRetriesPerRequestError') return 'not_connected';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || /connection terminated|terminating connection/i.test(message)) return 'connection_lost';
+  }
+  return 'other';
 }

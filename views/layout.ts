@@ -27,5 +27,5 @@ ${body}
 </html>`.value;
 }
 
-/** The hidden field carrying a form's CSRF token (checked by src/http/csrf.ts). */
+/** The hidden field carrying a form's CSRF token (checked by src/request/csrf.ts). */
 export const csrfField = (token: string) => html`<input type="hidden" name="csrf_token" value="${token}">`;

@@ -3,7 +3,7 @@ import { csrfField, layout } from './layout.js';
 
 export interface LoginView {
   action: string;
-  /** The form's CSRF token (src/http/csrf.ts), sent back in a hidden field. */
+  /** The form's CSRF token (src/request/csrf.ts), sent back in a hidden field. */
   csrfToken: string;
   clientName: string;
   username?: string;

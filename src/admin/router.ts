@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi/document.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerRegistrationRoutes } from './routes/registration.js';
+import { registerResourceRoutes } from './routes/resources.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -19,6 +20,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   const guard = requireAdmin(deps);
   registerClientRoutes(router, guard, deps);
+  registerResourceRoutes(router, guard, deps);
   registerUserRoutes(router, guard, deps);
   registerSessionRoutes(router, guard, deps);
   registerAuditRoutes(router, guard, deps);

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 import { SUPPORTED_GRANT_TYPES } from '../clients/clients.js';
-import { SIGNING_ALGS } from '../oidc/keys.js';
+import { SIGNING_ALGS } from '../crypto/signing-algs.js';
 import { UUID } from '../sessions/users.js';
 import { pageQuery } from './pagination.js';
 
@@ -58,3 +58,28 @@ export const auditQuery = z.strictObject({
   type: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/, 'must be an event type such as session.revoked').max(64).optional(),
   ...pageQuery,
 });
+
+const scopeName = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token (RFC 6749 §3.3)');
+
+/** PUT /admin/clients/{client_id}/resources/{resource}: the complete list of the API's scopes the client may obtain. */
+export const allowanceBody = z.strictObject({
+  scopes: z.array(scopeName).max(100).describe('the scopes of this API the client may obtain; [] takes the allowance away'),
+});
+
+const apiScopes = z
+  .array(z.union([scopeName, z.strictObject({ name: scopeName, description: z.string().max(500).optional() })]))
+  .max(100)
+  .describe('the complete list of the API’s scopes: names, or {name, description}; the description is shown on the consent page');
+
+/** POST /admin/resources: an API (a client standing for it may be named; it may then introspect its tokens). */
+export const createResourceBody = z.strictObject({
+  identifier: z.string().min(1).max(2048).describe('absolute URI without query or fragment (RFC 8707 §2)'),
+  name: z.string().trim().min(1).max(200),
+  scopes: apiScopes,
+  client_id: z.string().min(1).max(200).optional().describe('a client that stands for the API and may introspect its tokens'),
+});
+
+/** PATCH /admin/resources/{resource}: rename the API or replace its scopes (removed ones leave every allowance). */
+export const updateResourceBody = z
+  .strictObject({ name: z.string().trim().min(1).max(200).optional(), scopes: apiScopes.optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name or scopes' });

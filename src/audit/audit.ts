@@ -9,7 +9,8 @@ export type AuditType =
   | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
   | 'refresh_token.velocity_exceeded'
   | 'session.revoked' | 'user.logged_out_everywhere'
-  | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated';
+  | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
+  | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted';
 
 export interface AuditEvent {
   type: AuditType;

@@ -4,8 +4,9 @@ import { text } from 'node:stream/consumers';
 
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { clientsCreate, clientsRotateSecret } from './commands/clients.js';
+import { clientsAllow, clientsCreate, clientsRotateSecret } from './commands/clients.js';
 import { registrationTokenCreate } from './commands/registration.js';
+import { resourcesCreate, resourcesDelete, resourcesList, resourcesUpdate } from './commands/resources.js';
 import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
 import { tokensPrune } from './commands/tokens.js';
@@ -18,6 +19,11 @@ const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
   'clients create': clientsCreate,
   'clients rotate-secret': clientsRotateSecret,
+  'clients allow': clientsAllow,
+  'resources create': resourcesCreate,
+  'resources list': resourcesList,
+  'resources update': resourcesUpdate,
+  'resources delete': resourcesDelete,
   'sessions list': sessionsList,
   'sessions revoke': sessionsRevoke,
   'tokens prune': tokensPrune,
@@ -29,8 +35,13 @@ const COMMANDS: Record<string, Command> = {
 const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
-                 [--resource-server URI --resource-scopes "a b"]
+                 [--resource-server URI --resource-scopes "a b" [--resource-name N]]
   clients rotate-secret --client-id C
+  clients allow --client-id C --resource URI --scopes "a b"     ("" takes the allowance away)
+  resources create --resource URI --name N --scopes "a b" [--describe "a=text"]...
+  resources list
+  resources update --resource URI [--name N] [--scopes "a b"] [--describe "a=text"]...
+  resources delete --resource URI
   sessions list --username U
   sessions revoke --username U (--family F | --all)
   tokens prune [--batch-size N]

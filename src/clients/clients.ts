@@ -8,6 +8,7 @@ import type { Client, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
+import { checkKnownScopes } from './scopes.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';
@@ -24,6 +25,8 @@ export interface ClientInput {
   admin?: boolean;
   /** The ID token signing algorithm (OpenID Connect Registration §2); unset: the server's SIGNING_KEY_ALG. */
   idTokenSignedResponseAlg?: string | undefined;
+  /** Scopes the same command is about to define on an API (clients create --resource-server): known already. */
+  scopesAboutToBeDefined?: readonly string[];
 }
 
 export interface ClientView {
@@ -102,6 +105,7 @@ const newSecret = () => randomBytes(32).toString('base64url');
 /** Registers a client; `events` (e.g. client.created) are written by the same statement, with its client_id. */
 export async function createClient(prisma: PrismaClient, hash: TokenHasher, input: ClientInput, events: AuditEvent[] = []): Promise<ClientView> {
   const metadata = buildMetadata(input);
+  await checkKnownScopes(prisma, metadata.scope, input.scopesAboutToBeDefined);
   const clientId = randomBytes(16).toString('base64url');
   const secret = input.public ? undefined : newSecret();
   await prisma.$executeRaw`
@@ -189,6 +193,7 @@ export async function updateClient(prisma: PrismaClient, clientId: string, patch
     admin: row.isAdmin,
     idTokenSignedResponseAlg: patch.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg,
   });
+  if (patch.scopes !== undefined) await checkKnownScopes(prisma, metadata.scope);
   // Metadata keys this module does not manage are kept as they are.
   const merged = { ...(row.metadata as Record<string, unknown>), ...metadata };
   const { count } = await prisma.client.updateMany({ where: { clientId }, data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() } });

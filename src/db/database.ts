@@ -17,6 +17,8 @@ export type Prisma = PrismaClient;
 
 /** Called after each round trip to PostgreSQL (metrics, and the round-trip budget test). */
 export type QueryObserver = (durationMs: number, failed: boolean) => void;
+/** Called with each failed round trip and each failed attempt to connect (a refused connection is no round trip). */
+export type FailureObserver = (err: unknown) => void;
 
 export interface Database {
   kind: 'postgres' | 'pglite' | 'pglite-socket';
@@ -24,6 +26,8 @@ export interface Database {
   sql: SqlRunner;
   /** Subscribes to round trips; returns the unsubscribe function. PGlite has no round trips and reports none. */
   observeQueries(observer: QueryObserver): () => void;
+  /** Subscribes to failures (queries and connection attempts); returns the unsubscribe function. */
+  observeFailures(observer: FailureObserver): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,18 +70,19 @@ function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
 type QueryFn = (...args: unknown[]) => unknown;
 
 /** Wraps a pooled client's query (promise and callback styles) so every round trip is reported once. */
-function instrument(client: pg.PoolClient, observers: Set<QueryObserver>) {
+function instrument(client: pg.PoolClient, observers: Set<QueryObserver>, failures: Set<FailureObserver>) {
   const original = client.query as unknown as QueryFn;
-  const report = (started: number, failed: boolean) => {
+  const report = (started: number, err: unknown) => {
     const ms = performance.now() - started;
-    for (const observer of observers) observer(ms, failed);
+    for (const observer of observers) observer(ms, Boolean(err));
+    if (err) for (const observer of failures) observer(err);
   };
   (client as unknown as { query: QueryFn }).query = function query(this: unknown, ...args: unknown[]) {
     const started = performance.now();
     const callback = args.at(-1);
     if (typeof callback === 'function') {
       args[args.length - 1] = (err: unknown, res: unknown) => {
-        report(started, Boolean(err));
+        report(started, err);
         callback(err, res);
       };
       return original.apply(this, args);
@@ -86,11 +91,11 @@ function instrument(client: pg.PoolClient, observers: Set<QueryObserver>) {
     if (!result || typeof result.then !== 'function') return result;
     return result.then(
       (value) => {
-        report(started, false);
+        report(started, undefined);
         return value;
       },
       (err: unknown) => {
-        report(started, true);
+        report(started, err ?? new Error('query failed'));
         throw err;
       },
     );
@@ -104,9 +109,33 @@ function instrument(client: pg.PoolClient, observers: Set<QueryObserver>) {
  */
 const statementName = ({ sql }: { sql: string }) => `tg_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
 
+type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
+
+/** Reports failed connection attempts (pool.query connects through pool.connect too, as Prisma's adapter does). */
+function reportConnectFailures(pool: pg.Pool, failures: Set<FailureObserver>) {
+  const connect = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
+  const report = (err: unknown) => {
+    for (const observer of failures) observer(err);
+  };
+  (pool as unknown as { connect: (cb?: ConnectCallback) => unknown }).connect = (cb?: ConnectCallback) => {
+    if (cb) {
+      return connect((err, client, done) => {
+        if (err) report(err);
+        cb(err, client, done);
+      });
+    }
+    return connect()!.catch((err: unknown) => {
+      report(err);
+      throw err;
+    });
+  };
+}
+
 function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
   const observers = new Set<QueryObserver>();
-  pool.on('connect', (client) => instrument(client, observers));
+  const failures = new Set<FailureObserver>();
+  pool.on('connect', (client) => instrument(client, observers, failures));
+  reportConnectFailures(pool, failures);
   const sql = poolRunner(pool, kind === 'postgres');
   // Not over PGlite's socket: its connections share one backend session, where statement names would collide.
   const options = kind === 'postgres' ? { statementNameGenerator: statementName } : {};
@@ -118,6 +147,10 @@ function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
     observeQueries(observer) {
       observers.add(observer);
       return () => observers.delete(observer);
+    },
+    observeFailures(observer) {
+      failures.add(observer);
+      return () => failures.delete(observer);
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -163,6 +196,7 @@ export async function openDatabase(config: DbConfig, { serve }: { serve: boolean
     prisma,
     sql: embedded.sql,
     observeQueries: () => () => {},
+    observeFailures: () => () => {}, // in-process: no connection to lose
     async ping() {
       await embedded.pglite.query('SELECT 1');
     },

@@ -2,6 +2,7 @@
 // Labels are bounded: routes are names, never raw paths; outcomes and reasons come from fixed sets.
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
+import { dependencyFailureReason } from '../errors.js';
 import type { ShortLivedStore } from '../store/types.js';
 
 export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'expired' | 'invalid' | 'rate_limited' | 'error';
@@ -14,7 +15,12 @@ export interface Metrics {
   rateLimited(limiter: string): void;
   observeDatabase(seconds: number, failed: boolean): void;
   observeStore(command: string, seconds: number, failed: boolean): void;
+  /** Counts err under tollgate_dependency_errors_total when it says the dependency is unavailable. */
+  dependencyFailed(dependency: Dependency, err: unknown): void;
 }
+
+export type Dependency = 'database' | 'store';
+const DEPENDENCY_REASONS = ['connection_refused', 'not_connected', 'connection_lost', 'timeout', 'other'] as const;
 
 /**
  * prom-client hashes a label set on every observation. The series here are few and fixed (bounded labels), so
@@ -75,6 +81,14 @@ export function createMetrics(): Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // Outages, by dependency and reason: connection failures too, which never become a round trip. Alerts use it.
+  const dependencyErrors = new Counter({
+    name: 'tollgate_dependency_errors_total',
+    help: 'failures to reach PostgreSQL (database) or the short-lived store (store), by reason',
+    labelNames: ['dependency', 'reason'] as const,
+    registers: [registry],
+  });
+  for (const dependency of ['database', 'store']) for (const reason of DEPENDENCY_REASONS) dependencyErrors.inc({ dependency, reason }, 0);
   // Pre-create the outcome series so dashboards and ratios see zeros rather than gaps.
   for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
 
@@ -90,6 +104,10 @@ export function createMetrics(): Metrics {
     rateLimited: (limiter) => limited.inc({ limiter }),
     observeDatabase: (seconds, failed) => observeDatabase({ outcome: failed ? 'error' : 'ok' }, seconds),
     observeStore: (command, seconds, failed) => observeStore({ command, outcome: failed ? 'error' : 'ok' }, seconds),
+    dependencyFailed: (dependency, err) => {
+      const reason = dependencyFailureReason(err);
+      if (reason) dependencyErrors.inc({ dependency, reason });
+    },
   };
 }
 
@@ -104,6 +122,7 @@ export function instrumentStore(store: ShortLivedStore, metrics: Metrics): Short
         return result;
       } catch (err) {
         metrics.observeStore(command, (performance.now() - started) / 1000, true);
+        metrics.dependencyFailed('store', err);
         throw err;
       }
     };

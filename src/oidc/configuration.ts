@@ -10,11 +10,11 @@ import type { Config } from '../config.js';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { errorPage } from '../../views/error.js';
 import { loggedOutPage, logoutPage } from '../../views/logout.js';
-import type { ResourceServers } from '../clients/resource-servers.js';
-import { TollgateError } from '../errors.js';
+import { BUILT_IN_SCOPES } from '../clients/scopes.js';
 import { applyRegistrationPolicy } from '../registration/policy.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
 import { recordJwtAccessTokens } from './jwt-access-tokens.js';
+import type { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
 import { allowsInsecureTarget, createOutboundFetch } from './outbound.js';
 
@@ -24,7 +24,7 @@ export interface ConfigurationDeps {
   keys: SigningKeys;
   cookieKeys: string[];
   findAccount: NonNullable<Configuration['findAccount']>;
-  resourceServers: ResourceServers;
+  getResourceServerInfo: ReturnType<typeof createResourceServerInfo>;
   introspectionPolicy: IntrospectionPolicy;
   notBefore: NotBeforeCheck;
 }
@@ -70,7 +70,7 @@ function registrationMetadata(config: Config): NonNullable<Configuration['extraC
 }
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
-  const { config, adapter, keys, cookieKeys, findAccount, resourceServers, introspectionPolicy, notBefore } = deps;
+  const { config, adapter, keys, cookieKeys, findAccount, getResourceServerInfo, introspectionPolicy, notBefore } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   return {
     adapter: adapter as unknown as Configuration['adapter'],
@@ -101,7 +101,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
 
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'admin'],
+    scopes: [...BUILT_IN_SCOPES], // every other scope is an API's (src/clients/resource-servers.ts)
     claims: {
       openid: ['sub'],
       profile: ['preferred_username'],
@@ -142,24 +142,14 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           return introspectionPolicy(client, { clientId: t.clientId, aud: t.aud, accountId: t.accountId, iat: t.iat });
         },
       },
-      // RFC 8707: a client names the API it wants a token for; registered resource servers get RFC 9068 JWTs
-      // (verifiable locally through the JWKS) carrying only their own scopes. Without `resource`, tokens stay
-      // opaque (usable at userinfo, introspectable).
+      // RFC 8707: a client names the API it wants a token for; registered APIs get RFC 9068 JWTs (verifiable
+      // locally through the JWKS) carrying only scopes the API defines and the client was allowed
+      // (src/oidc/resource-access.ts). Without `resource`, tokens stay opaque (usable at userinfo, introspectable).
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,
         useGrantedResource: async () => true,
-        async getResourceServerInfo(_ctx, indicator) {
-          const server = await resourceServers.find(indicator);
-          if (!server) throw new TollgateError(400, 'invalid_target', `unknown resource server ${indicator}`);
-          return {
-            scope: server.scopes,
-            audience: server.identifier,
-            accessTokenTTL: config.accessTokenTtl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: config.signingKeyAlg } },
-          };
-        },
+        getResourceServerInfo: getResourceServerInfo as never,
       },
       // RFC 7009 §2.1: the server verifies the token was issued to the client asking to revoke it.
       revocation: {

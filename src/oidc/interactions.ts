@@ -14,8 +14,9 @@ import { InvalidRequest } from '../errors.js';
 import { readForm, single } from '../request/body.js';
 import { CSRF_FIELD, type Csrf } from '../request/csrf.js';
 import { deviceOf } from '../request/device.js';
+import type { ResourceServerLookup } from '../clients/resource-servers.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
-import { consentPage } from '../../views/consent.js';
+import { consentPage, type ConsentApi } from '../../views/consent.js';
 import { loginPage } from '../../views/login.js';
 
 export interface InteractionDeps {
@@ -23,6 +24,8 @@ export interface InteractionDeps {
   prisma: PrismaClient;
   audit: Audit;
   csrf: Csrf;
+  /** Names and scope descriptions of APIs, for the consent page. */
+  resourceServers: ResourceServerLookup;
   /** Absent when rate limiting is off. */
   loginLimiter?: LoginLimiter | undefined;
 }
@@ -34,7 +37,7 @@ const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 /** What an interaction's CSRF token is bound to. */
 const csrfBinding = (uid: string) => `interaction:${uid}`;
 
-export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter }: InteractionDeps): Router {
+export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers }: InteractionDeps): Router {
   const device = (ctx: Context) => deviceOf(ctx);
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -49,6 +52,15 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     return client?.clientName ?? String(interaction.params.client_id);
   }
 
+  /** Each API asked for, by name, with the descriptions of the scopes asked (only scopes the client is allowed). */
+  async function apisAsked(missing: Record<string, string[]>): Promise<ConsentApi[]> {
+    return Promise.all(Object.entries(missing).map(async ([identifier, scopes]) => {
+      const api = await resourceServers.find(identifier);
+      const described = new Map(api?.scopes.map((s) => [s.name, s.description]));
+      return { name: api?.name ?? identifier, identifier, scopes: scopes.map((s) => ({ name: s, description: described.get(s) })) };
+    }));
+  }
+
   async function render(ctx: Context, interaction: Details, extra: { username?: string; error?: string } = {}) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
@@ -60,8 +72,8 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     }
     const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
     const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const scopes = [...new Set([...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()])];
-    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes, csrfToken });
+    const apis = await apisAsked(details.missingResourceScopes ?? {});
+    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes: details.missingOIDCScope ?? [], apis, csrfToken });
   }
 
   router.get('/', async (ctx) => {

@@ -16,7 +16,9 @@ import {
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { answerForJwtAccessTokens } from './jwt-access-tokens.js';
 import { createNotBeforeCheck } from '../accounts/not-before.js';
-import { createResourceServers } from '../clients/resource-servers.js';
+import type { AllowanceLookup } from '../clients/allowances.js';
+import type { ResourceServerLookup } from '../clients/resource-servers.js';
+import { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
 
 export interface ProviderDeps {
@@ -27,18 +29,21 @@ export interface ProviderDeps {
   cookieKeys: string[];
   hash: TokenHasher;
   logger: Logger;
-  refreshGrant: Omit<RefreshGrantDeps, 'provider'>;
+  refreshGrant: Omit<RefreshGrantDeps, 'provider' | 'allowances'>;
+  resourceServers: ResourceServerLookup;
+  allowances: AllowanceLookup;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant } = deps;
-  const resourceServers = createResourceServers(prisma);
+  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances } = deps;
   const notBefore = createNotBeforeCheck(prisma);
-  const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore });
+  const clientExists = async (clientId: string) => (await adapter('Client').find(clientId)) !== undefined;
+  const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore, clientExists });
+  const getResourceServerInfo = createResourceServerInfo({ resourceServers, allowances, accessTokenTtl: config.accessTokenTtl, signingAlg: config.signingKeyAlg });
   correctTokenEndpointErrors(); // before `new Provider`: it patches the endpoint stacks the router is built from
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), resourceServers, introspectionPolicy, notBefore }),
+    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), getResourceServerInfo, introspectionPolicy, notBefore }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
@@ -47,7 +52,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   allowOmittingRedirectUriWithPkce(provider);
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
-  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
+  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, allowances, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
   const publicKeys = keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
   provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
   listenToProvider(provider, logger);

@@ -34,7 +34,7 @@ describe('admin API: OpenAPI document', () => {
   it('documents exactly the routes the router serves', () => {
     const docs = documented(openApiDocument);
     const routes = routed();
-    expect(routes.length).toBe(13);
+    expect(routes.length).toBe(21);
     expect([...docs].sort()).toEqual([...routes].sort());
     expect(new Set(docs).size).toBe(docs.length);
   });
@@ -57,7 +57,7 @@ describe('admin API: OpenAPI document', () => {
   });
 
   it('is answered by the server for every documented operation', async () => {
-    const sample: Record<string, string> = { client_id: 'some-client', id: '00000000-0000-4000-8000-000000000000', family_id: '00000000-0000-4000-8000-000000000001' };
+    const sample: Record<string, string> = { client_id: 'some-client', id: '00000000-0000-4000-8000-000000000000', family_id: '00000000-0000-4000-8000-000000000001', resource: encodeURIComponent('https://api.example.com') };
     for (const operation of documented(openApiDocument)) {
       const [method, template] = operation.split(' ') as [string, string];
       const path = template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => sample[name]!);

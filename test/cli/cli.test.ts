@@ -197,9 +197,15 @@ describe('CLI contract (PostgreSQL)', () => {
         redirect_uris: [REDIRECT_URI, second],
       });
 
-      const service = await cli(['clients', 'create', '--name', 'Service', '--grant-types', 'client_credentials', '--scopes', 'read write']);
+      const service = await cli(['clients', 'create', '--name', 'Service', '--grant-types', 'client_credentials', '--scopes', 'profile email']);
       expect(service.code).toBe(0);
-      expect(asClientView(JSON.parse(service.stdout))).toMatchObject({ grant_types: ['client_credentials'], scope: 'read write', redirect_uris: [] });
+      expect(asClientView(JSON.parse(service.stdout))).toMatchObject({ grant_types: ['client_credentials'], scope: 'profile email', redirect_uris: [] });
+
+      // Scopes nobody defines are refused, by name (they would otherwise fail every request of the client).
+      const unknown = await cli(['clients', 'create', '--name', 'Service', '--grant-types', 'client_credentials', '--scopes', 'read write']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stdout).toBe('');
+      expect(errorOf(unknown.stderr).error_description).toMatch(/^unknown scopes read write: they are neither built in/);
     }, 60_000);
 
     it('fails with a JSON error on invalid input (a redirect URI with a fragment)', async () => {

@@ -1,42 +1,99 @@
-// Registering a resource server from the CLI, and the CLI's client creation being audited.
+// APIs and allowances from the CLI, run as real child processes: `clients create --resource-server` registers an
+// API, `clients allow` lets a client obtain some of its scopes (one JSON document; --scopes "" takes it away),
+// with the server running or not, on real PostgreSQL + Redis and embedded. Unknown scopes are refused by name.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader } from 'jose';
 
-import { createTestClient, createUser, introspect, obtainTokens } from '../support/oauth.js';
+import { createTestClient, createUser, introspect, obtainTokens, tokenRequest } from '../support/oauth.js';
 import { runCli } from '../support/process.js';
-import { createStorage, startOn, type Storage } from '../support/server.js';
+import { createStorage, MODES, startOn, type Storage, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
-describe('clients create --resource-server', () => {
-  let storage: Storage;
-  afterAll(() => storage?.cleanup());
+const ORDERS = 'https://orders.example.com';
 
-  it('makes the client the resource server for that URI, and audits the creation', async () => {
-    storage = await createStorage('external');
+/** The JSON error a failed command printed: the last line of stderr. */
+const errorOf = (stderr: string) => JSON.parse(stderr.trim().split('\n').at(-1) ?? '') as { error: string; error_description: string };
+
+/** Polls `check` until it holds (embedded: a CLI change shows within CLIENT_CACHE_SECONDS). */
+async function eventually(check: () => Promise<boolean>, ms = 5_000) {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
+  let storage: Storage;
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    await storage?.cleanup();
+  });
+
+  it('registers an API, allows a client (server stopped, then running), and takes the allowance away', async () => {
+    storage = await createStorage(mode);
     const created = await runCli(
       ['clients', 'create', '--name', 'Orders API', '--grant-types', 'client_credentials', '--scopes', 'admin',
-        '--resource-server', 'https://orders.example.com', '--resource-scopes', 'orders:read orders:write'],
+        '--resource-server', ORDERS, '--resource-scopes', 'orders:read orders:write'],
       { env: storage.env },
     );
     expect(created.code).toBe(0);
-    const api = created.json as ClientView & { resource_server: { identifier: string; scopes: string } };
-    expect(api.resource_server).toEqual({ identifier: 'https://orders.example.com', scopes: 'orders:read orders:write' });
+    const api = created.json as ClientView & { resource_server: unknown };
+    expect(api.resource_server).toEqual({ identifier: ORDERS, name: 'Orders API', scopes: 'orders:read orders:write' });
 
-    const server = await startOn(storage, {});
-    try {
-      const [event] = await server.db.sql.query<{ type: string; client_id: string; detail: { via: string } }>(
-        "SELECT type, client_id, detail FROM audit_events WHERE type = 'client.created' AND client_id = $1", [api.client_id]);
-      expect(event).toMatchObject({ type: 'client.created', client_id: api.client_id, detail: { via: 'cli' } });
+    // A client registered for API scopes that exist now: accepted (they are obtained through allowances).
+    const worker = await runCli(['clients', 'create', '--name', 'Worker', '--grant-types', 'client_credentials', '--scopes', 'orders:read'], { env: storage.env });
+    expect(worker.code).toBe(0);
+    const workerClient = worker.json as ClientView;
 
-      const app = await createTestClient(server);
-      const tokens = await obtainTokens(server, app, await createUser(server), {
-        scope: 'openid orders:read', extra: { resource: 'https://orders.example.com' },
-      });
-      expect(decodeProtectedHeader(tokens.access_token).typ).toBe('at+jwt');
-      expect((await introspect(server, api, tokens.access_token)).body).toMatchObject({ active: true, aud: 'https://orders.example.com', scope: 'orders:read' });
-    } finally {
-      await server.stop();
-    }
+    // Allowed while no server runs.
+    const allowed = await runCli(['clients', 'allow', '--client-id', workerClient.client_id, '--resource', ORDERS, '--scopes', 'orders:read'], { env: storage.env });
+    expect([allowed.code, allowed.json]).toEqual([0, { client_id: workerClient.client_id, resource: ORDERS, scopes: ['orders:read'] }]);
+
+    server = await startOn(storage, { CLIENT_CACHE_SECONDS: '1' });
+    const cc = (scope: string) => tokenRequest(server!, workerClient, { grant_type: 'client_credentials', scope, resource: ORDERS });
+    const first = await cc('orders:read orders:write');
+    expect([first.status, first.body.scope]).toEqual([200, 'orders:read']);
+    expect((await introspect(server, api, first.body.access_token as string)).body).toMatchObject({ active: true, aud: ORDERS, scope: 'orders:read' });
+
+    const [event] = await server.db.sql.query<{ client_id: string; detail: Record<string, unknown> }>(
+      "SELECT client_id, detail FROM audit_events WHERE type = 'client.resource_allowed' AND client_id = $1", [workerClient.client_id]);
+    expect(event?.detail).toMatchObject({ resource: ORDERS, scopes: ['orders:read'], via: 'cli' });
+    const [creation] = await server.db.sql.query<{ detail: Record<string, unknown> }>(
+      "SELECT detail FROM audit_events WHERE type = 'client.created' AND client_id = $1", [api.client_id]);
+    expect(creation?.detail).toMatchObject({ via: 'cli' });
+
+    // The code flow, for a client allowed while the server runs.
+    const app = await createTestClient(server);
+    const appAllowed = await runCli(['clients', 'allow', '--client-id', app.client_id, '--resource', ORDERS, '--scopes', 'orders:read orders:write'], { env: storage.env });
+    expect(appAllowed.json).toEqual({ client_id: app.client_id, resource: ORDERS, scopes: ['orders:read', 'orders:write'] });
+    const tokens = await obtainTokens(server, app, await createUser(server), { scope: 'openid orders:write', extra: { resource: ORDERS } });
+    expect(decodeProtectedHeader(tokens.access_token).typ).toBe('at+jwt');
+    expect(tokens.scope).toBe('orders:write');
+
+    // Taken away while the server runs: new tokens carry none of the API's scopes.
+    const removed = await runCli(['clients', 'allow', '--client-id', workerClient.client_id, '--resource', ORDERS, '--scopes', ''], { env: storage.env });
+    expect([removed.code, removed.json]).toEqual([0, { client_id: workerClient.client_id, resource: ORDERS, scopes: [] }]);
+    await eventually(async () => (await cc('orders:read')).body.error === 'invalid_target');
+  }, 120_000);
+
+  it('refuses unknown scopes at creation and in allowances, naming them', async () => {
+    const unknown = await runCli(['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--scopes', 'profile api:read'], { env: storage.env });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stdout).toBe('');
+    const error = errorOf(unknown.stderr);
+    expect(error.error).toBe('invalid_request');
+    expect(error.error_description).toMatch(/^unknown scope api:read: it is neither built in \(openid offline_access profile email admin\) nor defined by a registered API/);
+    expect(error.error_description).toContain('--resource-server URI --resource-scopes "api:read"');
+
+    const [row] = await server!.db.sql.query<{ client_id: string }>("SELECT client_id FROM clients WHERE name = 'Worker'");
+    const badAllow = await runCli(['clients', 'allow', '--client-id', row!.client_id, '--resource', ORDERS, '--scopes', 'orders:delete'], { env: storage.env });
+    expect(badAllow.code).not.toBe(0);
+    expect(errorOf(badAllow.stderr).error_description).toMatch(/^the API https:\/\/orders\.example\.com does not define the scope orders:delete/);
+
+    const noApi = await runCli(['clients', 'allow', '--client-id', row!.client_id, '--resource', 'https://none.example.com', '--scopes', 'a'], { env: storage.env });
+    expect(errorOf(noApi.stderr)).toEqual({ error: 'not_found', error_description: 'no API is registered with the identifier https://none.example.com' });
   }, 90_000);
 
   it('refuses --resource-scopes without --resource-server', async () => {

@@ -54,6 +54,16 @@ describe('metrics', () => {
     expect(delta('tollgate_store_command_duration_seconds_count', 'command="setIfAbsent",outcome="ok"')).toBeGreaterThanOrEqual(2);
     expect(after).toContain('tollgate_process_resident_memory_bytes');
   });
+
+  it('records an error response under the status actually sent, whatever threw it', async () => {
+    const before = await scrape();
+    expect((await fetch(`${server.url}/admin/clients`)).status).toBe(401); // thrown by the admin guard
+    const after = await scrape();
+    const delta = (labels: string) => sample(after, 'tollgate_http_request_duration_seconds_count', labels) - sample(before, 'tollgate_http_request_duration_seconds_count', labels);
+    expect(delta('route="/admin/clients",method="GET",status="401"')).toBe(1);
+    expect(delta('route="/admin/clients",method="GET",status="404"')).toBe(0);
+    expect(after).toContain('tollgate_dependency_errors_total{dependency="database",reason="connection_refused"} 0');
+  });
 });
 
 describe('metrics on a port of their own', () => {

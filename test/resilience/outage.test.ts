@@ -20,6 +20,18 @@ const admin = async (sql: string) => {
   }
 };
 
+const METRICS_TOKEN = 'outage-metrics-token-0123456789';
+
+/** The sum of every sample of `name` whose labels include all of `labels` (e.g. 'status="503"'). */
+async function scrape(server: TestServer, name: string, ...labels: string[]): Promise<number> {
+  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && labels.every((l) => line.includes(l)))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
 const timed = async <T>(fn: () => Promise<T>) => {
   const started = Date.now();
   const result = await fn();
@@ -33,7 +45,7 @@ describe('PostgreSQL unavailable', () => {
   let dbName: string;
 
   beforeAll(async () => {
-    server = await startServer('external', { DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000' });
+    server = await startServer('external', { DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000', METRICS_TOKEN });
     dbName = new URL(server.config.databaseUrl!).pathname.slice(1);
     user = await createUser(server);
     client = await createTestClient(server);
@@ -56,6 +68,11 @@ describe('PostgreSQL unavailable', () => {
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'unavailable', store: 'ok' } });
+    // Telemetry sees the outage: the 503 under its own status, and refused connections under the database.
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(1);
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="/readyz"', 'status="503"')).toBe(1);
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"', 'reason="connection_refused"')).toBeGreaterThanOrEqual(2);
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="store"')).toBe(0);
 
     await admin(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
@@ -92,7 +109,7 @@ describe('Redis unavailable', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    server = await startServer('external', { REDIS_URL: `redis://127.0.0.1:${port}`, STORE_COMMAND_TIMEOUT_MS: '500' });
+    server = await startServer('external', { REDIS_URL: `redis://127.0.0.1:${port}`, STORE_COMMAND_TIMEOUT_MS: '500', METRICS_TOKEN });
   });
   afterAll(async () => {
     await server?.stop().catch(() => {});
@@ -121,6 +138,14 @@ describe('Redis unavailable', () => {
     expect(await down.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' });
     expect(ms).toBeLessThan(10_000);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    const token = await refresh(server, client, tokens.refresh_token);
+    expect(token.status).toBe(503);
+    // Telemetry sees the outage: each 503 under status 503 (not 404), and the store's errors counted.
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="introspection"', 'status="503"')).toBe(1);
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(1);
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'status="404"')).toBe(0);
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="store"')).toBeGreaterThanOrEqual(3);
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"')).toBe(0);
 
     redis = await startRedis(port);
     let ready = 0;

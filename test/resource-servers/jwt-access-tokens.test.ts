@@ -7,6 +7,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createTestClient, createUser, introspect, obtainTokens, refresh, revoke, tokenRequest, type User } from '../support/oauth.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
+import { setAllowance } from '../../src/clients/allowances.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
 const API = 'https://api.example.com';
@@ -23,7 +24,8 @@ describe('JWT access tokens for resource servers', () => {
     user = await createUser(server);
     api = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
     await registerResourceServer(server.db.prisma, api.client_id, API, 'read write');
-    app = await createTestClient(server); // resource scopes are governed by the resource server, not the client's scope list
+    app = await createTestClient(server); // API scopes are governed by allowances, not by the client's scope list
+    await setAllowance(server.db.prisma, app.client_id, API, ['read']);
     stranger = await createTestClient(server);
   });
   afterAll(() => server?.stop());

@@ -2,7 +2,7 @@
 // zod schemas the routes parse with (src/admin/schemas.ts).
 import { z } from 'zod';
 
-import { createClientBody, createRegistrationTokenBody, updateClientBody } from '../schemas.js';
+import { allowanceBody, createClientBody, createRegistrationTokenBody, createResourceBody, updateClientBody, updateResourceBody } from '../schemas.js';
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -83,6 +83,18 @@ export const components = {
     UserList: listOf('User'),
     SessionList: listOf('Session'),
     AuditEventList: listOf('AuditEvent'),
+    Allowance: object({ client_id: str, resource: { type: 'string', description: 'the API identifier' }, scopes: strings }, 'the scopes of one API a client may obtain'),
+    AllowanceList: listOf('Allowance'),
+    Api: object({
+      identifier: { type: 'string', description: 'absolute URI (RFC 8707 resource indicator)' },
+      name: str,
+      client_id: { ...nullableStr, description: 'the client standing for the API (it may introspect the API’s tokens)' },
+      scopes: { type: 'array', items: object({ name: str, description: nullableStr }) },
+    }, 'an API (resource server)'),
+    ApiList: listOf('Api'),
+    SetAllowance: requestSchema(allowanceBody),
+    CreateApi: requestSchema(createResourceBody),
+    UpdateApi: requestSchema(updateResourceBody),
     CreateClient: requestSchema(createClientBody),
     UpdateClient: requestSchema(updateClientBody),
     CreateRegistrationToken: requestSchema(createRegistrationTokenBody),

@@ -28,6 +28,7 @@ const page = [
 ];
 const clientId = inPath('client_id', 'the client');
 const userId = inPath('id', 'the user', 'uuid');
+const resource = inPath('resource', 'the API identifier, URL-encoded (e.g. https%3A%2F%2Forders.example.com)');
 const body = (schema: string) => ({ required: true, content: { 'application/json': { schema: ref(schema) } } });
 const noContent = { description: 'done' };
 
@@ -56,6 +57,33 @@ const paths = {
       summary: 'Rotate the secret (audited as client.secret_rotated): the new one is shown once, the old one stops working',
       responses: { 200: json('the new secret', 'ClientSecret'), ...guarded(404) },
     },
+  },
+  '/admin/clients/{client_id}/resources': {
+    parameters: [clientId],
+    get: { summary: 'The client’s allowances: for each API, the scopes it may obtain', responses: { 200: json('every allowance of the client', 'AllowanceList'), ...guarded(404) } },
+  },
+  '/admin/clients/{client_id}/resources/{resource}': {
+    parameters: [clientId, resource],
+    put: {
+      summary: 'Set the scopes of this API the client may obtain (the complete list; audited as client.resource_allowed, or client.resource_removed for [])',
+      requestBody: body('SetAllowance'),
+      responses: { 200: json('the allowance', 'Allowance'), ...guarded(404, 413, 415) },
+    },
+    delete: { summary: 'Take the allowance away (audited as client.resource_removed): new tokens carry none of the API’s scopes', responses: { 204: noContent, ...guarded(404) } },
+  },
+  '/admin/resources': {
+    get: { summary: 'List APIs (identifier order)', parameters: page, responses: { 200: json('a page of APIs', 'ApiList'), ...guarded() } },
+    post: { summary: 'Register an API', requestBody: body('CreateApi'), responses: { 201: json('the API', 'Api'), ...guarded(404, 413, 415) } },
+  },
+  '/admin/resources/{resource}': {
+    parameters: [resource],
+    get: { summary: 'Read an API', responses: { 200: json('the API', 'Api'), ...guarded(404) } },
+    patch: {
+      summary: 'Rename an API or replace its scopes and their descriptions (a removed scope leaves every allowance)',
+      requestBody: body('UpdateApi'),
+      responses: { 200: json('the changed API', 'Api'), ...guarded(404, 413, 415) },
+    },
+    delete: { summary: 'Remove an API with every allowance of it; its tokens introspect inactive', responses: { 204: noContent, ...guarded(404) } },
   },
   '/admin/users': {
     get: {

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 
-import { CLI_ACTOR, eventBy } from '../../audit/actor.js';
+import { allowanceEvent, CLI_ACTOR, eventBy } from '../../admin/actor.js';
 import { createAudit } from '../../audit/audit.js';
+import { setAllowance } from '../../clients/allowances.js';
 import { createClient, rotateClientSecret } from '../../clients/clients.js';
 import { markClientChanged } from '../../clients/client-versions.js';
-import { registerResourceServer } from '../../clients/resource-servers.js';
+import { checkIdentifier, checkScopes, registerResourceServer } from '../../clients/resource-servers.js';
 import { openStore } from '../../store/index.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
 import { createLogger } from '../../observability/logger.js';
@@ -13,7 +14,8 @@ import type { CliContext } from '../context.js';
 /**
  * clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
  *   [--id-token-signed-response-alg ES256|RS256]
- *   [--resource-server URI --resource-scopes "a b"]   (the client stands for that API: see src/clients/resource-servers.ts)
+ *   [--resource-server URI --resource-scopes "a b" [--resource-name N]]   (the client stands for that API, which is
+ *   registered with it: see src/clients/resource-servers.ts; clients obtain its scopes with `clients allow`)
  */
 export async function clientsCreate(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({
@@ -28,10 +30,15 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
       'resource-server': { type: 'string' },
       'resource-scopes': { type: 'string' },
       'id-token-signed-response-alg': { type: 'string' },
+      'resource-name': { type: 'string' },
     },
     strict: true,
   });
   if (values['resource-scopes'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-scopes needs --resource-server');
+  if (values['resource-name'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-name needs --resource-server');
+  // The API's scopes are checked before anything is written, so that a malformed one leaves no client behind.
+  const apiScopes = values['resource-server'] ? checkScopes(values['resource-scopes'] ?? '') : [];
+  if (values['resource-server']) checkIdentifier(values['resource-server']);
   const client = await createClient(ctx.db.prisma, ctx.hash, {
     name: values.name ?? '',
     redirectUris: values['redirect-uri'] ?? [],
@@ -40,10 +47,11 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     scopes: values.scopes,
     admin: values.admin ?? false,
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
+    scopesAboutToBeDefined: apiScopes.map((s) => s.name),
   }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
   if (!values['resource-server']) return client;
-  const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], values['resource-scopes'] ?? '');
-  return { ...client, resource_server: { identifier: server.identifier, scopes: server.scopes } };
+  const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], apiScopes, values['resource-name'] ?? values.name);
+  return { ...client, resource_server: { identifier: server.identifier, name: server.name, scopes: server.scopes.map((s) => s.name).join(' ') } };
 }
 
 /**
@@ -57,15 +65,38 @@ export async function clientsRotateSecret(ctx: CliContext, args: string[]) {
   const event = eventBy(CLI_ACTOR, 'client.secret_rotated', 'success');
   const secret = await rotateClientSecret(ctx.db.prisma, ctx.hash, clientId, [event]);
   if (!secret) throw new NotFound(`no client ${clientId}`);
-  // With a shared store, running instances drop their cached copy now; embedded, within CLIENT_CACHE_SECONDS.
-  if (ctx.config.redisUrl) {
-    const store = await openStore(ctx.config);
-    try {
-      await markClientChanged(store, clientId);
-    } finally {
-      await store.close();
-    }
-  }
+  await announceClientChange(ctx, clientId);
   createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr)).mirror({ ...event, clientId });
   return { client_id: clientId, client_secret: secret };
+}
+
+/**
+ * With a shared store, running instances drop their cached copy of the client (and of what depends on it:
+ * allowances, APIs) now; embedded, within CLIENT_CACHE_SECONDS. `clientId` '*' means every client.
+ */
+export async function announceClientChange(ctx: CliContext, clientId: string): Promise<void> {
+  if (!ctx.config.redisUrl) return;
+  const store = await openStore(ctx.config);
+  try {
+    await markClientChanged(store, clientId);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * clients allow --client-id C --resource URI --scopes "a b": the scopes of that API the client may obtain (the
+ * complete list; "" takes the allowance away). Audited as client.resource_allowed / client.resource_removed.
+ */
+export async function clientsAllow(ctx: CliContext, args: string[]) {
+  const { values } = parseArgs({ args, options: { 'client-id': { type: 'string' }, resource: { type: 'string' }, scopes: { type: 'string' } }, strict: true });
+  const clientId = values['client-id'];
+  if (!clientId) throw new InvalidRequest('--client-id is required');
+  if (!values.resource) throw new InvalidRequest('--resource is required (the API identifier)');
+  if (values.scopes === undefined) throw new InvalidRequest('--scopes is required ("" takes the allowance away)');
+  const { allowance, before } = await setAllowance(ctx.db.prisma, clientId, values.resource, values.scopes.split(/\s+/));
+  await announceClientChange(ctx, clientId);
+  const audit = createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr));
+  await audit.record({ ...allowanceEvent(CLI_ACTOR, allowance, before), clientId });
+  return allowance;
 }

@@ -32,6 +32,8 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { Audit, AuditEvent } from '../../audit/audit.js';
+import type { AllowanceLookup } from '../../clients/allowances.js';
+import { BUILT_IN_SCOPE_SET } from '../../clients/scopes.js';
 import type { TokenHasher } from '../../crypto/token-hash.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, isDependencyFailure, TooManyRequests } from '../../errors.js';
 import type { Families } from '../../families/families.js';
@@ -58,6 +60,7 @@ export interface RefreshGrantDeps {
   store: ShortLivedStore;
   hash: TokenHasher;
   metrics: Pick<Metrics, 'refreshOutcome'>;
+  allowances: AllowanceLookup;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -72,7 +75,7 @@ function refuseSessionBound(token: RefreshTokenModel): void {
   if (token.expiresWithSession) throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
 }
 
-export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics }: RefreshGrantDeps) {
+export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics, allowances }: RefreshGrantDeps) {
   /** Names what happened to this refresh, for the metrics (read once the request is over). */
   const outcome = (ctx: Ctx, value: RefreshOutcome) => {
     ctx.state.refreshOutcome = value;
@@ -195,6 +198,18 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   }
 
   /**
+   * The family's scope from now on: API scopes the client is no longer allowed (for any of the family's APIs) are
+   * dropped for good, so that allowing them again later does not revive them in old families.
+   */
+  async function currentScope(token: RefreshTokenModel): Promise<string | undefined> {
+    if (typeof token.scope !== 'string') return token.scope as undefined;
+    const resources = [token.resource ?? []].flat().filter((r): r is string => typeof r === 'string');
+    const allowed = new Set<string>();
+    for (const resource of resources) for (const s of (await allowances.allowedScopes(token.clientId!, resource)) ?? []) allowed.add(s);
+    return token.scope.split(' ').filter((s) => BUILT_IN_SCOPE_SET.has(s) || allowed.has(s)).join(' ');
+  }
+
+  /**
    * Builds the rotation in memory: the successor refresh token, an access token, the response. Nothing is written:
    * `saveAccessToken` stores the access token, with the rotation's other writes.
    */
@@ -205,7 +220,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       accountId: token.accountId, acr: token.acr, amr: token.amr, authTime: token.authTime, claims: token.claims,
       client: ctx.oidc.client, expiresWithSession: token.expiresWithSession, iiat: token.iiat, grantId: token.grantId,
       gty: String(token.gty ?? '').endsWith(grantType) ? token.gty : `${token.gty} ${grantType}`, nonce: token.nonce,
-      resource: token.resource, rotations: (Number(token.rotations) || 0) + 1, scope: token.scope,
+      resource: token.resource, rotations: (Number(token.rotations) || 0) + 1, scope: await currentScope(token),
       sessionUid: token.sessionUid, sid: token.sid, rar: token.rar, jkt: token.jkt,
     } as never) as RefreshTokenModel;
     successor.exp = Math.floor(expiresAt.getTime() / 1000);
