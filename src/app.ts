@@ -15,6 +15,8 @@ import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
+import { createAnomalyDetector } from './anomalies/detector.js';
+import { createGeolocator } from './anomalies/geolocation.js';
 import { createAllowanceLookup, type AllowanceLookup } from './clients/allowances.js';
 import { createResourceServerLookup } from './clients/resource-servers.js';
 import { Families } from './families/families.js';
@@ -73,7 +75,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     maxTtlSeconds: config.refreshFamilyMaxTtl,
     velocityMax: config.refreshVelocity.max,
     velocityWindowSeconds: config.refreshVelocity.windowSeconds,
+    reuseResponse: config.reuseResponse,
   }, metrics);
+  const anomalies = createAnomalyDetector(config.anomalies, createGeolocator());
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
@@ -91,7 +95,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics }, resourceServers, allowances,
+    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances,
   });
 
   const koa = new Koa({ proxy: config.trustProxy });

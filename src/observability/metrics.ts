@@ -2,16 +2,18 @@
 // Labels are bounded: routes are names, never raw paths; outcomes and reasons come from fixed sets.
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
+import { SIGNALS, type Signal } from '../anomalies/detector.js';
 import { dependencyFailureReason } from '../errors.js';
 import type { ShortLivedStore } from '../store/types.js';
 
-export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'expired' | 'invalid' | 'rate_limited' | 'error';
+export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'anomaly_revoked' | 'expired' | 'invalid' | 'rate_limited' | 'error';
 
 export interface Metrics {
   registry: Registry;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   refreshOutcome(outcome: RefreshOutcome): void;
   familyRevoked(reason: string, count?: number): void;
+  refreshAnomaly(signal: Signal): void;
   rateLimited(limiter: string): void;
   observeDatabase(seconds: number, failed: boolean): void;
   observeStore(command: string, seconds: number, failed: boolean): void;
@@ -61,6 +63,12 @@ export function createMetrics(): Metrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const anomalies = new Counter({
+    name: 'tollgate_refresh_anomalies_total',
+    help: 'refresh anomaly signals raised by rotations, by signal',
+    labelNames: ['signal'] as const,
+    registers: [registry],
+  });
   const limited = new Counter({
     name: 'tollgate_rate_limit_rejections_total',
     help: 'requests refused by a rate limit',
@@ -90,7 +98,8 @@ export function createMetrics(): Metrics {
   });
   for (const dependency of ['database', 'store']) for (const reason of DEPENDENCY_REASONS) dependencyErrors.inc({ dependency, reason }, 0);
   // Pre-create the outcome series so dashboards and ratios see zeros rather than gaps.
-  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'anomaly_revoked', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+  for (const signal of SIGNALS) anomalies.inc({ signal }, 0);
 
   const observeRequest = series(requests);
   const observeDatabase = series(database);
@@ -101,6 +110,7 @@ export function createMetrics(): Metrics {
     observeRequest: (route, method, status, seconds) => observeRequest({ route, method, status: String(status) }, seconds),
     refreshOutcome: (outcome) => refreshes.inc({ outcome }),
     familyRevoked: (reason, count = 1) => revocations.inc({ reason }, count),
+    refreshAnomaly: (signal) => anomalies.inc({ signal }),
     rateLimited: (limiter) => limited.inc({ limiter }),
     observeDatabase: (seconds, failed) => observeDatabase({ outcome: failed ? 'error' : 'ok' }, seconds),
     observeStore: (command, seconds, failed) => observeStore({ command, outcome: failed ? 'error' : 'ok' }, seconds),

@@ -23,4 +23,14 @@ describe('dashboard and alerts', () => {
     for (const name of [...referenced(dashboard), ...referenced(alerts)]) expect({ name, exported: names.has(name) }).toEqual({ name, exported: true });
     expect(alerts).toContain('outcome="reuse_detected"');
   });
+
+  it('watch the refresh anomaly signals: an alert on impossible travel, a panel per signal', () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../observability/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const alerts = readFileSync(new URL('../../observability/prometheus-alerts.yml', import.meta.url), 'utf8');
+    expect(alerts).toContain('tollgate_refresh_anomalies_total{signal="impossible_travel"}');
+    const panel = dashboard.panels.find((p) => p.targets.some((t) => t.expr.includes('tollgate_refresh_anomalies_total')));
+    expect(panel?.targets[0]?.expr).toBe('sum by (signal) (increase(tollgate_refresh_anomalies_total[1h]))');
+  });
 });
