@@ -36,6 +36,7 @@ import { createMetricsRouter, requestMetrics } from './observability/metrics-htt
 import { requestLogger } from './observability/request-logger.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { loadSigningKeys } from './oidc/keys.js';
+import { deviceRoutes, isDevicePath } from './oidc/device-routes.js';
 import { createProvider } from './oidc/provider.js';
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
 import { createRegisteredClients } from './registration/registered-clients.js';
@@ -127,6 +128,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     await next();
   });
   koa.use(redirectFormPostsToGet(['/auth', '/session/end']));
+  koa.use(forPaths(isDevicePath, deviceRoutes({ store, config, metrics })));
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 

@@ -65,6 +65,8 @@ const schema = z.object({
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
   // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
   SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
+  // RFC 8628: how long a device code (and its user code) can be used.
+  DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -106,6 +108,7 @@ export interface Config {
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
   shutdownTimeoutSeconds: number;
+  deviceCodeTtl: number;
 }
 
 export class ConfigError extends Error {
@@ -178,5 +181,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
   };
 }

@@ -9,6 +9,7 @@ import als from 'oidc-provider/lib/helpers/als.js';
 import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
 import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import * as upstreamDeviceCodeGrant from 'oidc-provider/lib/actions/grants/device_code.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
@@ -155,6 +156,19 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
 // resource indicators, ID tokens and the response shape behave exactly as in the other grants.
 
 export { checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, resolveResource, validateAccount, validateResourceServer };
+
+/**
+ * oidc-provider's own device_code grant (RFC 8628 §3.4), as it would register it itself: bound to the provider and
+ * its grant helpers. Tollgate registers a wrapper (grants/device-code.ts) that paces polling first.
+ */
+export function upstreamDeviceCodeHandler(provider: Provider): { handler: (ctx: KoaContextWithOIDC) => Promise<void>; parameters: Set<string>; grantType: string } {
+  const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, (helper as (...a: unknown[]) => unknown).bind(undefined, provider)]));
+  return {
+    handler: (ctx) => upstreamDeviceCodeGrant.handler(provider, helpers, ctx),
+    parameters: upstreamDeviceCodeGrant.parameters,
+    grantType: upstreamDeviceCodeGrant.grantType,
+  };
+}
 
 /** The koa context oidc-provider is handling now (adapters are called without one). */
 export const currentOidcContext = () => als.getStore();
