@@ -5,7 +5,7 @@ const layers = [
   // Pure functions from data to escaped HTML: they import nothing of ours but each other, so every layer may render.
   ['templates', '^views/'],
   ['infrastructure', '^src/(db|store|crypto|observability|request)/'],
-  ['domain', '^src/(families|accounts|clients|sessions|audit|security|registration)/'],
+  ['domain', '^src/(families|accounts|clients|sessions|audit|security|registration|anomalies)/'],
   ['adapters', '^adapters/'],
   ['protocol', '^src/oidc/'],
   ['delivery', '^src/(http|admin)/'],
@@ -29,6 +29,13 @@ module.exports = {
       severity: 'error',
       from: { pathNot: '^src/oidc/internals' },
       to: { path: 'node_modules/oidc-provider/lib/', pathNot: 'node_modules/oidc-provider/lib/index\\.js$' },
+    },
+    {
+      name: 'every-module-in-a-layer',
+      comment: 'a new folder or top-level module must be placed in a layer above (docs/architecture.md, "Layers")',
+      severity: 'error',
+      from: { path: '^(src|adapters|views)/', pathNot: layers.map(([, p]) => `(${p})`).join('|') },
+      to: {},
     },
     { name: 'no-circular', severity: 'error', from: { path: '^(src|adapters|views)/' }, to: { circular: true } },
   ],

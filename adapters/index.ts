@@ -9,6 +9,7 @@ import type { RegisteredClients } from '../src/registration/registered-clients.j
 import type { ShortLivedStore } from '../src/store/types.js';
 import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
+import { DeviceCodeAdapter } from './device-code-adapter.js';
 import type { Payload } from '../src/store/payload.js';
 import { GrantAdapter } from './grant-adapter.js';
 import { RefreshTokenAdapter } from './refresh-token-adapter.js';
@@ -62,6 +63,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     if (!backend) {
       if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
       else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, deps);
+      else if (model === 'DeviceCode') backend = new DeviceCodeAdapter(deps);
       else backend = new StoreAdapter(model, deps);
       backends.set(model, backend);
     }
@@ -93,7 +95,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
       upsert: (id, payload, expiresIn) => backend.upsert(id, payload, expiresIn),
       find: (id) => backend.find(id),
       findByUid: (uid) => backend.findByUid(uid),
-      findByUserCode: () => backend.findByUserCode(),
+      findByUserCode: (userCode) => backend.findByUserCode(userCode),
       destroy: (id) => backend.destroy(id),
       revokeByGrantId: (grantId) => backend.revokeByGrantId(grantId),
       // oidc-provider checks `consumed` and then consumes: two racing requests can both pass the check. The write

@@ -30,8 +30,12 @@ export class StoreAdapter {
   }
 
   upsert(id: string, payload: Payload, expiresIn?: number) {
+    return this.upsertAt(this.key(id), payload, expiresIn);
+  }
+
+  /** Writes a payload under a storage key (with its grant and uid indexes). */
+  protected upsertAt(key: string, payload: Payload, expiresIn?: number) {
     const { store, hash } = this.#deps;
-    const key = this.key(id);
     // Sent together (one pipelined round trip on Redis), the artifact first. Should an index write fail, the
     // upsert fails and the artifact is never handed out, as when the writes went one after another.
     return guardDependency(async () => {
@@ -57,8 +61,13 @@ export class StoreAdapter {
     });
   }
 
-  async findByUserCode(): Promise<undefined> {
-    return undefined; // the device flow is not enabled
+  async findByUserCode(_userCode?: string): Promise<Payload | undefined> {
+    return undefined; // only device codes have user codes (device-code-adapter.ts)
+  }
+
+  /** The payload stored under a key; `id` (when known) is restored as its jti. */
+  protected readAt(key: string, id: string | undefined) {
+    return guardDependency(() => this.#read(key, id));
   }
 
   async #read(key: string, id: string | undefined): Promise<Payload | undefined> {
@@ -70,11 +79,18 @@ export class StoreAdapter {
 
   /** Atomic: of any number of racing callers, one gets true. */
   consume(id: string) {
-    return guardDependency(() => this.#deps.store.consume(this.key(id), epochNow()));
+    return this.consumeAt(this.key(id));
+  }
+
+  protected consumeAt(key: string) {
+    return guardDependency(() => this.#deps.store.consume(key, epochNow()));
   }
 
   destroy(id: string) {
-    const key = this.key(id);
+    return this.destroyAt(this.key(id));
+  }
+
+  protected destroyAt(key: string) {
     return guardDependency(() => this.#deps.store.delete(key, `${key}#consumed`));
   }
 

@@ -15,6 +15,8 @@ import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createAudit } from './audit/audit.js';
+import { createAnomalyDetector, SIGNALS } from './anomalies/detector.js';
+import { createGeolocator } from './anomalies/geolocation.js';
 import { createAllowanceLookup, type AllowanceLookup } from './clients/allowances.js';
 import { createResourceServerLookup } from './clients/resource-servers.js';
 import { Families } from './families/families.js';
@@ -35,6 +37,7 @@ import { requestLogger } from './observability/request-logger.js';
 import { withRequestContext } from './request/context.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { loadSigningKeys } from './oidc/keys.js';
+import { deviceRoutes, isDevicePath } from './oidc/device-routes.js';
 import { createProvider } from './oidc/provider.js';
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
 import { createRegisteredClients } from './registration/registered-clients.js';
@@ -62,7 +65,7 @@ export interface App {
 }
 
 export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
-  const metrics = createMetrics();
+  const metrics = createMetrics({ anomalySignals: SIGNALS });
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
   db.observeFailures((err) => metrics.dependencyFailed('database', err));
@@ -74,7 +77,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     maxTtlSeconds: config.refreshFamilyMaxTtl,
     velocityMax: config.refreshVelocity.max,
     velocityWindowSeconds: config.refreshVelocity.windowSeconds,
+    reuseResponse: config.reuseResponse,
   }, metrics);
+  const anomalies = createAnomalyDetector(config.anomalies, createGeolocator());
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
@@ -92,7 +97,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics }, resourceServers, allowances,
+    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances,
   });
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -125,6 +130,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     await next();
   });
   koa.use(redirectFormPostsToGet(['/auth', '/session/end']));
+  koa.use(forPaths(isDevicePath, deviceRoutes({ store, config, metrics })));
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 

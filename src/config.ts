@@ -30,6 +30,13 @@ const schema = z.object({
   // A family rotating more often than this is not a client keeping its session alive: 429 and an audit event.
   REFRESH_VELOCITY_MAX: z.coerce.number().int().min(1).default(30),
   REFRESH_VELOCITY_WINDOW_SECONDS: seconds(60),
+  // Refresh anomaly signals (README "Refresh anomaly signals"): always recorded; `revoke` also revokes the family on
+  // impossible_travel and user_agent_changed. A reused refresh token revokes its family, or (`account`) every
+  // family of the account with its access tokens.
+  ANOMALY_RESPONSE: z.enum(['record', 'revoke']).default('record'),
+  ANOMALY_MAX_SPEED_KMH: z.coerce.number().positive().default(1000),
+  ANOMALY_MIN_INTERVAL_SECONDS: z.coerce.number().min(0).default(5),
+  REUSE_RESPONSE: z.enum(['family', 'account']).default('family'),
   // How often one instance (whichever takes the lock) removes dead families and expired payloads.
   PRUNE_INTERVAL_SECONDS: seconds(600, 0),
   RATE_LIMIT_ENABLED: bool.default(true),
@@ -58,6 +65,8 @@ const schema = z.object({
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
   // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
   SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
+  // RFC 8628: how long a device code (and its user code) can be used.
+  DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -79,6 +88,8 @@ export interface Config {
   refreshFamilyMaxTtl: number;
   refreshReuseGrace: number;
   refreshVelocity: { max: number; windowSeconds: number };
+  anomalies: { response: 'record' | 'revoke'; maxSpeedKmh: number; minIntervalSeconds: number };
+  reuseResponse: 'family' | 'account';
   pruneIntervalSeconds: number;
   rateLimitEnabled: boolean;
   rateLimits: {
@@ -97,6 +108,7 @@ export interface Config {
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
   shutdownTimeoutSeconds: number;
+  deviceCodeTtl: number;
 }
 
 export class ConfigError extends Error {
@@ -145,6 +157,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshFamilyMaxTtl: e.REFRESH_FAMILY_MAX_TTL_SECONDS,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE_SECONDS,
     refreshVelocity: { max: e.REFRESH_VELOCITY_MAX, windowSeconds: e.REFRESH_VELOCITY_WINDOW_SECONDS },
+    anomalies: { response: e.ANOMALY_RESPONSE, maxSpeedKmh: e.ANOMALY_MAX_SPEED_KMH, minIntervalSeconds: e.ANOMALY_MIN_INTERVAL_SECONDS },
+    reuseResponse: e.REUSE_RESPONSE,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
     rateLimits: {
@@ -167,5 +181,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
   };
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 export type AuditType =
   | 'login.succeeded' | 'login.failed' | 'consent.granted'
   | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
-  | 'refresh_token.velocity_exceeded'
+  | 'refresh_token.velocity_exceeded' | 'refresh_token.anomaly'
   | 'session.revoked' | 'user.logged_out_everywhere'
   | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
   | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted';

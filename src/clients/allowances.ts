@@ -25,6 +25,16 @@ export async function allowancesOf(prisma: PrismaClient, clientId: string): Prom
   return byResource;
 }
 
+/**
+ * The scopes of `resource` that `clientId` may obtain, read from the database; undefined when it has no allowance
+ * for that API. Grants use the cached AllowanceLookup (App.allowances) instead.
+ */
+export async function allowedScopes(prisma: PrismaClient, clientId: string, resource: string): Promise<string[] | undefined> {
+  if (typeof clientId !== 'string' || !plausibleIdentifier(resource)) return undefined;
+  const rows = await prisma.clientResourceScope.findMany({ where: { clientId, resource }, orderBy: { scope: 'asc' }, select: { scope: true } });
+  return rows.length ? rows.map((r) => r.scope) : undefined;
+}
+
 export async function listAllowances(prisma: PrismaClient, clientId: string): Promise<Allowance[]> {
   if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } }))) throw new NotFound(`no client ${clientId}`);
   return [...(await allowancesOf(prisma, clientId))].map(([resource, scopes]) => ({ client_id: clientId, resource, scopes }));

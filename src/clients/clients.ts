@@ -12,7 +12,9 @@ import { checkKnownScopes } from './scopes.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** RFC 8628: devices without a browser (TVs, CLIs) poll for tokens while the user signs in elsewhere. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 const KNOWN_GRANT_TYPES = new Set<string>(SUPPORTED_GRANT_TYPES);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
@@ -82,7 +84,9 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
   const redirectUris = [...new Set(input.redirectUris ?? [])];
   if (usesCode && redirectUris.length === 0) throw new InvalidRequest('authorization_code clients need at least one redirect URI');
   if (!usesCode && redirectUris.length > 0) throw new InvalidRequest('redirect URIs are only for authorization_code clients');
-  if (grantTypes.includes('refresh_token') && !usesCode) throw new InvalidRequest('refresh_token needs authorization_code');
+  if (grantTypes.includes('refresh_token') && !usesCode && !grantTypes.includes(DEVICE_CODE_GRANT)) {
+    throw new InvalidRequest('refresh_token needs authorization_code or the device_code grant');
+  }
   if (input.public && grantTypes.includes('client_credentials')) throw new InvalidRequest('public clients cannot use client_credentials');
   const kinds = redirectUris.map(checkRedirectUri);
   const alg = input.idTokenSignedResponseAlg;

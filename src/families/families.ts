@@ -14,6 +14,8 @@ export interface FamilyPolicy {
   maxTtlSeconds: number;
   velocityMax: number;
   velocityWindowSeconds: number;
+  /** What a reused refresh token revokes: its family (default), or every family of its account. */
+  reuseResponse?: 'family' | 'account';
 }
 
 const accessTokensKey = (familyId: string) => `rt:family:${familyId}:at`;
@@ -107,6 +109,17 @@ export class Families {
     await this.dropAccessTokens(revoked.map((f) => f.id));
     for (const family of revoked) for (const event of events) this.audit.mirror({ ...event, ...this.#who(family) });
     return revoked;
+  }
+
+  /**
+   * Logs an account out everywhere: first its not-before instant with `accountEvents` (user.logged_out_everywhere),
+   * so every token issued earlier is inactive at once, then every family with its access tokens, each with
+   * `familyEvents`. Repeating it after a failure in between is harmless.
+   */
+  async logOutAccount(accountId: string, reason: string, accountEvents: AuditEvent[], familyEvents: AuditEvent[]) {
+    if (!(await this.repo.markLoggedOutEverywhere(accountId, accountEvents))) return undefined;
+    for (const event of accountEvents) this.audit.mirror({ ...event, accountId });
+    return this.revokeWhere({ accountId }, reason, familyEvents);
   }
 
   #who(family: { id: string; accountId: string; clientId: string }) {

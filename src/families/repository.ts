@@ -21,6 +21,18 @@ export interface FamilyRow {
   idleExpiresAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
+  /** Where and with what it was last used (its start until its first rotation), for the anomaly signals. */
+  lastIp: string | null;
+  lastUserAgent: string | null;
+  rapidStreak: number;
+}
+
+/** What a rotation records of the anomaly signals it raised (src/anomalies). */
+export interface RotationSignals {
+  rapidStreak: number;
+  signals: string[];
+  /** The refresh_token.anomaly event's detail; the event is written only when `signals` is not empty. */
+  detail: Record<string, unknown>;
 }
 
 export interface TokenRow {
@@ -55,6 +67,9 @@ interface JoinedRow {
   idle_expires_at: Date;
   family_expires_at: Date;
   revoked_at: Date | null;
+  last_ip: string | null;
+  last_user_agent: string | null;
+  rapid_streak: number;
   grant_payload: Payload | null;
   grant_expires_at: Date | null;
   account_username: string | null;
@@ -75,6 +90,9 @@ const toFamily = (r: JoinedRow): FamilyRow => ({
   idleExpiresAt: new Date(r.idle_expires_at),
   expiresAt: new Date(r.family_expires_at),
   revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  lastIp: r.last_ip,
+  lastUserAgent: r.last_user_agent,
+  rapidStreak: Number(r.rapid_streak) || 0,
 });
 
 
@@ -94,6 +112,7 @@ export class FamilyRepository {
       SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
              f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
              f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
+             COALESCE(f.last_ip, f.ip) AS last_ip, COALESCE(f.last_user_agent, f.user_agent) AS last_user_agent, f.rapid_streak,
              g.payload AS grant_payload, g.expires_at AS grant_expires_at,
              a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at
         FROM refresh_tokens t
@@ -153,7 +172,8 @@ export class FamilyRepository {
    * Consumes `parentHash` and inserts its successor, extending the family and auditing the rotation: one
    * statement. True when this call rotated, or when the same successor is already in place (a retry of a
    * rotation whose response was cached: idempotent). False when the parent was consumed into another successor,
-   * or the family was revoked meanwhile.
+   * or the family was revoked meanwhile. The family remembers the rotation's address and user agent and, when
+   * given, its anomaly signals: a refresh_token.anomaly event is written with the rotation when any was raised.
    */
   async rotate(input: {
     parentHash: string;
@@ -161,8 +181,10 @@ export class FamilyRepository {
     childPayload: Payload;
     childExpiresAt: Date;
     audit: AuditEvent;
+    signals?: RotationSignals | undefined;
   }): Promise<boolean> {
-    const { parentHash, childHash, childPayload, childExpiresAt, audit } = input;
+    const { parentHash, childHash, childPayload, childExpiresAt, audit, signals } = input;
+    const raised = signals?.signals.length ? signals : undefined;
     const rows = await this.sql.query<{ rotated: number }>(`
       WITH consumed AS (
         UPDATE refresh_tokens SET consumed_at = now(), payload = NULL
@@ -170,7 +192,10 @@ export class FamilyRepository {
         RETURNING family_id, generation
       ), fam AS (
         UPDATE refresh_token_families f
-           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = $3::timestamptz
+           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = $3::timestamptz,
+               last_ip = $6, last_user_agent = $7, rapid_streak = COALESCE($9::int, f.rapid_streak),
+               latest_signals = COALESCE($10::jsonb, f.latest_signals),
+               latest_signals_at = CASE WHEN $10::jsonb IS NULL THEN f.latest_signals_at ELSE now() END
           FROM consumed c
          WHERE f.id = c.family_id AND f.revoked_at IS NULL
         RETURNING f.id, f.account_id, f.client_id
@@ -180,12 +205,20 @@ export class FamilyRepository {
           FROM consumed c JOIN fam ON fam.id = c.family_id
         RETURNING family_id, generation
       ), audited AS (
+        -- The rotation, then (when it raised any signal) its refresh_token.anomaly event: one INSERT, in that order.
         INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
         SELECT $5, fam.account_id, fam.client_id, fam.id, $6, $7, $8, jsonb_build_object('generation', child.generation)
           FROM fam JOIN child ON child.family_id = fam.id
+        UNION ALL
+        SELECT 'refresh_token.anomaly', fam.account_id, fam.client_id, fam.id, $6, $7, 'success', $11::jsonb || jsonb_build_object('generation', child.generation)
+          FROM fam JOIN child ON child.family_id = fam.id
+         WHERE $11::jsonb IS NOT NULL
       )
       SELECT (SELECT count(*) FROM child)::int AS rotated`,
-      [parentHash, childHash, childExpiresAt.toISOString(), JSON.stringify(childPayload), audit.type, audit.ip ?? null, audit.userAgent ?? null, audit.outcome],
+      [
+        parentHash, childHash, childExpiresAt.toISOString(), JSON.stringify(childPayload), audit.type, audit.ip ?? null, audit.userAgent ?? null, audit.outcome,
+        signals ? signals.rapidStreak : null, raised ? JSON.stringify(raised.signals) : null, raised ? JSON.stringify(raised.detail) : null,
+      ],
       'tg_rotate_refresh_token',
     );
     if (Number(rows[0]?.rotated) === 1) return true;
@@ -198,6 +231,23 @@ export class FamilyRepository {
     const rows = await this.sql.query<{ consumed_at: Date | null }>('SELECT consumed_at FROM refresh_tokens WHERE id = $1', [idHash], 'tg_refresh_token_consumed');
     const r = rows[0];
     return r ? { consumedAt: r.consumed_at ? new Date(r.consumed_at) : null } : undefined;
+  }
+
+  /**
+   * Sets the account's not-before instant (every token issued earlier is inactive, JWT access tokens included) and
+   * writes the events (user.logged_out_everywhere), in one statement. False when there is no such account.
+   */
+  async markLoggedOutEverywhere(accountId: string, events: AuditEvent[]): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      WITH acct AS (
+        UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id
+      ), audited AS (
+        INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+        SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
+          FROM acct, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      )
+      SELECT id::text AS id FROM acct`;
+    return rows.length > 0;
   }
 
   /**

@@ -5,13 +5,14 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import { dependencyFailureReason } from '../errors.js';
 import type { ShortLivedStore } from '../store/types.js';
 
-export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'expired' | 'invalid' | 'rate_limited' | 'error';
+export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'anomaly_revoked' | 'expired' | 'invalid' | 'rate_limited' | 'error';
 
 export interface Metrics {
   registry: Registry;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   refreshOutcome(outcome: RefreshOutcome): void;
   familyRevoked(reason: string, count?: number): void;
+  refreshAnomaly(signal: string): void;
   rateLimited(limiter: string): void;
   observeDatabase(seconds: number, failed: boolean): void;
   observeStore(command: string, seconds: number, failed: boolean): void;
@@ -38,7 +39,8 @@ function series<L extends string>(histogram: Histogram<L>) {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-export function createMetrics(): Metrics {
+/** `anomalySignals`: the refresh anomaly signals, each series started at 0 so that rate() and alerts see it at once. */
+export function createMetrics({ anomalySignals = [] }: { anomalySignals?: readonly string[] } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
 
@@ -59,6 +61,12 @@ export function createMetrics(): Metrics {
     name: 'tollgate_family_revocations_total',
     help: 'refresh-token families revoked, by reason',
     labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const anomalies = new Counter({
+    name: 'tollgate_refresh_anomalies_total',
+    help: 'refresh anomaly signals raised by rotations, by signal',
+    labelNames: ['signal'] as const,
     registers: [registry],
   });
   const limited = new Counter({
@@ -90,7 +98,8 @@ export function createMetrics(): Metrics {
   });
   for (const dependency of ['database', 'store']) for (const reason of DEPENDENCY_REASONS) dependencyErrors.inc({ dependency, reason }, 0);
   // Pre-create the outcome series so dashboards and ratios see zeros rather than gaps.
-  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'anomaly_revoked', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+  for (const signal of anomalySignals) anomalies.inc({ signal }, 0);
 
   const observeRequest = series(requests);
   const observeDatabase = series(database);
@@ -101,6 +110,7 @@ export function createMetrics(): Metrics {
     observeRequest: (route, method, status, seconds) => observeRequest({ route, method, status: String(status) }, seconds),
     refreshOutcome: (outcome) => refreshes.inc({ outcome }),
     familyRevoked: (reason, count = 1) => revocations.inc({ reason }, count),
+    refreshAnomaly: (signal) => anomalies.inc({ signal }),
     rateLimited: (limiter) => limited.inc({ limiter }),
     observeDatabase: (seconds, failed) => observeDatabase({ outcome: failed ? 'error' : 'ok' }, seconds),
     observeStore: (command, seconds, failed) => observeStore({ command, outcome: failed ? 'error' : 'ok' }, seconds),

@@ -16,6 +16,7 @@ import type { IntrospectionPolicy } from './introspection-policy.js';
 import { recordJwtAccessTokens } from './jwt-access-tokens.js';
 import type { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
+import { successSource, userCodeConfirmSource, userCodeInputSource } from './device-pages.js';
 import { allowsInsecureTarget, createOutboundFetch } from './outbound.js';
 
 export interface ConfigurationDeps {
@@ -124,6 +125,17 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         idFactory: () => randomBytes(16).toString('base64url'),
         secretFactory: () => randomBytes(32).toString('base64url'),
       },
+      // RFC 8628 device authorization grant: /device/auth for devices, /device for people (our pages). User codes
+      // are 8 characters of a 20-letter alphabet without vowels (about 34 bits), so guessing one is rate limited
+      // (src/security/device-limits.ts); device and user codes are stored only as hashes (device-code-adapter.ts).
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: userCodeInputSource as never,
+        userCodeConfirmSource: userCodeConfirmSource as never,
+        successSource: successSource as never,
+      },
       // RFC 7592 read, update and delete; every update replaces the registration access token (§2.2 allows it).
       registrationManagement: { enabled: config.registration !== 'off', rotateRegistrationAccessToken: true },
       // RFC 9449: proof-of-possession. Public clients presenting a DPoP proof at the code exchange get refresh
@@ -176,6 +188,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     ttl: {
       AccessToken: config.accessTokenTtl,
       ClientCredentials: config.accessTokenTtl,
+      DeviceCode: config.deviceCodeTtl, // RFC 8628 §3.2 expires_in
       AuthorizationCode: 60, // RFC 6749 §4.1.2 recommends at most 10 minutes; a minute is plenty for a redirect
       IdToken: 3600,
       Interaction: 600,

@@ -8,6 +8,7 @@ import tokenEndpoint from 'oidc-provider/lib/actions/token.js';
 import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
 import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import * as upstreamDeviceCodeGrant from 'oidc-provider/lib/actions/grants/device_code.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
@@ -154,6 +155,19 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
 // resource indicators, ID tokens and the response shape behave exactly as in the other grants.
 
 export { checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, resolveResource, validateAccount, validateResourceServer };
+
+/**
+ * oidc-provider's own device_code grant (RFC 8628 §3.4), as it would register it itself: bound to the provider and
+ * its grant helpers. Tollgate registers a wrapper (grants/device-code.ts) that paces polling first.
+ */
+export function upstreamDeviceCodeHandler(provider: Provider): { handler: (ctx: KoaContextWithOIDC) => Promise<void>; parameters: Set<string>; grantType: string } {
+  const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, (helper as (...a: unknown[]) => unknown).bind(undefined, provider)]));
+  return {
+    handler: (ctx) => upstreamDeviceCodeGrant.handler(provider, helpers, ctx),
+    parameters: upstreamDeviceCodeGrant.parameters,
+    grantType: upstreamDeviceCodeGrant.grantType,
+  };
+}
 
 /** oidc-provider's parsed configuration of a provider instance. */
 export const providerConfiguration = (provider: Provider) => instance(provider).configuration;

@@ -55,3 +55,11 @@ declare module 'oidc-provider/lib/actions/revocation.js' {
   const stack: ((ctx: import('oidc-provider').KoaContextWithOIDC, next: () => Promise<void>) => Promise<unknown>)[];
   export default stack;
 }
+
+declare module 'oidc-provider/lib/actions/grants/device_code.js' {
+  type Ctx = import('oidc-provider').KoaContextWithOIDC;
+  type Provider = import('oidc-provider').default;
+  export const handler: (provider: Provider, helpers: Record<string, unknown>, ctx: Ctx) => Promise<void>;
+  export const parameters: Set<string>;
+  export const grantType: string;
+}

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
+import { createDeviceCodeGrant, grantType as deviceGrantType } from './grants/device-code.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import {
   allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients,
@@ -53,6 +54,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, allowances, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
+  // Replaces oidc-provider's own device_code grant registration: the same grant, with polling paced (slow_down).
+  const deviceGrant = createDeviceCodeGrant({ provider, store: refreshGrant.store, hash });
+  provider.registerGrantType(deviceGrantType, deviceGrant.handler, [...deviceGrant.parameters, 'resource'], ['resource']);
   const publicKeys = keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
   provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
   listenToProvider(provider, logger);

@@ -3,7 +3,8 @@
 // only scopes of the answer. The answer here is the scopes the API defines AND the client was allowed
 // (src/clients/allowances.ts), never the API's whole list:
 //   - an unknown API, or one the client has no allowance for: invalid_target (RFC 8707 §2); at the refresh of an
-//     existing family whose allowance was taken away since: invalid_grant (the grant no longer holds);
+//     existing family whose API was deleted or whose allowance was taken away since: invalid_grant (the grant no
+//     longer holds);
 //   - where the request itself names scopes (authorization, PAR, client_credentials): none of them allowed is
 //     invalid_scope. Requested scopes the client is not allowed are dropped, and the response's `scope` says what
 //     was granted (RFC 6749 §3.3).
@@ -24,18 +25,23 @@ export interface ResourceAccessDeps {
 /** Routes and grants where `scope` is what this request asks for (elsewhere it narrows an earlier grant). */
 function scopeIsRequested(ctx: KoaContextWithOIDC): boolean {
   const { route, params } = ctx.oidc;
-  if (route === 'authorization' || route === 'pushed_authorization_request' || route === 'resume') return true;
+  if (['authorization', 'pushed_authorization_request', 'resume', 'device_authorization', 'backchannel_authentication'].includes(String(route))) return true;
   return route === 'token' && params?.grant_type === 'client_credentials';
 }
 
 export function createResourceServerInfo({ resourceServers, allowances, accessTokenTtl, signingAlg }: ResourceAccessDeps) {
   return async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: { clientId: string }) {
     const server = await resourceServers.find(indicator);
-    if (!server) throw new InvalidTarget(`unknown resource server ${indicator}`);
+    const refreshing = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token';
+    if (!server) {
+      // A family's own API, deleted since, is a grant that no longer holds; a `resource` the request names is a target.
+      if (refreshing && !ctx.oidc.params?.resource) throw new InvalidGrant(`the API ${indicator} of this refresh token no longer exists; sign in again`);
+      throw new InvalidTarget(`unknown resource server ${indicator}`);
+    }
     const defined = new Set(server.scopes.map((s) => s.name));
     const allowed = (await allowances.allowedScopes(client.clientId, indicator))?.filter((s) => defined.has(s)) ?? [];
     if (allowed.length === 0) {
-      if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token') {
+      if (refreshing) {
         throw new InvalidGrant(`this client is no longer allowed any scope of ${indicator}; sign in again`);
       }
       throw new InvalidTarget(`client ${client.clientId} is not allowed any scope of ${indicator}`);

@@ -10,7 +10,7 @@ export interface RequestContext {
   state: Record<string, unknown>;
   ip: string;
   get(field: string): string;
-  oidc?: { entities?: Record<string, unknown> };
+  oidc?: { route?: string; entities?: Record<string, unknown> };
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -14,8 +14,8 @@ import { TooManyRequests } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ShortLivedStore } from '../store/types.js';
 
-// /reg: registrations, and guessed initial access tokens (401s) count as failures.
-export const LIMITED_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/reg']);
+// /reg: registrations, and guessed initial access tokens (401s) count as failures. /device/auth: device flow starts.
+export const LIMITED_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/reg', '/device/auth']);
 
 interface Window {
   max: number;

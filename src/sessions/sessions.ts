@@ -18,6 +18,9 @@ export interface SessionView {
   ip: string | null;
   user_agent: string | null;
   refresh_count: number;
+  /** The anomaly signals of the latest rotation that raised any (README "Refresh anomaly signals"), and when. */
+  latest_signals: string[];
+  latest_signals_at: string | null;
 }
 
 export interface SessionDeps {
@@ -44,6 +47,8 @@ export function toSessionView(f: RefreshFamily): SessionView {
     ip: f.ip,
     user_agent: f.userAgent,
     refresh_count: f.refreshCount,
+    latest_signals: Array.isArray(f.latestSignals) ? f.latestSignals.map(String) : [],
+    latest_signals_at: f.latestSignalsAt ? f.latestSignalsAt.toISOString() : null,
   };
 }
 

@@ -34,7 +34,7 @@ describe('admin API (embedded storage)', () => {
     expect((await call('DELETE', `/admin/users/${user.id}/sessions/${phoneSession}`)).status).toBe(204);
     expect((await refresh(server, client, phone.refresh_token)).body.error).toBe('invalid_grant');
     expect((await introspect(server, client, phone.access_token)).body).toEqual({ active: false });
-    const laptop2 = await refresh(server, client, laptop.refresh_token);
+    const laptop2 = await refresh(server, client, laptop.refresh_token, { 'user-agent': 'Laptop/2.0' });
     expect(laptop2.status).toBe(200);
 
     expect((await call('DELETE', `/admin/users/${user.id}/sessions`)).status).toBe(204);

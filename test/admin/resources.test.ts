@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
-import { createTestClient, tokenRequest } from '../support/oauth.js';
+import { createTestClient, introspect, tokenRequest } from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import { adminCall, adminToken } from './helpers.js';
 
@@ -120,7 +120,8 @@ describe.each(MODES)('admin API: APIs and allowances (%s)', (mode) => {
 
   if (mode === 'external') {
     it('has a removed allowance seen by a second instance within seconds', async () => {
-      const sibling = await server.sibling({ CLIENT_CACHE_SECONDS: '60' });
+      // Instances of one server share its issuer (the sibling listens on another port).
+      const sibling = await server.sibling({ CLIENT_CACHE_SECONDS: '60', ISSUER: server.config.issuer });
       try {
         const client = await machine();
         await call('PUT', path(client.client_id), { scopes: ['orders:read'] });
@@ -134,6 +135,20 @@ describe.each(MODES)('admin API: APIs and allowances (%s)', (mode) => {
         }
         expect(answer.body.error).toBe('invalid_target');
         expect(Date.now() - removedAt).toBeLessThan(3_000);
+
+        // A deleted client's JWT is inactive on the other instance at once, for the API that introspects it.
+        const apiClient = await machine();
+        const billing = 'https://billing.example.com';
+        expect((await call('POST', '/admin/resources', { identifier: billing, name: 'Billing', scopes: ['billing:read'], client_id: apiClient.client_id })).status).toBe(201);
+        const payer = await machine();
+        await call('PUT', path(payer.client_id, billing), { scopes: ['billing:read'] });
+        const issued = await tokenRequest(server, payer, { grant_type: 'client_credentials', scope: 'billing:read', resource: billing });
+        expect(issued.body.scope).toBe('billing:read');
+        const jwt = issued.body.access_token as string;
+        expect((await introspect(server, apiClient, jwt)).body).toMatchObject({ active: true, aud: billing });
+        expect((await introspect(sibling, apiClient, jwt)).body).toMatchObject({ active: true, aud: billing });
+        expect((await call('DELETE', `/admin/clients/${payer.client_id}`)).status).toBe(204);
+        expect((await introspect(sibling, apiClient, jwt)).body).toEqual({ active: false });
       } finally {
         await sibling.stop();
       }

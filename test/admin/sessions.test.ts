@@ -51,11 +51,13 @@ describe('admin API: users and sessions', () => {
     const res = await call('GET', `/admin/users/${user.id}/sessions`);
     expect(res.status).toBe(200);
     const [laptopFamily, phoneFamily] = [await familyOf(server, laptop.refresh_token), await familyOf(server, phone.refresh_token)];
-    const session = (id: string, userAgent: string, refreshCount: number) => ({
+    const session = (id: string, userAgent: string, refreshCount: number, signals: string[] = []) => ({
       id, client_id: client.client_id, created_at: expect.stringMatching(ISO), last_used_at: expect.stringMatching(ISO),
       expires_at: expect.stringMatching(ISO), ip: expect.stringMatching(/127\.0\.0\.1|::1/), user_agent: userAgent, refresh_count: refreshCount,
+      latest_signals: signals, latest_signals_at: signals.length ? expect.stringMatching(ISO) : null,
     });
-    expect(res.body).toEqual({ items: [session(laptopFamily.id, 'Laptop/2.0', 1), session(phoneFamily.id, 'Phone/1.0', 0)], next_cursor: null });
+    // The laptop's refresh came with another user agent (fetch's own) than its sign-in: an anomaly signal.
+    expect(res.body).toEqual({ items: [session(laptopFamily.id, 'Laptop/2.0', 1, ['user_agent_changed']), session(phoneFamily.id, 'Phone/1.0', 0)], next_cursor: null });
     // expires_at is the idle expiry (renewed by the rotation), which comes before the family's absolute end.
     expect(res.body.items[0].expires_at).toBe(laptopFamily.idle_expires_at.toISOString());
 

@@ -207,7 +207,7 @@ describe.each(MODES)('dynamic client registration (%s)', (mode) => {
 
     const bad = await runCli(['registration', 'token', 'create', '--max-uses', '0'], { env: server.env });
     expect(bad.code).not.toBe(0);
-    expect(JSON.parse(bad.stderr)).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/max_uses/) });
+    expect(JSON.parse(bad.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/max_uses/) });
   });
 });
 

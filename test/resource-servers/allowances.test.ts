@@ -212,10 +212,16 @@ describe.each(MODES)('API allowances (%s)', (mode) => {
       await allow(client, ['temp:read'], temp);
       const jwt = (await cc(client, 'temp:read', temp)).body.access_token as string;
       expect((await introspect(server, client, jwt)).body.active).toBe(true);
+      const app = await createTestClient(server);
+      await allow(app, ['temp:read'], temp);
+      const family = await obtainTokens(server, app, user, { scope: 'openid offline_access temp:read', extra: { resource: temp } });
       await server.db.prisma.client.delete({ where: { clientId: owner.client_id } }); // the API goes with its client
       await server.adapter.invalidateClient(owner.client_id);
       expect((await introspect(server, client, jwt)).body).toEqual({ active: false });
       expect((await cc(client, 'temp:read', temp)).body.error).toBe('invalid_target');
+      expect((await introspect(server, app, family.access_token)).body).toEqual({ active: false });
+      const refreshed = await refresh(server, app, family.refresh_token);
+      expect(refreshed.body).toEqual({ error: 'invalid_grant', error_description: `the API ${temp} of this refresh token no longer exists; sign in again` });
     });
   });
 

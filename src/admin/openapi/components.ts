@@ -64,6 +64,12 @@ export const components = {
         ip: nullableStr,
         user_agent: nullableStr,
         refresh_count: { type: 'integer', minimum: 0 },
+        latest_signals: {
+          type: 'array',
+          items: { type: 'string', enum: ['user_agent_changed', 'address_changed', 'impossible_travel', 'rapid_refresh'] },
+          description: 'anomaly signals of the latest rotation that raised any (see refresh_token.anomaly audit events); empty when none',
+        },
+        latest_signals_at: { type: ['string', 'null'], format: 'date-time' },
       },
       'one sign-in on one device: a live refresh-token family',
     ),

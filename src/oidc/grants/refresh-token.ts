@@ -1,7 +1,10 @@
 // The refresh_token grant (RFC 6749 §6), registered over oidc-provider's own. Each refresh token is single use
 // and belongs to a family; presenting it rotates the family in one atomic statement. A token presented again:
 //   - inside the grace window, while its successor is unused: the first response again (no new branch);
-//   - otherwise: reuse. The family, and only that family, is revoked with the access tokens issued from it.
+//   - otherwise: reuse. The family, and only that family, is revoked with the access tokens issued from it
+//     (REUSE_RESPONSE=account: then every family of the account, the account logged out everywhere).
+// Each rotation is compared with the family's previous use (src/anomalies): the signals are written by the
+// rotation's own statement; ANOMALY_RESPONSE=revoke refuses a rotation from another device or an impossible place.
 // Concurrent presentations agree through the grace cache (one claimant rotates, the others read its response)
 // and, with no grace window, through the database's conditional write (one wins, the rest are reuse).
 //
@@ -20,6 +23,8 @@
 //   - the access token is issued without saving (`issueWithoutSaving`) and written in one batch with the grace claim;
 //   - a rotation is counted against the family's velocity limit (429 beyond it);
 //   - an account that is gone or disabled revokes the family, besides refusing the request;
+//   - each rotation is assessed for anomaly signals (src/anomalies), recorded by the rotating statement, and with
+//     ANOMALY_RESPONSE=revoke some refuse it and revoke the family; REUSE_RESPONSE=account widens reuse revocation;
 //   - `checkDpopReplay` runs before `validateGrant` (a replayed proof costs no grant lookup); the grace path, which
 //     upstream does not have, checks the proof the same way (required, single use, of the bound key).
 // Upstream checks omitted, and why:
@@ -31,6 +36,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import { REVOCABLE, type AnomalyDetector, type Assessment } from '../../anomalies/detector.js';
 import type { Audit, AuditEvent } from '../../audit/audit.js';
 import type { AllowanceLookup } from '../../clients/allowances.js';
 import { BUILT_IN_SCOPE_SET } from '../../clients/scopes.js';
@@ -59,8 +65,9 @@ export interface RefreshGrantDeps {
   audit: Audit;
   store: ShortLivedStore;
   hash: TokenHasher;
-  metrics: Pick<Metrics, 'refreshOutcome'>;
+  metrics: Pick<Metrics, 'refreshOutcome' | 'refreshAnomaly'>;
   allowances: AllowanceLookup;
+  anomalies: AnomalyDetector;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -75,7 +82,7 @@ function refuseSessionBound(token: RefreshTokenModel): void {
   if (token.expiresWithSession) throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
 }
 
-export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics, allowances }: RefreshGrantDeps) {
+export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics, allowances, anomalies }: RefreshGrantDeps) {
   /** Names what happened to this refresh, for the metrics (read once the request is over). */
   const outcome = (ctx: Ctx, value: RefreshOutcome) => {
     ctx.state.refreshOutcome = value;
@@ -112,6 +119,13 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       { type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: { reason: 'reuse_detected' } },
     ];
     await families.revokeFamily(row.family.id, 'reuse_detected', events);
+    if (families.policy.reuseResponse === 'account') {
+      // "Reuse of an invalidated refresh token → immediate account lockdown": every device of the account.
+      const reason = { reason: 'reuse_detected', family_id: row.family.id, client_id: row.family.clientId };
+      await families.logOutAccount(row.family.accountId, 'reuse_detected',
+        [{ type: 'user.logged_out_everywhere', outcome: 'success', ...at, detail: reason }],
+        [{ type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: reason }]);
+    }
     outcome(ctx, 'reuse_detected');
     throw new InvalidGrant('refresh token was already used; this sign-in has been revoked, sign in again');
   }
@@ -140,8 +154,9 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     ctx.body = rotation.response;
   }
 
-  function commitRotation(row: TokenRow, rotation: Rotation, at: Device) {
+  function commitRotation(row: TokenRow, rotation: Rotation, at: Device, anomaly?: Assessment) {
     return families.rotate({
+      signals: anomaly,
       parentHash: row.id,
       childHash: rotation.successor.hash,
       childPayload: rotation.successor.payload,
@@ -183,6 +198,22 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     ctx.oidc.entity('Account', account);
     return { token, grant, account };
   }
+
+  /** ANOMALY_RESPONSE=revoke: the family is revoked; the client must sign the user in again (the challenge). */
+  async function refuseForAnomaly(ctx: Ctx, row: TokenRow, anomaly: Assessment): Promise<never> {
+    const at = device(ctx);
+    await families.revokeFamily(row.family.id, 'anomaly', [
+      { type: 'refresh_token.anomaly', outcome: 'revoked', ...at, detail: { ...anomaly.detail, generation: row.generation + 1 } },
+      { type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: { reason: 'anomaly', signals: anomaly.signals } },
+    ]);
+    countSignals(anomaly);
+    outcome(ctx, 'anomaly_revoked');
+    throw new InvalidGrant(`this sign-in was revoked (${anomaly.signals.filter((s) => REVOCABLE.has(s)).join(', ')}); sign in again`);
+  }
+
+  const countSignals = (anomaly: Assessment) => {
+    for (const signal of anomaly.signals) metrics.refreshAnomaly(signal);
+  };
 
   async function enforceVelocity(ctx: Ctx, row: TokenRow, counted: Promise<number | undefined>) {
     const retryAfter = await counted;
@@ -297,6 +328,8 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const counted = families.velocityExceeded(row.family.id);
     counted.catch(() => {}); // awaited below; if validation throws first, the count's outcome no longer matters
     const validated = await validate(ctx, row, presented, dPoP);
+    const anomaly = await anomalies.assess(row.family, device(ctx));
+    if (anomaly.refuse) await refuseForAnomaly(ctx, row, anomaly);
     const { rotation, saveAccessToken } = await buildRotation(ctx, row, validated, dPoP);
     await enforceVelocity(ctx, row, counted);
 
@@ -306,7 +339,7 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     }
     let committed: boolean;
     try {
-      committed = await commitRotation(row, rotation, device(ctx));
+      committed = await commitRotation(row, rotation, device(ctx), anomaly);
     } catch (err) {
       await Promise.allSettled([discard(rotation), grace.enabled ? grace.release(row.id) : undefined]);
       throw err;
@@ -316,6 +349,13 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
       return revokeForReuse(ctx, row, 'concurrent rotation lost');
     }
     outcome(ctx, 'rotated');
+    if (anomaly.signals.length) {
+      countSignals(anomaly);
+      audit.mirror({
+        type: 'refresh_token.anomaly', outcome: 'success', ...device(ctx),
+        accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { ...anomaly.detail, generation: row.generation + 1 },
+      });
+    }
     audit.mirror({
       type: 'refresh_token.rotated', outcome: 'success', ...device(ctx),
       accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { generation: row.generation + 1 },
