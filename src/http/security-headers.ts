@@ -1,6 +1,7 @@
-// Response headers every answer carries, and the stricter set for HTML pages: no script may run, the page may not
-// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only.
-import type { Middleware } from 'koa';
+// Response headers every answer carries, and the stricter set for HTML pages: no other script may run, the page may not
+// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only; the one page
+// with a script (form_post) gets that script allowed by its hash, on that page only.
+import type { Context, Middleware } from 'koa';
 
 import { STYLE_HASH } from '../../views/layout.js';
 
@@ -11,6 +12,11 @@ const PAGE_CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** Lets this response's page run one inline script, named by its CSP hash (the form_post page: src/oidc/form-post.ts). */
+export function allowScriptHash(ctx: Pick<Context, 'state'>, hash: string): void {
+  ((ctx.state as { scriptHashes?: string[] }).scriptHashes ??= []).push(hash);
+}
 
 /** What `ctx.response.is('html')` answers, without parsing the media type on every response. */
 const HTML = /^\s*text\/html\s*(;|$)/i;
@@ -29,7 +35,8 @@ export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
       // so does every other response that must not be stored.
       if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
       if (HTML.test(String(ctx.response.get('Content-Type')))) {
-        ctx.set('Content-Security-Policy', PAGE_CSP);
+        const scripts = (ctx.state as { scriptHashes?: string[] }).scriptHashes;
+        ctx.set('Content-Security-Policy', scripts?.length ? `${PAGE_CSP}; script-src ${scripts.join(' ')}` : PAGE_CSP);
         ctx.set('X-Frame-Options', 'DENY');
       }
     }
