@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createApp, type App } from './app.js';
+import { StartupError } from './errors.js';
 import { drainable, type Drainer } from './http/graceful.js';
 import type { Config } from './config.js';
 import { deriveKeys, resolveSecret } from './crypto/secrets.js';
@@ -42,7 +43,8 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     const draining = drainer;
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new StartupError(`cannot listen on ${config.host ?? '*'}:${config.port} (PORT${config.host ? ', HOST' : ''}): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`, { cause: err })));
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;

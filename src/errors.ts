@@ -122,3 +122,41 @@ export function dependencyFailureReason(err: unknown): DependencyFailureReason |
   }
   return 'other';
 }
+
+/** A start-up failure an operator can act on: it names the service, the address and the variable that set it. */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out', EHOSTUNREACH: 'host unreachable', ECONNRESET: 'connection reset', '28P01': 'password authentication failed',
+  '3D000': 'database does not exist', '28000': 'access refused',
+};
+
+/** The address without its password: it goes into logs and terminals. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** "cannot reach Redis at redis://127.0.0.1:6390 (REDIS_URL): connection refused" */
+export function unreachable(service: string, url: string, variable: string, err: unknown): StartupError {
+  let reason: string | undefined;
+  for (let e = err, depth = 0; e && !reason && depth < 8; e = next(e), depth++) {
+    const { code, errors } = e as { code?: unknown; errors?: unknown[] };
+    if (typeof code === 'string') reason = REASONS[code];
+    if (!reason && Array.isArray(errors)) reason = errors.map((x) => REASONS[(x as { code?: string }).code ?? '']).find(Boolean); // AggregateError: IPv4 and IPv6 both tried
+  }
+  if (!reason && /time(d)? ?out/i.test(String((err as Error)?.message))) reason = 'timed out';
+  reason ??= (err as Error)?.message ?? String(err);
+  return new StartupError(`cannot reach ${service} at ${redactUrl(url)} (${variable}): ${reason}`, { cause: err });
+}

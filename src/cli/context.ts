@@ -25,3 +25,30 @@ export async function openCliContext(config: Config, stdin: () => Promise<string
   }
   return { config, db, keys, hash: createTokenHasher(keys.tokenHash), stdin };
 }
+
+/** Thrown by a dry-run context the moment a command first needs storage: its arguments were all checked by then. */
+export class NeedsStorage extends Error {}
+
+/**
+ * A context without storage: a command run against it parses and checks its arguments (and reads stdin) and stops
+ * at its first use of the database or keys. The CLI runs each command this way first, so a mistyped option is
+ * reported without opening (or creating) a database.
+ */
+export function dryRunContext(config: Config, stdin: () => Promise<string>): CliContext {
+  const stop = (): never => {
+    throw new NeedsStorage('storage needed');
+  };
+  return {
+    config,
+    stdin,
+    get db() {
+      return stop();
+    },
+    get keys() {
+      return stop();
+    },
+    get hash() {
+      return stop();
+    },
+  };
+}

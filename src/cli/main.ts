@@ -1,5 +1,6 @@
 // The operator's CLI. Works whether or not the server runs, embedded or external. Every command prints one JSON
-// document on stdout; failures print one JSON error on stderr and exit non-zero.
+// document on stdout; failures print one JSON error on stderr and exit non-zero. `--help` (alone or after a
+// command) prints plain text. Arguments are checked before any storage is opened.
 import { text } from 'node:stream/consumers';
 
 import { loadConfig } from '../config.js';
@@ -11,7 +12,8 @@ import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
 import { tokensPrune } from './commands/tokens.js';
 import { usersCreate } from './commands/users.js';
-import { openCliContext, type CliContext } from './context.js';
+import { dryRunContext, NeedsStorage, openCliContext, type CliContext } from './context.js';
+import { commandUsage, nearestCommand } from './help.js';
 
 type Command = (ctx: CliContext, args: string[]) => Promise<unknown>;
 
@@ -49,22 +51,65 @@ const USAGE = `usage: tollgate <command> [options]
   registration token create [--expires-in S] [--max-uses N]
   db migrate`;
 
-async function run(argv: string[]): Promise<unknown> {
+const HELP = `Tollgate's command line. It uses the server's environment (DATABASE_URL or DATA_DIR, TOLLGATE_SECRET,
+REDIS_URL) and works whether or not the server runs. Each command prints one JSON document on stdout; an error
+prints one JSON line on stderr and exits non-zero.
+
+${USAGE.replace('usage: tollgate <command> [options]', 'usage: npm run --silent cli -- <command> [options]\n       npm run --silent cli -- <command> --help\n\ncommands:')}
+`;
+
+const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
+
+const usageOf = (command: string) =>
+  `usage (npm run --silent cli -- ...):\n${(commandUsage(USAGE, command) ?? command).replace(/^/gm, '  ')}\n`;
+
+type Outcome = { json: unknown } | { text: string };
+
+async function run(argv: string[]): Promise<Outcome> {
+  if (argv.length === 0 || argv[0] === 'help' || wantsHelp(argv.slice(0, 1))) return { text: HELP };
   // Commands are two words (`clients create`) or three (`registration token create`).
   const words = COMMANDS[argv.slice(0, 3).join(' ')] ? 3 : 2;
-  const command = COMMANDS[argv.slice(0, words).join(' ')];
-  if (!command) throw Object.assign(new Error(USAGE), { error: 'invalid_request', error_description: USAGE });
-  const ctx = await openCliContext(loadConfig(), () => text(process.stdin));
+  const name = argv.slice(0, words).join(' ');
+  const command = COMMANDS[name];
+  if (!command) {
+    const firstOption = argv.findIndex((a) => a.startsWith('-'));
+    const typed = firstOption < 0 ? argv : argv.slice(0, firstOption);
+    const nearest = nearestCommand(typed, Object.keys(COMMANDS));
+    if (nearest && wantsHelp(argv)) return { text: usageOf(nearest) };
+    const what = typed.slice(0, 3).join(' ') || argv.join(' ');
+    const group = Object.keys(COMMANDS).filter((c) => typed.length === 1 && c.startsWith(`${typed[0]} `));
+    throw Object.assign(new Error('unknown command'), {
+      error: 'invalid_request',
+      error_description: group.length
+        ? `"${what}" needs a subcommand: ${group.join(', ')} (--help lists the commands)`
+        : `unknown command "${what}"${nearest ? `; did you mean "${nearest}"?` : ''} (--help lists the commands)`,
+    });
+  }
+  const args = argv.slice(words);
+  if (wantsHelp(args)) return { text: usageOf(name) };
+  const config = loadConfig();
+  let input: Promise<string> | undefined;
+  const stdin = () => (input ??= text(process.stdin));
+  // First without storage: bad arguments fail here, before a database is opened or created.
   try {
-    return await command(ctx, argv.slice(words));
+    return { json: await command(dryRunContext(config, stdin), args) };
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      throw Object.assign(new Error('bad arguments'), { error: 'invalid_request', error_description: `${(err as Error).message} (see: ${name} --help)` });
+    }
+    if (!(err instanceof NeedsStorage)) throw err;
+  }
+  const ctx = await openCliContext(config, stdin);
+  try {
+    return { json: await command(ctx, args) };
   } finally {
     await ctx.db.close();
   }
 }
 
 run(process.argv.slice(2)).then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  (outcome) => {
+    process.stdout.write('text' in outcome ? outcome.text : `${JSON.stringify(outcome.json, null, 2)}\n`);
   },
   (err: { error?: string; error_description?: string; message?: string; problems?: string[] }) => {
     const body = {

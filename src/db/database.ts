@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
 import type { Config } from '../config.js';
+import { unreachable } from '../errors.js';
 import { PrismaClient } from './generated/client.js';
 import { isSocketServing, openPglite, pgliteSocketUrl } from './pglite.js';
 import type { SqlRunner } from './sql.js';
@@ -183,7 +184,17 @@ export function createPool(url: string, cfg: Config['db']): pg.Pool {
  * (the CLI) it joins a running server's socket, or opens PGlite itself when no server runs.
  */
 export async function openDatabase(config: DbConfig, { serve }: { serve: boolean }): Promise<Database> {
-  if (config.databaseUrl) return fromPool('postgres', createPool(config.databaseUrl, config.db));
+  if (config.databaseUrl) {
+    const db = fromPool('postgres', createPool(config.databaseUrl, config.db));
+    // One round trip now, so that a wrong or dead DATABASE_URL fails the start with a message naming it.
+    try {
+      await db.ping();
+    } catch (err) {
+      await db.close().catch(() => {});
+      throw unreachable('PostgreSQL', config.databaseUrl, 'DATABASE_URL', err);
+    }
+    return db;
+  }
 
   await mkdir(config.dataDir, { recursive: true });
   if (!serve && (await isSocketServing(config.dataDir))) {

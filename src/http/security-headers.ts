@@ -1,6 +1,9 @@
-// Response headers every answer carries, and the stricter set for HTML pages: no script may run, the page may not
-// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only.
+// Response headers every answer carries, and the stricter set for HTML pages: no other script may run, the page may not
+// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only; the one page
+// with a script (form_post) gets that script allowed by its hash, on that page only.
 import type { Middleware } from 'koa';
+
+import { allowedScriptHashes } from '../request/csp.js';
 
 import { STYLE_HASH } from '../../views/layout.js';
 
@@ -29,7 +32,8 @@ export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
       // so does every other response that must not be stored.
       if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
       if (HTML.test(String(ctx.response.get('Content-Type')))) {
-        ctx.set('Content-Security-Policy', PAGE_CSP);
+        const scripts = allowedScriptHashes(ctx);
+        ctx.set('Content-Security-Policy', scripts.length ? `${PAGE_CSP}; script-src ${scripts.join(' ')}` : PAGE_CSP);
         ctx.set('X-Frame-Options', 'DENY');
       }
     }

@@ -151,6 +151,16 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
   });
 }
 
+/**
+ * Replaces one of oidc-provider's built-in response modes (Provider#registerResponseMode keeps an existing one).
+ * Tollgate renders form_post itself: src/oidc/form-post.ts says why.
+ */
+export function replaceResponseMode(provider: Provider, name: string, handler: (ctx: KoaContextWithOIDC, redirectUri: string, params: Record<string, unknown>) => void): void {
+  const modes = (instance(provider) as unknown as { responseModes?: Map<string, unknown> }).responseModes;
+  if (!modes?.has(name)) throw new Error(`oidc-provider internals changed: no ${name} response mode to replace`);
+  modes.set(name, handler);
+}
+
 // The pieces of oidc-provider's own grant machinery that Tollgate's refresh_token grant reuses, so that DPoP,
 // resource indicators, ID tokens and the response shape behave exactly as in the other grants.
 

@@ -10,9 +10,11 @@ import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createDeviceCodeGrant, grantType as deviceGrantType } from './grants/device-code.js';
+import { renderFormPost } from './form-post.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import {
-  allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, restrictLoopbackPortsToNativePublicClients,
+  allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, replaceResponseMode,
+  restrictLoopbackPortsToNativePublicClients,
 } from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { answerForJwtAccessTokens } from './jwt-access-tokens.js';
@@ -51,6 +53,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   makeReplayDetectionAtomic(provider, refreshGrant.store, hash);
   restrictLoopbackPortsToNativePublicClients(provider);
   allowOmittingRedirectUriWithPkce(provider);
+  replaceResponseMode(provider, 'form_post', renderFormPost);
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, allowances, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);

@@ -2,6 +2,7 @@
 // command timeout) so that requests answer 503 quickly instead of hanging; ioredis reconnects on its own.
 import { Redis } from 'ioredis';
 
+import { unreachable } from '../errors.js';
 import { consumedKey, type ShortLivedStore, type Subscription } from './types.js';
 
 // The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
@@ -46,13 +47,21 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     connectTimeout: commandTimeoutMs * 2,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
-  client.on('error', () => {}); // surfaced per command; the reconnect loop handles the connection itself
+  // Surfaced per command; the reconnect loop handles the connection itself. The last one explains a failed start
+  // (connect() itself rejects only with "Connection is closed.").
+  let lastError: unknown;
+  client.on('error', (err) => (lastError = err));
   // Scripts go by their SHA (EVALSHA, loaded on first use): their text is not sent and hashed on every call.
   client.defineCommand('tgConsume', { numberOfKeys: 2, lua: CONSUME });
   client.defineCommand('tgAddToSet', { numberOfKeys: 1, lua: ADD_TO_SET });
   client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
   const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement', (...args: string[]) => Promise<unknown>>;
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw unreachable('Redis', url, 'REDIS_URL', lastError ?? err);
+  }
   const subscribers = new Set<Redis>();
 
   /**
