@@ -79,7 +79,8 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     velocityWindowSeconds: config.refreshVelocity.windowSeconds,
     reuseResponse: config.reuseResponse,
   }, metrics);
-  const anomalies = createAnomalyDetector(config.anomalies, createGeolocator());
+  const geolocator = createGeolocator({ onLoadError: (err) => logger.error({ err }, 'geolocation database unavailable: impossible_travel is not computed') });
+  const anomalies = createAnomalyDetector(config.anomalies, geolocator);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
     prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,

@@ -5,7 +5,7 @@
 import type { Device } from '../request/device.js';
 import { distanceKm, type Geolocator, type Location } from './geolocation.js';
 import { isOtherNetwork, normaliseAddress } from './network.js';
-import { userAgentFamily } from './user-agent.js';
+import { memoizedUserAgentFamily } from './user-agent.js';
 
 export type Signal = 'user_agent_changed' | 'address_changed' | 'impossible_travel' | 'rapid_refresh';
 export const SIGNALS: readonly Signal[] = ['user_agent_changed', 'address_changed', 'impossible_travel', 'rapid_refresh'];
@@ -45,6 +45,7 @@ export interface AnomalyDetector {
 }
 
 export function createAnomalyDetector(policy: AnomalyPolicy, geolocator: Geolocator): AnomalyDetector {
+  const userAgentFamily = memoizedUserAgentFamily();
   async function travel(previousIp: string | null, currentIp: string | null, elapsedMs: number) {
     const [from, to] = await Promise.all([geolocator.locate(previousIp), geolocator.locate(currentIp)]);
     if (!from || !to) return undefined;

@@ -21,14 +21,21 @@ export interface Geolocator {
   locate(ip: string | null | undefined): Promise<Location | undefined>;
 }
 
-export function createGeolocator(load: () => Promise<GeoipLite> = loadGeoipLite): Geolocator {
-  let database: Promise<GeoipLite> | undefined;
+/**
+ * `onLoadError`: a database that cannot be loaded (a pruned install) must not fail refreshes: it is reported once,
+ * and from then on no address has a location (so no impossible_travel).
+ */
+export function createGeolocator({ load = loadGeoipLite, onLoadError }: { load?: () => Promise<GeoipLite>; onLoadError?: (err: unknown) => void } = {}): Geolocator {
+  let database: Promise<GeoipLite | undefined> | undefined;
   return {
     async locate(ip) {
       const address = normaliseAddress(ip);
       if (!address) return undefined;
-      database ??= load();
-      const found = (await database).lookup(address);
+      database ??= load().catch((err: unknown) => {
+        onLoadError?.(err);
+        return undefined;
+      });
+      const found = (await database)?.lookup(address);
       if (!found?.ll || (found.ll[0] === 0 && found.ll[1] === 0)) return undefined;
       return { lat: found.ll[0], lon: found.ll[1], radiusKm: Number(found.area) || 0, country: found.country, city: found.city };
     },

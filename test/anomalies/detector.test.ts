@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createAnomalyDetector, measureTravel, type FamilyHistory } from '../../src/anomalies/detector.js';
 import { createGeolocator, distanceKm } from '../../src/anomalies/geolocation.js';
 import { isOtherNetwork } from '../../src/anomalies/network.js';
-import { userAgentFamily } from '../../src/anomalies/user-agent.js';
+import { memoizedUserAgentFamily, userAgentFamily } from '../../src/anomalies/user-agent.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
@@ -36,6 +36,12 @@ describe('user agent families', () => {
     expect(userAgentFamily('okhttp/4.9.0')).toBe(userAgentFamily('okhttp/4.12.0'));
     expect(userAgentFamily('curl/8.4.0')).not.toBe(userAgentFamily('python-requests/2.31'));
     expect(userAgentFamily(null)).toBeNull();
+  });
+
+  it('are memoised within a bound, with the same answers', () => {
+    const family = memoizedUserAgentFamily(2);
+    for (const ua of [CHROME, FIREFOX_LINUX, CHROME_ANDROID, CHROME, 'okhttp/4.9.0']) expect(family(ua)).toBe(userAgentFamily(ua));
+    expect(family(undefined)).toBeNull();
   });
 });
 
@@ -70,6 +76,14 @@ describe('travel', () => {
     expect(await geo.locate('13.54.0.1')).toMatchObject({ country: 'AU' });
     expect(await geo.locate('10.0.0.1')).toBeUndefined();
     expect(await geo.locate('garbage')).toBeUndefined();
+  });
+
+  it('survives a database that cannot be loaded: reported once, no locations', async () => {
+    const errors: unknown[] = [];
+    const geo = createGeolocator({ load: () => Promise.reject(new Error('ENOENT geoip-city.dat')), onLoadError: (err) => errors.push(err) });
+    expect(await geo.locate('193.0.14.129')).toBeUndefined();
+    expect(await geo.locate('13.54.0.1')).toBeUndefined();
+    expect(errors).toHaveLength(1);
   });
 });
 

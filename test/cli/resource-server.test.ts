@@ -96,6 +96,38 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     expect(errorOf(noApi.stderr)).toEqual({ error: 'not_found', error_description: 'no API is registered with the identifier https://none.example.com' });
   }, 90_000);
 
+  it('registers, lists, changes and removes APIs (resources create|list|update|delete)', async () => {
+    const env = storage.env;
+    const billing = 'https://billing.example.com';
+    const created = await runCli(['resources', 'create', '--resource', billing, '--name', 'Billing', '--scopes', 'invoices:read invoices:pay',
+      '--describe', 'invoices:read=See your invoices'], { env });
+    expect([created.code, created.json]).toEqual([0, {
+      identifier: billing, name: 'Billing', client_id: null,
+      scopes: [{ name: 'invoices:read', description: 'See your invoices' }, { name: 'invoices:pay', description: null }],
+    }]);
+    const [row] = await server!.db.sql.query<{ client_id: string }>("SELECT client_id FROM clients WHERE name = 'Worker'");
+    expect((await runCli(['clients', 'allow', '--client-id', row!.client_id, '--resource', billing, '--scopes', 'invoices:read invoices:pay'], { env })).code).toBe(0);
+
+    const updated = await runCli(['resources', 'update', '--resource', billing, '--name', 'Billing API', '--scopes', 'invoices:read invoices:refund',
+      '--describe', 'invoices:refund=Refund an invoice'], { env });
+    expect(updated.json).toEqual({
+      identifier: billing, name: 'Billing API', client_id: null,
+      scopes: [{ name: 'invoices:read', description: 'See your invoices' }, { name: 'invoices:refund', description: 'Refund an invoice' }],
+    });
+    // The removed scope left the allowance.
+    const allowed = await server!.db.sql.query<{ scope: string }>('SELECT scope FROM client_resource_scopes WHERE client_id = $1 AND resource = $2', [row!.client_id, billing]);
+    expect(allowed.map((r) => r.scope)).toEqual(['invoices:read']);
+
+    const listed = await runCli(['resources', 'list'], { env });
+    expect((listed.json as { items: { identifier: string; name: string }[] }).items.map((r) => [r.identifier, r.name]))
+      .toEqual([[billing, 'Billing API'], [ORDERS, 'Orders API']]);
+
+    expect((await runCli(['resources', 'delete', '--resource', billing], { env })).json).toEqual({ resource: billing, deleted: true });
+    const gone = await runCli(['resources', 'delete', '--resource', billing], { env });
+    expect([gone.code === 0, errorOf(gone.stderr).error]).toEqual([false, 'not_found']);
+    expect(await server!.db.sql.query('SELECT 1 FROM client_resource_scopes WHERE resource = $1', [billing])).toEqual([]);
+  }, 120_000);
+
   it('refuses --resource-scopes without --resource-server', async () => {
     const res = await runCli(['clients', 'create', '--name', 'x', '--redirect-uri', 'https://x.example.com/cb', '--resource-scopes', 'a'], { env: storage.env });
     expect(res.code).not.toBe(0);
