@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 
 import { createAdapterFactory, type AdapterFactory } from '../adapters/index.js';
 import type { Config } from './config.js';
+import { NotFound } from './errors.js';
 import { createSealer } from './crypto/seal.js';
 import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
@@ -55,6 +56,8 @@ export interface AppDeps {
 
 export interface App {
   koa: Koa;
+  /** The admin API's own application, when ADMIN_PORT is set (src/boot.ts listens on it). */
+  admin?: Koa;
   provider: Provider;
   adapter: AdapterFactory;
   hash: TokenHasher;
@@ -62,6 +65,24 @@ export interface App {
   metrics: Metrics;
   /** Which API scopes a client may obtain (the lookup every grant makes). */
   allowances: AllowanceLookup;
+}
+
+const notHere: Koa.Middleware = () => {
+  throw new NotFound();
+};
+
+/** The admin listener's application: the same outer layers as the public one, the admin API, and 404 elsewhere. */
+function createAdminKoa({ config, logger, metrics, adminApi }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware }): Koa {
+  const koa = new Koa({ proxy: config.trustProxy });
+  koa.silent = true;
+  koa.use(requestLogger(logger));
+  koa.use(requestMetrics(metrics));
+  koa.use(errorHandler(logger));
+  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(bodyLimit(64 * 1024));
+  koa.use(forPaths(isAdminPath, adminApi));
+  koa.use(notHere);
+  return koa;
 }
 
 export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
@@ -123,7 +144,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
   if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
-  koa.use(forPaths(isAdminPath, createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient })));
+  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient });
+  // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
+  koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
   koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
   koa.use(async (ctx, next) => {
@@ -135,5 +158,6 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  return { koa, provider, adapter, hash, families, metrics, allowances };
+  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi });
+  return { koa, admin, provider, adapter, hash, families, metrics, allowances };
 }

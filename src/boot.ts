@@ -3,6 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type Koa from 'koa';
+
 import { createApp, type App } from './app.js';
 import { StartupError } from './errors.js';
 import { drainable, type Drainer } from './http/graceful.js';
@@ -21,6 +23,8 @@ export interface Running extends App {
   url: string;
   db: Database;
   store: ShortLivedStore;
+  /** The admin listener's base URL when ADMIN_PORT is set. */
+  adminUrl: string | undefined;
   /**
    * Graceful stop: /readyz answers 503 at once, the listener stops accepting, in-flight requests finish (their
    * sockets then close), pools close. Connections still open `timeoutMs` before the end are cut.
@@ -49,6 +53,8 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;
+    const adminServer = app.admin ? await listenAdmin(app.admin.callback(), config) : undefined;
+    const adminDrainer = adminServer ? drainable(adminServer) : undefined;
     const metricsServer = config.metrics.port ? await listenMetrics(app.metrics, config.metrics.port, config.metrics.host) : undefined;
     const stopPruning = startPruneJob({
       store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
@@ -56,6 +62,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     return {
       ...app,
       server,
+      adminUrl: adminServer ? `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${(adminServer.address() as AddressInfo).port}` : undefined,
       url: `http://localhost:${port}`,
       db,
       store: opened,
@@ -65,7 +72,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
         const deadline = Date.now() + Math.max(200, timeoutMs - Math.min(1500, timeoutMs / 4));
         metricsServer?.close();
         metricsServer?.closeAllConnections();
-        await draining.drain(deadline);
+        await Promise.all([draining.drain(deadline), adminDrainer?.drain(deadline)]);
         await opened.close();
         await db.close();
       },
@@ -75,4 +82,16 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/** The admin API's own listener (ADMIN_PORT on ADMIN_HOST, loopback by default). */
+async function listenAdmin(handler: ReturnType<Koa['callback']>, config: Config): Promise<Server> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new StartupError(`cannot listen on ${config.admin.host}:${config.admin.port} (ADMIN_PORT, ADMIN_HOST): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`, { cause: err })));
+    server.listen(config.admin.port, config.admin.host, () => resolve());
+  });
+  return server;
 }

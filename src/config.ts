@@ -65,6 +65,9 @@ const schema = z.object({
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
   // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
   SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
+  // The admin API on a listener of its own (bound to ADMIN_HOST); the public port then answers 404 under /admin.
+  ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   // RFC 8628: how long a device code (and its user code) can be used.
   DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
 });
@@ -108,6 +111,7 @@ export interface Config {
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
   shutdownTimeoutSeconds: number;
+  admin: { port: number | undefined; host: string };
   deviceCodeTtl: number;
 }
 
@@ -181,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
   };
 }
