@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 
 import { setAllowance } from '../../src/clients/allowances.js';
-import type { ClientView } from '../../src/clients/clients.js';
+import { DEVICE_CODE_GRANT, type ClientView } from '../../src/clients/clients.js';
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
 import { Browser, parseForm, pkce } from '../support/browser.js';
 import {
@@ -183,6 +183,27 @@ describe.each(MODES)('API allowances (%s)', (mode) => {
       const none = await refresh(server, app, after.body.refresh_token as string);
       expect(none.status).toBe(400);
       expect(none.body.error).toBe('invalid_grant');
+    });
+  });
+
+  describe('device authorization (RFC 8628)', () => {
+    const start = (client: ClientView, scope: string) =>
+      fetch(`${server.url}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ client_id: client.client_id, scope, resource: ORDERS }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+
+    it('applies the same allowances when a device asks for an API', async () => {
+      const tv = await createTestClient(server, { name: 'TV', public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'] });
+      expect(await start(tv, 'openid orders:read')).toEqual({
+        status: 400, body: { error: 'invalid_target', error_description: `client ${tv.client_id} is not allowed any scope of ${ORDERS}` },
+      });
+      await allow(tv, ['orders:read']);
+      expect((await start(tv, 'openid orders:write')).body.error).toBe('invalid_scope');
+      const started = await start(tv, 'openid orders:read orders:write');
+      expect(started.status).toBe(200);
+      expect(started.body.device_code).toEqual(expect.any(String));
     });
   });
 
