@@ -3,7 +3,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 import { dependencyFailureReason } from '../errors.js';
-import type { ShortLivedStore } from '../store/types.js';
+import type { RateWindow, ShortLivedStore } from '../store/types.js';
 
 export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'anomaly_revoked' | 'expired' | 'invalid' | 'rate_limited' | 'error';
 
@@ -149,6 +149,9 @@ export function instrumentStore(store: ShortLivedStore, metrics: Metrics): Short
     addToSet: timed('addToSet', (k: string, m: string, ttl?: number) => store.addToSet(k, m, ttl)),
     setMembers: timed('setMembers', (k: string) => store.setMembers(k)),
     increment: timed('increment', (k: string, ttl: number) => store.increment(k, ttl)),
+    reserve: timed('reserve', (w: RateWindow[]) => store.reserve(w)),
+    release: timed('release', (k: string[]) => store.release(k)),
+    entries: () => store.entries(),
     publish: timed('publish', (c: string, m: string) => store.publish(c, m)),
     subscribe: (c: string, onMessage: (m: string) => void) => store.subscribe(c, onMessage),
     ping: timed('ping', () => store.ping()),

@@ -85,6 +85,34 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
       entry.value = String(count);
       return { count, resetMs: Math.max(0, entry.expiresAt - Date.now()) };
     },
+    async reserve(windows) {
+      const now = Date.now();
+      const full = windows.map((w) => ({ w, entry: live(w.key) })).filter(({ w, entry }) => Number(entry?.value ?? 0) >= w.max);
+      if (full.length) {
+        const ends = full.map(({ w, entry }) => (entry && entry.expiresAt !== Infinity ? entry.expiresAt - now : w.ttlSeconds * 1000));
+        return { allowed: false, retryAfterMs: Math.max(1, ...ends) };
+      }
+      for (const w of windows) {
+        const entry = live(w.key);
+        if (entry) entry.value = String(Number(entry.value) + 1);
+        else entries.set(w.key, { value: '1', expiresAt: expiry(w.ttlSeconds) });
+      }
+      return { allowed: true, retryAfterMs: 0 };
+    },
+    async release(keys) {
+      for (const key of keys) {
+        const entry = live(key);
+        if (entry && typeof entry.value === 'string' && Number(entry.value) > 0) entry.value = String(Number(entry.value) - 1);
+      }
+    },
+    async entries() {
+      const out: [string, string][] = [];
+      for (const key of [...entries.keys()]) {
+        const value = live(key)?.value;
+        if (value !== undefined) out.push([key, typeof value === 'string' ? value : [...value].join(' ')]);
+      }
+      return out;
+    },
     async publish(channel, message) {
       channels.emit(channel, message);
     },

@@ -30,6 +30,31 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
 
+// Checks every window first and increments only when all have room: all places or none. ARGV holds max and
+// window length (ms) for each key, in turn. A full window without an expiry (never made here) waits a whole window.
+const RESERVE = `
+local wait = -1
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then ttl = tonumber(ARGV[2 * i]) end
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait >= 0 then return {0, math.max(wait, 1)} end
+for i = 1, #KEYS do
+  if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+end
+return {1, 0}`;
+
+// DECR keeps the key's expiry; a count already at zero (or gone) is left alone.
+const RELEASE = `
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 1`;
+
 export interface RedisStoreOptions {
   url: string;
   prefix?: string;
@@ -55,7 +80,9 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
   client.defineCommand('tgConsume', { numberOfKeys: 2, lua: CONSUME });
   client.defineCommand('tgAddToSet', { numberOfKeys: 1, lua: ADD_TO_SET });
   client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
-  const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement', (...args: string[]) => Promise<unknown>>;
+  client.defineCommand('tgReserve', { lua: RESERVE }); // key count given per call
+  client.defineCommand('tgRelease', { lua: RELEASE });
+  const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement' | 'tgReserve' | 'tgRelease', (...args: (string | number)[]) => Promise<unknown>>;
   try {
     await client.connect();
   } catch (err) {
@@ -158,6 +185,35 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       const ttlMs = Math.max(1, Math.ceil(ttlSeconds * 1000)); // PEXPIRE takes whole milliseconds only
       const [count, ttl] = (await scripts.tgIncrement(key, String(ttlMs))) as [number, number];
       return { count, resetMs: Math.max(0, ttl) };
+    },
+    async reserve(windows) {
+      if (!windows.length) return { allowed: true, retryAfterMs: 0 };
+      const args = windows.flatMap((w) => [String(w.max), String(Math.max(1, Math.ceil(w.ttlSeconds * 1000)))]);
+      const [allowed, wait] = (await scripts.tgReserve(windows.length, ...windows.map((w) => w.key), ...args)) as [number, number];
+      return { allowed: allowed === 1, retryAfterMs: wait };
+    },
+    async release(keys) {
+      if (keys.length) await scripts.tgRelease(keys.length, ...keys);
+    },
+    async entries() {
+      // SCAN matches whole key names, which carry the prefix; commands add it themselves, so it is taken off.
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
+        cursor = next;
+        keys.push(...batch.map((k) => k.slice(prefix.length)));
+      } while (cursor !== '0');
+      const out: [string, string][] = [];
+      for (const key of [...new Set(keys)]) {
+        const type = await client.type(key);
+        if (type === 'string') {
+          const value = await client.get(key);
+          if (value !== null) out.push([key, value]);
+        } else if (type === 'set') out.push([key, (await client.smembers(key)).join(' ')]);
+        else if (type !== 'none') out.push([key, `(${type})`]);
+      }
+      return out;
     },
     async publish(channel, message) {
       await client.publish(`${prefix}${channel}`, message);

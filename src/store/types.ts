@@ -24,6 +24,21 @@ export interface ShortLivedStore {
   setMembers(key: string): Promise<string[]>;
   /** Increments a counter, starting a window of ttlSeconds on first increment; returns the count and ms left. */
   increment(key: string, ttlSeconds: number): Promise<{ count: number; resetMs: number }>;
+  /**
+   * Takes one place in every window at once, atomically: either each window had room and its count grew by one
+   * (a window starts with its first place and lasts ttlSeconds), or at least one was full and no count changed.
+   * However many callers race, on however many instances, no window grants more than `max` places. Rate limits
+   * reserve before the work they limit, so that a burst cannot get more work done than the limit allows.
+   * `retryAfterMs` is when the full window (the latest, if several) ends; 0 when allowed.
+   */
+  reserve(windows: RateWindow[]): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  /** Gives reserved places back (the work turned out not to count): each count drops by one, never below zero. */
+  release(keys: string[]): Promise<void>;
+  /**
+   * Every live key with its value (a set's members joined by spaces): what this store holds at rest, for an
+   * operator's audit and for the test that nothing replayable is kept. A scan: not for request paths.
+   */
+  entries(): Promise<[string, string][]>;
   /** Sends `message` to the subscribers of `channel` on every instance sharing this store. */
   publish(channel: string, message: string): Promise<void>;
   /**
@@ -36,6 +51,12 @@ export interface ShortLivedStore {
   ping(): Promise<void>;
   /** Closes the store, its subscriptions included. */
   close(): Promise<void>;
+}
+
+export interface RateWindow {
+  key: string;
+  max: number;
+  ttlSeconds: number;
 }
 
 export interface Subscription {

@@ -237,6 +237,89 @@ function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Pro
       });
     });
 
+    describe('reserve / release', () => {
+      const window = (k: string, max: number, ttlSeconds = 60) => ({ key: k, max, ttlSeconds });
+
+      it('grants at most max places per window however many callers race, and says when the window ends', async () => {
+        const k = key('reserve');
+        const results = await Promise.all(Array.from({ length: 60 }, () => store.reserve([window(k, 7)])));
+        expect(results.filter((r) => r.allowed)).toHaveLength(7);
+        for (const r of results) {
+          if (r.allowed) expect(r.retryAfterMs).toBe(0);
+          else {
+            expect(r.retryAfterMs).toBeGreaterThan(59_000);
+            expect(r.retryAfterMs).toBeLessThanOrEqual(60_000);
+          }
+        }
+      });
+
+      it('takes a place in every window or in none: a full window leaves the others untouched', async () => {
+        const [wide, narrow] = [key('reserve-wide'), key('reserve-narrow')];
+        expect((await store.reserve([window(narrow, 1)])).allowed).toBe(true);
+        const refused = await store.reserve([window(wide, 5), window(narrow, 1, 30)]);
+        expect(refused.allowed).toBe(false);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000); // the narrow window began with 60 s
+        // Nothing was taken from the wide window: five places are still there.
+        const five = await Promise.all(Array.from({ length: 6 }, () => store.reserve([window(wide, 5)])));
+        expect(five.filter((r) => r.allowed)).toHaveLength(5);
+      });
+
+      it('across several windows at once, under a race, no window grants more than its max', async () => {
+        const [pair, address] = [key('reserve-pair'), key('reserve-address')];
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.reserve(
+          i % 2 ? [window(pair, 3), window(address, 10)] : [window(address, 10)],
+        )));
+        const allowed = results.map((r, i) => ({ allowed: r.allowed, pair: i % 2 === 1 }));
+        expect(allowed.filter((r) => r.allowed && r.pair).length).toBeLessThanOrEqual(3);
+        expect(allowed.filter((r) => r.allowed)).toHaveLength(10);
+      });
+
+      it('release gives a place back, never below zero, and keeps the window', async () => {
+        const k = key('release');
+        expect((await store.reserve([window(k, 2)])).allowed).toBe(true);
+        expect((await store.reserve([window(k, 2)])).allowed).toBe(true);
+        expect((await store.reserve([window(k, 2)])).allowed).toBe(false);
+        await store.release([k]);
+        expect((await store.reserve([window(k, 2)])).allowed).toBe(true);
+        const ends = (await store.reserve([window(k, 2)])).retryAfterMs;
+        expect(ends).toBeGreaterThan(59_000); // the window was not restarted by release
+        await store.release([k, k, k, key('release-missing')]);
+        expect(await store.get(k)).toBe('0');
+        expect((await store.reserve([window(k, 2)])).allowed).toBe(true);
+      });
+
+      it('a window ends with its TTL, and a new one starts with its next place', async () => {
+        const k = key('reserve-ttl');
+        expect((await store.reserve([window(k, 1, 0.2)])).allowed).toBe(true);
+        const refused = await store.reserve([window(k, 1, 0.2)]);
+        expect(refused.allowed).toBe(false);
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(200);
+        await sleep(400);
+        expect((await store.reserve([window(k, 1, 0.2)])).allowed).toBe(true);
+      });
+
+      it('no windows: allowed', async () => {
+        expect(await store.reserve([])).toEqual({ allowed: true, retryAfterMs: 0 });
+        await expect(store.release([])).resolves.toBeUndefined();
+      });
+    });
+
+    describe('entries', () => {
+      it('lists every live key with its value, sets as their members, without expired keys', async () => {
+        const [plain, members, gone] = [key('entries'), key('entries-set'), key('entries-gone')];
+        await store.set(plain, 'visible value');
+        await store.addToSet(members, 'm1');
+        await store.addToSet(members, 'm2');
+        await store.set(gone, 'short', 0.05);
+        await sleep(150);
+        const all = new Map(await store.entries());
+        expect(all.get(plain)).toBe('visible value');
+        expect(all.get(members)?.split(' ').sort()).toEqual(['m1', 'm2']);
+        expect(all.has(gone)).toBe(false);
+      });
+    });
+
     describe('publish / subscribe', () => {
       const until = async (check: () => boolean) => {
         for (let i = 0; i < 100 && !check(); i++) await sleep(10);
