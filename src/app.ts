@@ -15,6 +15,7 @@ import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
+import { createSignInGate } from './accounts/sign-in-gate.js';
 import { createAudit } from './audit/audit.js';
 import { createAnomalyDetector, SIGNALS } from './anomalies/detector.js';
 import { createGeolocator } from './anomalies/geolocation.js';
@@ -122,7 +123,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances,
   });
 
-  const koa = new Koa({ proxy: config.trustProxy });
+  // Behind TRUST_PROXY, the address every limit counts is the one our proxy appended to X-Forwarded-For (the last
+  // entry): earlier entries are whatever the client sent, and would let it choose the address it is limited as.
+  const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
   koa.keys = keys.cookies;
   koa.silent = true; // errors are logged by the error handler, with the request id
 
@@ -132,7 +135,13 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   ], isDraining);
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
-  const interactions = createInteractionRouter({ provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers });
+  const signInGate = createSignInGate({
+    maxWaiting: config.loginHashQueueMax,
+    perAddress: config.rateLimitEnabled ? config.rateLimits.loginConcurrentPerIp : Infinity,
+  });
+  const interactions = createInteractionRouter({
+    provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies: config.issuer.startsWith('https:'),
+  });
 
   // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
   koa.use(requestLogger(logger));

@@ -46,9 +46,20 @@ const schema = z.object({
   RATE_LIMIT_CLIENT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_FAILURES: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_FAILURE_WINDOW_SECONDS: seconds(300),
+  // Sign-in attempts per window, each counted before its password is checked and given back when it succeeds:
+  // per username from one address (the guessing limit), per address, and per username from every address
+  // together (a ceiling that a browser which signed in as that user before does not count against, so that
+  // nobody can lock an owner out by knowing the username: README, "Rate limits").
   LOGIN_FAILURES_PER_USERNAME: z.coerce.number().int().min(1).default(5),
   LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(20),
+  LOGIN_FAILURES_PER_USERNAME_TOTAL: z.coerce.number().int().min(1).default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
+  // Password checks (argon2id) run two at a time per instance; at most this many more sign-ins wait for one, the
+  // rest get 503 with Retry-After instead of an unbounded queue. With rate limits on, one address has at most
+  // LOGIN_CONCURRENT_PER_IP sign-ins in progress at once (429 beyond), so that a burst from one address cannot
+  // fill the queue ahead of everyone else.
+  LOGIN_HASH_QUEUE_MAX: z.coerce.number().int().min(0).default(16),
+  LOGIN_CONCURRENT_PER_IP: z.coerce.number().int().min(1).default(2),
   // /metrics: on the main port behind this bearer token, and/or on a port of its own (bound to METRICS_HOST).
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -102,8 +113,11 @@ export interface Config {
     failureWindowSeconds: number;
     loginFailuresPerUsername: number;
     loginFailuresPerIp: number;
+    loginFailuresPerUsernameTotal: number;
     loginWindowSeconds: number;
+    loginConcurrentPerIp: number;
   };
+  loginHashQueueMax: number;
   trustProxy: boolean;
   metrics: { token: string | undefined; port: number | undefined; host: string };
   db: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
@@ -172,8 +186,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       failureWindowSeconds: e.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
       loginFailuresPerUsername: e.LOGIN_FAILURES_PER_USERNAME,
       loginFailuresPerIp: e.LOGIN_FAILURES_PER_IP,
+      loginFailuresPerUsernameTotal: e.LOGIN_FAILURES_PER_USERNAME_TOTAL,
       loginWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+      loginConcurrentPerIp: e.LOGIN_CONCURRENT_PER_IP,
     },
+    loginHashQueueMax: e.LOGIN_HASH_QUEUE_MAX,
     trustProxy: e.TRUST_PROXY,
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST },
     db: {

@@ -7,8 +7,10 @@ const OPTIONS = { algorithm: 2 /* Argon2id; the enum is an ambient const enum */
 
 export const MAX_PASSWORD_LENGTH = 1024; // bounds the hashing work a request can ask for
 
-// Two at a time: the machines this runs on have two cores, and each hash holds 19 MiB while it runs.
-const hashing = createLimiter(2);
+// Two at a time: the machines this runs on have two cores, and each hash holds 19 MiB while it runs. How many
+// sign-ins may wait behind them is bounded by src/accounts/sign-in-gate.ts.
+export const HASH_CONCURRENCY = 2;
+const hashing = createLimiter(HASH_CONCURRENCY);
 
 export function hashPassword(password: string): Promise<string> {
   return hashing.run(() => hash(password, OPTIONS));

@@ -15,6 +15,8 @@ import { readForm, single } from '../request/body.js';
 import { CSRF_FIELD, type Csrf } from '../request/csrf.js';
 import { deviceOf } from '../request/device.js';
 import type { ResourceServerLookup } from '../clients/resource-servers.js';
+import type { SignInGate } from '../accounts/sign-in-gate.js';
+import type { TokenHasher } from '../crypto/token-hash.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage, type ConsentApi } from '../../views/consent.js';
 import { loginPage } from '../../views/login.js';
@@ -28,6 +30,10 @@ export interface InteractionDeps {
   resourceServers: ResourceServerLookup;
   /** Absent when rate limiting is off. */
   loginLimiter?: LoginLimiter | undefined;
+  /** Bounds the sign-ins waiting for a password check (src/accounts/sign-in-gate.ts). */
+  signInGate: SignInGate;
+  hash: TokenHasher;
+  secureCookies: boolean;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -37,8 +43,16 @@ const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
 /** What an interaction's CSRF token is bound to. */
 const csrfBinding = (uid: string) => `interaction:${uid}`;
 
-export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers }: InteractionDeps): Router {
+// Set on a successful sign-in: this browser has signed in as this user before, so the per-username ceiling (which
+// distributed guessing would fill) does not apply to it. Signed, and only a keyed hash of the username: it is no
+// credential and is stored nowhere (OWASP's "device cookie" against lockout).
+const KNOWN_DEVICE_COOKIE = 'tollgate.device';
+const KNOWN_DEVICE_DAYS = 180;
+
+export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies }: InteractionDeps): Router {
   const device = (ctx: Context) => deviceOf(ctx);
+  const deviceMark = (username: string) => hash(`known-device:${username.toLowerCase()}`);
+  const isKnownDevice = (ctx: Context, username: string) => ctx.cookies.get(KNOWN_DEVICE_COOKIE, { signed: true }) === deviceMark(username);
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -86,21 +100,40 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     const form = await readForm(ctx);
     csrf.check(ctx, csrfBinding(interaction.uid), single(form, CSRF_FIELD));
     const username = single(form, 'username') ?? '';
-    const wait = await loginLimiter?.blockedFor(username, ctx.ip);
-    if (wait) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(wait));
-      await render(ctx, interaction, { username, error: `Too many failed sign-in attempts. Try again in ${wait} seconds.` });
+    const refuse = async (status: number, retryAfter: number, error: string) => {
+      ctx.status = status;
+      ctx.set('Retry-After', String(retryAfter));
+      await render(ctx, interaction, { username, error });
+    };
+    // The attempt takes its place in the limits before its password is hashed (src/security/rate-limits.ts)...
+    const reservation = await loginLimiter?.reserve(username, ctx.ip, isKnownDevice(ctx, username));
+    if (reservation?.retryAfter) {
+      await refuse(429, reservation.retryAfter, `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.`);
       return;
     }
-    const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
+    // ...and then its place in the queue for the hash, which is bounded.
+    const admission = signInGate.admit(ctx.ip);
+    if (!admission.admitted) {
+      if (admission.reason === 'address') await refuse(429, 1, 'Too many sign-in attempts at once from your network. Try again in a second.');
+      else await refuse(503, 1, 'The server is busy with other sign-ins. Try again in a second.');
+      return;
+    }
+    let accountId: string | undefined;
+    try {
+      accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
+    } finally {
+      admission.done();
+    }
     const clientId = String(interaction.params.client_id);
     if (!accountId) {
       await audit.record({ type: 'login.failed', outcome: 'failure', clientId, ...device(ctx), detail: { username: username.slice(0, 64) } });
-      await loginLimiter?.failed(username, ctx.ip);
       await render(ctx, interaction, { username, error: GENERIC_LOGIN_ERROR });
       return;
     }
+    await reservation?.release(); // a successful sign-in counts against nobody
+    ctx.cookies.set(KNOWN_DEVICE_COOKIE, deviceMark(username), {
+      signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/interaction', maxAge: KNOWN_DEVICE_DAYS * 86_400_000,
+    });
     await audit.record({ type: 'login.succeeded', outcome: 'success', accountId, clientId, ...device(ctx) });
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
     ctx.respond = false;

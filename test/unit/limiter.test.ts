@@ -33,3 +33,24 @@ describe('passwords', () => {
     expect(await verifyPassword(undefined, 'anything')).toBe(false);
   });
 });
+
+describe('sign-in gate', () => {
+  it('admits the two being hashed plus maxWaiting, then answers busy; per address, at most perAddress', async () => {
+    const { createSignInGate } = await import('../../src/accounts/sign-in-gate.js');
+    const gate = createSignInGate({ maxWaiting: 3, perAddress: 2 });
+    const a1 = gate.admit('a');
+    const a2 = gate.admit('a');
+    expect(gate.admit('a')).toEqual({ admitted: false, reason: 'address' });
+    const others = ['b', 'c', 'd'].map((address) => gate.admit(address));
+    expect([a1, a2, ...others].every((x) => x.admitted)).toBe(true);
+    expect(gate.inProgress).toBe(5);
+    expect(gate.admit('e')).toEqual({ admitted: false, reason: 'busy' });
+    if (a1.admitted) {
+      a1.done();
+      a1.done(); // idempotent
+    }
+    expect(gate.inProgress).toBe(4);
+    expect(gate.admit('e').admitted).toBe(true);
+    expect(gate.admit('a')).toEqual({ admitted: false, reason: 'busy' });
+  });
+});
