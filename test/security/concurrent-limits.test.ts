@@ -96,7 +96,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
     const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
     const wrong = { client_id: machine.client_id, client_secret: 'not-the-secret' };
     const paths = ['/token', '/token/introspection', '/token/revocation'];
-    const params = [{ grant_type: 'client_credentials' }, { token: 'x'.repeat(43) }, { token: 'x'.repeat(43) }];
+    const params: Record<string, string>[] = [{ grant_type: 'client_credentials' }, { token: 'x'.repeat(43) }, { token: 'x'.repeat(43) }];
     const guessing = { 'x-forwarded-for': '198.51.100.66' };
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => postAsClient(server, paths[i % 3]!, wrong, params[i % 3]!, guessing)));
     const unauthorized = results.filter((r) => r.status === 401);
