@@ -32,11 +32,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
     const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
     const action = new URL(parseForm(await start.res.text()).action!, server.url).toString();
     return async (username: string, password: string) => {
-      const res = await browser.request(action, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': address },
-        body: new URLSearchParams({ username, password }).toString(),
-      });
+      const res = await browser.postForm(action, { username, password }, { headers: { 'x-forwarded-for': address } });
       return { status: res.status, retryAfter: res.headers.get('retry-after'), text: res.status === 303 ? '' : await res.text() };
     };
   }
