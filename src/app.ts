@@ -38,7 +38,7 @@ import { createMetricsRouter, requestMetrics } from './observability/metrics-htt
 import { requestLogger } from './observability/request-logger.js';
 import { withRequestContext } from './request/context.js';
 import { createInteractionRouter } from './oidc/interactions.js';
-import { loadSigningKeys } from './oidc/keys.js';
+import { createKeyRing, type KeyRing } from './oidc/key-ring.js';
 import { deviceRoutes, isDevicePath } from './oidc/device-routes.js';
 import { createProvider } from './oidc/provider.js';
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
@@ -59,6 +59,8 @@ export interface App {
   koa: Koa;
   /** The admin API's own application, when ADMIN_PORT is set (src/boot.ts listens on it). */
   admin?: Koa;
+  /** This instance's signing keys, kept current (rotations announced through the store, activations on time). */
+  signingKeys: KeyRing;
   provider: Provider;
   adapter: AdapterFactory;
   hash: TokenHasher;
@@ -117,11 +119,15 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   });
   await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
-  const signingKeys = await loadSigningKeys(db.prisma, sealer, config.signingKeyAlg, Math.max(3600, config.accessTokenTtl) + 300);
+  const signingKeys = await createKeyRing({
+    prisma: db.prisma, sealer, store, logger, alg: config.signingKeyAlg,
+    publishSeconds: Math.max(3600, config.accessTokenTtl) + 300, activationDelaySeconds: config.keyActivationDelaySeconds,
+  });
   const provider = createProvider({
-    config, prisma: db.prisma, adapter, keys: signingKeys, cookieKeys: keys.cookies, hash, logger,
+    config, prisma: db.prisma, adapter, keys: signingKeys.current, cookieKeys: keys.cookies, hash, logger,
     refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances,
   });
+  await signingKeys.attach(provider);
 
   // Behind TRUST_PROXY, the address every limit counts is the one our proxy appended to X-Forwarded-For (the last
   // entry): earlier entries are whatever the client sent, and would let it choose the address it is limited as.
@@ -153,7 +159,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
   if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
-  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient });
+  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys });
   // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
   koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
   koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
@@ -168,5 +174,5 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
   const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi });
-  return { koa, admin, provider, adapter, hash, families, metrics, allowances };
+  return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances };
 }

@@ -73,6 +73,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
         metricsServer?.close();
         metricsServer?.closeAllConnections();
         await Promise.all([draining.drain(deadline), adminDrainer?.drain(deadline)]);
+        await app.signingKeys.close();
         await opened.close();
         await db.close();
       },

@@ -76,6 +76,9 @@ const schema = z.object({
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
   // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
   SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
+  // A rotated signing key is published at once and signs only this much later, once relying parties' JWKS caches
+  // (jose's default: 10 minutes) have seen it.
+  KEY_ACTIVATION_DELAY_SECONDS: seconds(600, 0),
   // The admin API on a listener of its own (bound to ADMIN_HOST); the public port then answers 404 under /admin.
   ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
@@ -125,6 +128,7 @@ export interface Config {
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
   shutdownTimeoutSeconds: number;
+  keyActivationDelaySeconds: number;
   admin: { port: number | undefined; host: string };
   deviceCodeTtl: number;
 }
@@ -202,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    keyActivationDelaySeconds: e.KEY_ACTIVATION_DELAY_SECONDS,
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
   };

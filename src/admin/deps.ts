@@ -5,6 +5,7 @@ import type { Audit } from '../audit/audit.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Families } from '../families/families.js';
+import type { KeyRing } from '../oidc/key-ring.js';
 
 export interface AdminDeps {
   prisma: PrismaClient;
@@ -14,4 +15,6 @@ export interface AdminDeps {
   provider: Provider;
   /** Announces a client that just changed to every instance's client cache. */
   invalidateClient(clientId: string): Promise<void>;
+  /** Signing keys: POST /admin/keys/rotate. */
+  signingKeys: KeyRing;
 }

@@ -11,6 +11,7 @@ import type { AdminDeps } from './deps.js';
 import { openApiDocument } from './openapi/document.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
+import { registerKeyRoutes } from './routes/keys.js';
 import { registerRegistrationRoutes } from './routes/registration.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { registerSessionRoutes } from './routes/sessions.js';
@@ -20,6 +21,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   const guard = requireAdmin(deps);
   registerClientRoutes(router, guard, deps);
+  registerKeyRoutes(router, guard, deps);
   registerResourceRoutes(router, guard, deps);
   registerUserRoutes(router, guard, deps);
   registerSessionRoutes(router, guard, deps);

@@ -11,6 +11,8 @@ import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import * as upstreamDeviceCodeGrant from 'oidc-provider/lib/actions/grants/device_code.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
+import type { JWK } from 'jose';
 
 import { createHash } from 'node:crypto';
 
@@ -214,4 +216,18 @@ export async function issueWithoutSaving(token: object): Promise<{ value: string
       model.emit('saved');
     },
   };
+}
+
+/**
+ * Replaces the provider's signing keys while it runs (a rotation announced by another instance, or an activation
+ * coming due). oidc-provider builds its keystore and its published JWKS once, from the `jwks` option, in
+ * helpers/initialize_keystore.js; running that again swaps both at once for every later request.
+ */
+export function replaceSigningKeys(provider: Provider, jwks: { keys: object[] }): void {
+  initializeKeystore.call(provider, structuredClone(jwks));
+}
+
+/** The public JWKS the provider publishes at /jwks right now (rebuilt by each replaceSigningKeys). */
+export function publishedSigningKeys(provider: Provider): { keys: JWK[] } {
+  return (instance(provider) as unknown as { jwks: { keys: JWK[] } }).jwks;
 }

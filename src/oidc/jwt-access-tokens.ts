@@ -31,15 +31,21 @@ export function recordJwtAccessTokens(adapter: AdapterFactory) {
 
 const isJwt = (value: unknown) => typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
 
-export function answerForJwtAccessTokens(deps: { provider: Provider; adapter: AdapterFactory; jwks: JWK[]; policy: IntrospectionPolicy }): Middleware {
+export function answerForJwtAccessTokens(deps: { provider: Provider; adapter: AdapterFactory; jwks: () => JWK[]; policy: IntrospectionPolicy }): Middleware {
   const { provider, adapter, policy } = deps;
-  const keys = createLocalJWKSet({ keys: deps.jwks });
+  // Rebuilt only when the published keys change (a rotation replaces the array).
+  let built: { from: JWK[]; set: ReturnType<typeof createLocalJWKSet> } | undefined;
+  const keys = () => {
+    const current = deps.jwks();
+    if (built?.from !== current) built = { from: current, set: createLocalJWKSet({ keys: current }) };
+    return built.set;
+  };
 
   /** The live record of a JWT access token we issued, or undefined. */
   async function liveRecord(token: string): Promise<{ record: Payload; claims: JWTPayload; kind: string } | undefined> {
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, keys, { issuer: provider.issuer, typ: 'at+jwt' }));
+      ({ payload: claims } = await jwtVerify(token, keys(), { issuer: provider.issuer, typ: 'at+jwt' }));
     } catch {
       return undefined;
     }

@@ -35,42 +35,57 @@ async function generateKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg
 }
 
 /**
- * Loads the signing keys, generating one for each algorithm that has none active. `alg` (the default one) comes
- * first, so that oidc-provider signs with it when a client has not chosen. Retired keys stay published for
- * `retiredPublishSeconds` (the longest lifetime of anything they signed), so tokens signed before a rotation keep
- * verifying until they expire; after that they are no longer published.
+ * Loads the signing keys, generating one for each algorithm that has none active. A key signs until its
+ * `retiredAt` has passed: a rotation sets it in the future (now + KEY_ACTIVATION_DELAY_SECONDS), so the next key is
+ * published at once and signs only after the delay. For each algorithm the oldest key still signing comes first
+ * (oidc-provider signs with the first one), `alg` (the default one) before the other; keys waiting to take over come
+ * next, then retired keys, published for `retiredPublishSeconds` (the longest lifetime of anything they signed).
+ * `nextChangeAt`: when the next waiting key takes over, if one does.
  */
-export async function loadSigningKeys(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, retiredPublishSeconds = 86_400): Promise<SigningKeys> {
+export async function loadSigningKeys(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, retiredPublishSeconds = 86_400): Promise<SigningKeys & { nextChangeAt?: Date }> {
   for (const each of SIGNING_ALGS) {
-    const active = await prisma.signingKey.count({ where: { alg: each, retiredAt: null } });
+    const active = await prisma.signingKey.count({ where: { alg: each, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date() } }] } });
     if (active === 0) await generateKey(prisma, sealer, each);
   }
-  const publishedSince = new Date(Date.now() - retiredPublishSeconds * 1000);
+  const now = Date.now();
+  const publishedSince = new Date(now - retiredPublishSeconds * 1000);
   const rows = await prisma.signingKey.findMany({
     where: { OR: [{ retiredAt: null }, { retiredAt: { gt: publishedSince } }] },
     orderBy: { createdAt: 'asc' },
   });
+  const signing = (r: (typeof rows)[number]) => !r.retiredAt || r.retiredAt.getTime() > now;
+  const first = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) if (signing(r) && !first.has(r.alg)) first.set(r.alg, r);
+  const signers = [first.get(alg), ...[...first.values()].filter((r) => r.alg !== alg)].filter((r) => r !== undefined);
   const ordered = [
-    ...rows.filter((r) => !r.retiredAt && r.alg === alg),
-    ...rows.filter((r) => !r.retiredAt && r.alg !== alg),
-    ...rows.filter((r) => r.retiredAt).reverse(), // newest retired first
+    ...signers,
+    ...rows.filter((r) => signing(r) && !signers.includes(r)), // published, waiting to take over
+    ...rows.filter((r) => !signing(r)).reverse(), // newest retired first
   ];
-  return { jwks: { keys: ordered.map((r) => JSON.parse(sealer.open(r.privateJwk, `signing-key:${r.kid}`)) as JWK) } };
+  const upcoming = rows.map((r) => r.retiredAt?.getTime()).filter((t): t is number => t !== undefined && t > now);
+  return {
+    jwks: { keys: ordered.map((r) => JSON.parse(sealer.open(r.privateJwk, `signing-key:${r.kid}`)) as JWK) },
+    ...(upcoming.length ? { nextChangeAt: new Date(Math.min(...upcoming)) } : {}),
+  };
 }
 
 export interface Rotation {
   alg: SigningAlg;
   kid: string;
   retired: string[];
+  /** When the new key starts signing (the previous ones stop). */
+  activatesAt: Date;
 }
 
 /**
- * Makes a new key the active one for `alg` and retires the previous ones (still published, see above). Running
- * instances sign with the new key once restarted; resource servers that meet an unknown `kid` refetch the JWKS.
+ * Adds the next key for `alg`: published at once, signing after `activationDelaySeconds` (relying parties' JWKS
+ * caches have seen it by then), when the previous keys retire (still published, see above). Running instances
+ * hear of it through the store (src/oidc/key-ring.ts).
  */
-export async function rotateSigningKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg): Promise<Rotation> {
+export async function rotateSigningKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, activationDelaySeconds = 0): Promise<Rotation> {
   const previous = await prisma.signingKey.findMany({ where: { alg, retiredAt: null }, select: { kid: true } });
   const kid = await generateKey(prisma, sealer, alg);
-  await prisma.signingKey.updateMany({ where: { kid: { in: previous.map((k) => k.kid) } }, data: { retiredAt: new Date() } });
-  return { alg, kid, retired: previous.map((k) => k.kid) };
+  const activatesAt = new Date(Date.now() + activationDelaySeconds * 1000);
+  await prisma.signingKey.updateMany({ where: { kid: { in: previous.map((k) => k.kid) } }, data: { retiredAt: activatesAt } });
+  return { alg, kid, retired: previous.map((k) => k.kid), activatesAt };
 }

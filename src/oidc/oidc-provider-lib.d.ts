@@ -63,3 +63,7 @@ declare module 'oidc-provider/lib/actions/grants/device_code.js' {
   export const parameters: Set<string>;
   export const grantType: string;
 }
+
+declare module 'oidc-provider/lib/helpers/initialize_keystore.js' {
+  export default function initializeKeystore(this: import('oidc-provider').default, jwks: { keys: object[] }): void;
+}

@@ -15,6 +15,7 @@ import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as r
 import {
   allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, replaceResponseMode,
   restrictLoopbackPortsToNativePublicClients,
+  publishedSigningKeys,
 } from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { answerForJwtAccessTokens } from './jwt-access-tokens.js';
@@ -60,8 +61,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Replaces oidc-provider's own device_code grant registration: the same grant, with polling paced (slow_down).
   const deviceGrant = createDeviceCodeGrant({ provider, store: refreshGrant.store, hash });
   provider.registerGrantType(deviceGrantType, deviceGrant.handler, [...deviceGrant.parameters, 'resource'], ['resource']);
-  const publicKeys = keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: publicKeys, policy: introspectionPolicy }));
+  // The keys published right now: a rotation swaps them in while the server runs (src/oidc/key-ring.ts).
+  provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: () => publishedSigningKeys(provider).keys, policy: introspectionPolicy }));
   listenToProvider(provider, logger);
   return provider;
 }

@@ -26,12 +26,13 @@ describe('signing key rotation', () => {
     await before.stop();
 
     // Both algorithms rotate: the ES256 key (default) and the RS256 key.
-    const rotated = await runCli(['keys', 'rotate'], { env: storage.env });
+    // No activation delay here: the new keys sign from the restart on (the delay is test/oauth/key-rotation-live.test.ts's).
+    const rotated = await runCli(['keys', 'rotate'], { env: { ...storage.env, KEY_ACTIVATION_DELAY_SECONDS: '0' } });
     expect(rotated.code).toBe(0);
     const keys = (rotated.json as { keys: { alg: string; active_kid: string; retired_kids: string[] }[] }).keys;
     expect(keys).toEqual([
-      { alg: 'ES256', active_kid: expect.any(String), retired_kids: [oldKids[0]] },
-      { alg: 'RS256', active_kid: expect.any(String), retired_kids: [oldKids[1]] },
+      { alg: 'ES256', active_kid: expect.any(String), retired_kids: [oldKids[0]], activates_at: expect.any(String) },
+      { alg: 'RS256', active_kid: expect.any(String), retired_kids: [oldKids[1]], activates_at: expect.any(String) },
     ]);
     const newKid = keys[0]!.active_kid;
     const newRsaKid = keys[1]!.active_kid;

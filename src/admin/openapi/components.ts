@@ -52,6 +52,13 @@ export const components = {
     Error: object({ error: str, error_description: str }),
     Client: object(client, undefined, clientOptional),
     NewClient: object({ ...client, client_secret: { type: 'string', description: 'confidential clients only; shown once' } }, undefined, [...clientOptional, 'client_secret']),
+    RotateKeys: object({ alg: { type: 'string', enum: ['ES256', 'RS256'] } }, 'without alg: every algorithm', ['alg']),
+    KeyRotations: object({
+      keys: {
+        type: 'array',
+        items: object({ alg: str, active_kid: str, retired_kids: strings, activates_at: time }),
+      },
+    }),
     ClientSecret: object({ client_id: str, client_secret: { type: 'string', description: 'shown once' } }),
     User: object({ id: { type: 'string', format: 'uuid' }, username: str, email: nullableStr, created_at: time, disabled_at: { type: ['string', 'null'], format: 'date-time' }, not_before: { type: ['string', 'null'], format: 'date-time', description: 'the last logout everywhere: tokens issued earlier are inactive' } }),
     Session: object(

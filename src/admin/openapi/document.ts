@@ -71,6 +71,13 @@ const paths = {
     },
     delete: { summary: 'Take the allowance away (audited as client.resource_removed): new tokens carry none of the API’s scopes', responses: { 204: noContent, ...guarded(404) } },
   },
+  '/admin/keys/rotate': {
+    post: {
+      summary: 'Rotate the signing keys (body optional: {"alg": "ES256"|"RS256"} for one): the next key is published at once on every instance and signs after KEY_ACTIVATION_DELAY_SECONDS',
+      requestBody: { required: false, content: { 'application/json': { schema: ref('RotateKeys') } } },
+      responses: { 200: json('the rotations', 'KeyRotations'), ...guarded(413, 415) },
+    },
+  },
   '/admin/resources': {
     get: { summary: 'List APIs (identifier order)', parameters: page, responses: { 200: json('a page of APIs', 'ApiList'), ...guarded() } },
     post: { summary: 'Register an API', requestBody: body('CreateApi'), responses: { 201: json('the API', 'Api'), ...guarded(404, 413, 415) } },
