@@ -39,6 +39,12 @@ async function signIn(server: TestServer, client: ClientView, user: User, at: De
   return res.body as unknown as Tokens;
 }
 
+/** Moves the family's last use a minute back, as if the next rotation came a minute after it. */
+async function aMinuteLater(server: TestServer, refreshToken: string) {
+  const family = await familyOf(server, refreshToken);
+  await server.db.sql.query("UPDATE refresh_token_families SET last_used_at = last_used_at - interval '60 seconds' WHERE id = $1", [family.id]);
+}
+
 const rotateFrom = (server: TestServer, client: ClientView, token: string, at: Device) =>
   refresh(server, client, token, { 'user-agent': at.ua, 'x-forwarded-for': at.ip });
 
@@ -94,19 +100,22 @@ describe.each(MODES)('refresh anomaly signals (%s storage)', (mode) => {
     expect(event).toMatchObject({ ip: AMSTERDAM_OTHER_NETWORK, detail: { signals: ['address_changed'], previous_ip: AMSTERDAM_NEIGHBOUR, distance_km: 0 } });
   });
 
-  it('records impossible_travel, with the distance and speed, for a rotation from another continent', async () => {
+  it('records impossible_travel, with the distance and speed, for two rotations a minute apart on two continents', async () => {
     const user = await createUser(server);
     const first = await signIn(server, client, user, { ip: AMSTERDAM, ua: CHROME_WINDOWS });
     const second = await rotateChecked(first.refresh_token, { ip: AMSTERDAM, ua: CHROME_WINDOWS });
+    await aMinuteLater(server, second.refresh_token);
     await rotateChecked(second.refresh_token, { ip: SYDNEY, ua: CHROME_WINDOWS });
     const [event] = await anomaliesOf(user.id);
     expect(event!.detail).toMatchObject({
       signals: ['address_changed', 'impossible_travel'], previous_ip: AMSTERDAM, from_country: 'NL', to_country: 'AU',
     });
-    // Amsterdam to Sydney is about 16,600 km; seconds apart, far above 1000 km/h.
+    // Amsterdam to Sydney is about 16,600 km: in a minute, about a million km/h.
     expect(event!.detail.distance_km).toBeGreaterThan(16_000);
     expect(event!.detail.distance_km).toBeLessThan(17_000);
-    expect(event!.detail.speed_kmh).toBeGreaterThan(1000);
+    expect(event!.detail.elapsed_seconds).toBeGreaterThanOrEqual(60);
+    expect(event!.detail.elapsed_seconds).toBeLessThan(90);
+    expect(event!.detail.speed_kmh).toBeGreaterThan(600_000);
 
     // The admin sessions list shows the family's latest signals.
     const sessions = await adminCall(server, 'GET', `/admin/users/${user.id}/sessions`, { token: adminBearer });
@@ -158,6 +167,7 @@ describe.each(MODES)('anomaly and reuse responses (%s storage)', (mode) => {
   it('ANOMALY_RESPONSE=revoke refuses the impossible-travel rotation with invalid_grant and revokes the family', async () => {
     const user = await createUser(server);
     const first = await signIn(server, client, user, { ip: AMSTERDAM, ua: CHROME_WINDOWS });
+    await aMinuteLater(server, first.refresh_token);
     const res = await rotateFrom(server, client, first.refresh_token, { ip: SYDNEY, ua: CHROME_WINDOWS });
     expect(res.status).toBe(400);
     expect(res.body).toEqual(INVALID_ANOMALY('impossible_travel'));
