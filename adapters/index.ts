@@ -1,6 +1,7 @@
 // The adapter factory handed to oidc-provider: it routes each model to the durable database or to the
 // short-lived store (the storage split of docs/architecture.md), and makes consuming single-use artifacts atomic.
 import type { PrismaClient } from '../src/db/generated/client.js';
+import type { Sealer } from '../src/crypto/seal.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
@@ -24,6 +25,8 @@ export interface AdapterDeps {
   sql: SqlRunner;
   store: ShortLivedStore;
   hash: TokenHasher;
+  /** Seals the short-lived payloads that carry other artifacts' credentials (interactions). */
+  sealer: Sealer;
   families: Families;
   accessTokenTtl: number;
   /** How long client lookups are cached (0: not at all). */

@@ -2,6 +2,7 @@
 // interactions, sessions, opaque access tokens, client-credentials tokens, PAR, replay detection.
 import { guardDependency } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
+import type { Sealer } from '../src/crypto/seal.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import { grantIndexKey, storeKeyFor } from '../src/store/keys.js';
 import { epochNow, fromStored, toStored, type Payload } from '../src/store/payload.js';
@@ -9,6 +10,21 @@ import { epochNow, fromStored, toStored, type Payload } from '../src/store/paylo
 export interface StoreAdapterDeps {
   store: ShortLivedStore;
   hash: TokenHasher;
+  /** Seals the payloads of the models in SEALED_MODELS. */
+  sealer: Sealer;
+}
+
+// An interaction's payload carries other artifacts' credentials: the browser session's id (`session.cookie`), its
+// own id inside `returnTo`, a pushed request's id (`parJti`), a device code's handle, the authorization request's
+// parameters. Hashing cannot keep them, since oidc-provider reads them back: the payload is sealed (AES-256-GCM,
+// bound to its storage key) instead, and the session id, which nothing reads back, is not written at all.
+const SEALED_MODELS = new Set(['Interaction']);
+
+function withoutSessionCookie(payload: Payload): Payload {
+  const session = payload.session as Record<string, unknown> | undefined;
+  if (!session || typeof session !== 'object' || !('cookie' in session)) return payload;
+  const { cookie: _cookie, ...rest } = session;
+  return { ...payload, session: rest };
 }
 
 
@@ -39,7 +55,7 @@ export class StoreAdapter {
     // Sent together (one pipelined round trip on Redis), the artifact first. Should an index write fail, the
     // upsert fails and the artifact is never handed out, as when the writes went one after another.
     return guardDependency(async () => {
-      const writes = [store.set(key, JSON.stringify(toStored(payload)), expiresIn)];
+      const writes = [store.set(key, this.#serialize(key, payload), expiresIn)];
       if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
       if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
       await Promise.all(writes);
@@ -70,11 +86,26 @@ export class StoreAdapter {
     return guardDependency(() => this.#read(key, id));
   }
 
+  #serialize(key: string, payload: Payload): string {
+    if (!SEALED_MODELS.has(this.#model)) return JSON.stringify(toStored(payload));
+    return this.#deps.sealer.seal(JSON.stringify(toStored(withoutSessionCookie(payload))), key);
+  }
+
+  #deserialize(key: string, value: string): Payload | undefined {
+    if (!SEALED_MODELS.has(this.#model)) return JSON.parse(value) as Payload;
+    try {
+      return JSON.parse(this.#deps.sealer.open(value, key)) as Payload;
+    } catch {
+      return undefined; // sealed under another secret, or not sealed (written before sealing): gone, as if expired
+    }
+  }
+
   async #read(key: string, id: string | undefined): Promise<Payload | undefined> {
     const { store } = this.#deps;
     const [value, consumed] = await store.getMany([key, `${key}#consumed`]);
     if (!value) return undefined;
-    return fromStored(JSON.parse(value) as Payload, id, consumed === null ? null : Number(consumed));
+    const stored = this.#deserialize(key, value);
+    return stored && fromStored(stored, id, consumed === null ? null : Number(consumed));
   }
 
   /** Atomic: of any number of racing callers, one gets true. */

@@ -107,7 +107,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const anomalies = createAnomalyDetector(config.anomalies, geolocator);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
-    prisma: db.prisma, sql: db.sql, store, hash, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
+    prisma: db.prisma, sql: db.sql, store, hash, sealer, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
     registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
   });
   // Allowances and APIs are cached like clients, and end their copies on the same announcements.
