@@ -12,6 +12,7 @@ const name = z.string().trim().min(1).max(200);
 const redirectUris = z.array(z.string().min(1).max(2000)).max(32);
 const grantTypes = z.array(z.enum(SUPPORTED_GRANT_TYPES)).min(1).max(SUPPORTED_GRANT_TYPES.length);
 const scope = z.string().min(1).max(1000).describe('space-separated scope tokens');
+const nonceInsteadOfPkce = z.boolean().describe('OAuth 2.1 §7.5.1: a confidential OpenID Connect client may send nonce instead of PKCE (default false)');
 const idTokenAlg = z.enum(SIGNING_ALGS).describe('ID token signing algorithm (default: the server\'s SIGNING_KEY_ALG)');
 
 /** POST /admin/clients: the options of `clients create` (CLI), in snake_case. */
@@ -24,6 +25,7 @@ export const createClientBody = z
     scope: scope.optional(),
     admin: z.boolean().optional().describe('a client_credentials client allowed the scope admin'),
     id_token_signed_response_alg: idTokenAlg.optional(),
+    allow_nonce_instead_of_pkce: nonceInsteadOfPkce.optional(),
   })
   // An admin client's grant type and scope are fixed; accepting and then ignoring other values would mislead.
   .refine((b) => !(b.admin && (b.grant_types !== undefined || b.scope !== undefined)), {
@@ -39,8 +41,9 @@ export const updateClientBody = z
     grant_types: grantTypes.optional(),
     scope: scope.optional(),
     id_token_signed_response_alg: idTokenAlg.optional(),
+    allow_nonce_instead_of_pkce: nonceInsteadOfPkce.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types, scope or id_token_signed_response_alg' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types, scope, id_token_signed_response_alg or allow_nonce_instead_of_pkce' });
 
 /** POST /admin/registration-tokens: `registration token create` (CLI). */
 export const createRegistrationTokenBody = z.strictObject({

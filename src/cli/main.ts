@@ -38,6 +38,7 @@ const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
                  [--resource-server URI --resource-scopes "a b" [--resource-name N]]
+                 [--id-token-signed-response-alg ES256|RS256] [--allow-nonce-instead-of-pkce]
   clients rotate-secret --client-id C
   clients allow --client-id C --resource URI --scopes "a b"     ("" takes the allowance away)
   resources create --resource URI --name N --scopes "a b" [--describe "a=text"]...
@@ -47,7 +48,7 @@ const USAGE = `usage: tollgate <command> [options]
   sessions list --username U
   sessions revoke --username U (--family F | --all)
   tokens prune [--batch-size N]
-  keys rotate [--alg ES256|RS256]
+  keys rotate [--alg ES256|RS256]                                 (both algorithms unless --alg)
   registration token create [--expires-in S] [--max-uses N]
   db migrate`;
 

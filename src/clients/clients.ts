@@ -27,6 +27,11 @@ export interface ClientInput {
   admin?: boolean;
   /** The ID token signing algorithm (OpenID Connect Registration §2); unset: the server's SIGNING_KEY_ALG. */
   idTokenSignedResponseAlg?: string | undefined;
+  /**
+   * OAuth 2.1 §7.5.1: a confidential OpenID Connect client that uses `nonce` may omit PKCE (off by default; the
+   * OpenID conformance suite's Basic OP plan sends no PKCE). Enforced in src/oidc/pkce-policy.ts.
+   */
+  allowNonceInsteadOfPkce?: boolean | undefined;
   /** Scopes the same command is about to define on an API (clients create --resource-server): known already. */
   scopesAboutToBeDefined?: readonly string[];
 }
@@ -43,6 +48,8 @@ export interface ClientView {
   application_type: string;
   /** Present when the client chose one; otherwise ID tokens use the server's default (SIGNING_KEY_ALG). */
   id_token_signed_response_alg?: SigningAlg;
+  /** True only for a confidential OpenID Connect client allowed to send `nonce` instead of PKCE (OAuth 2.1 §7.5.1). */
+  allow_nonce_instead_of_pkce: boolean;
   admin: boolean;
 }
 
@@ -91,6 +98,10 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
   const kinds = redirectUris.map(checkRedirectUri);
   const alg = input.idTokenSignedResponseAlg;
   if (alg !== undefined && !isSigningAlg(alg)) throw new InvalidRequest('id_token_signed_response_alg must be ES256 or RS256');
+  const nonceInsteadOfPkce = input.allowNonceInsteadOfPkce === true;
+  if (nonceInsteadOfPkce && (input.public || !usesCode || !scope.includes('openid'))) {
+    throw new InvalidRequest('allow_nonce_instead_of_pkce is only for confidential OpenID Connect clients (authorization_code, scope openid)');
+  }
 
   return {
     client_name: name,
@@ -101,6 +112,7 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
     token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
     application_type: kinds.includes('native') ? 'native' : 'web',
     ...(alg ? { id_token_signed_response_alg: alg } : undefined),
+    allow_nonce_instead_of_pkce: nonceInsteadOfPkce,
   };
 }
 
@@ -159,6 +171,7 @@ export function toClientView(row: Client): ClientView {
     token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
     application_type: m.application_type ?? 'web',
     ...(m.id_token_signed_response_alg ? { id_token_signed_response_alg: m.id_token_signed_response_alg } : undefined),
+    allow_nonce_instead_of_pkce: m.allow_nonce_instead_of_pkce === true,
     admin: row.isAdmin,
   };
 }
@@ -174,7 +187,7 @@ export async function listClients(prisma: PrismaClient, { after, limit }: { afte
   return rows.map(toClientView);
 }
 
-export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg'>>;
+export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg' | 'allowNonceInsteadOfPkce'>>;
 
 /**
  * Changes a client's name, redirect URIs, grant types, scope or ID token algorithm, validated exactly as at creation (the patch is
@@ -196,6 +209,7 @@ export async function updateClient(prisma: PrismaClient, clientId: string, patch
     scopes: patch.scopes ?? current.scope,
     admin: row.isAdmin,
     idTokenSignedResponseAlg: patch.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg,
+    allowNonceInsteadOfPkce: patch.allowNonceInsteadOfPkce ?? current.allow_nonce_instead_of_pkce,
   });
   if (patch.scopes !== undefined) await checkKnownScopes(prisma, metadata.scope);
   // Metadata keys this module does not manage are kept as they are.

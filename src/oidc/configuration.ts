@@ -18,6 +18,7 @@ import type { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
 import { successSource, userCodeConfirmSource, userCodeInputSource } from './device-pages.js';
 import { allowsInsecureTarget, createOutboundFetch } from './outbound.js';
+import { NONCE_INSTEAD_OF_PKCE, pkceRequired, validateNonceInsteadOfPkce } from './pkce-policy.js';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -57,8 +58,12 @@ const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 function registrationMetadata(config: Config): NonNullable<Configuration['extraClientMetadata']> {
   const allowLoopback = allowsInsecureTarget(config);
   return {
-    properties: ['software_id', 'software_version'],
+    properties: ['software_id', 'software_version', NONCE_INSTEAD_OF_PKCE],
     validator(ctx, key, value, metadata) {
+      if (key === NONCE_INSTEAD_OF_PKCE) {
+        validateNonceInsteadOfPkce(value, (ctx as KoaContextWithOIDC | undefined)?.oidc?.route);
+        return;
+      }
       if (value !== undefined && (typeof value !== 'string' || value.length > 200)) {
         throw new errors.InvalidClientMetadata(`${key} must be a string of at most 200 characters`);
       }
@@ -82,7 +87,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     responseTypes: ['code'],
     // OAuth 2.1 §4.1.1 / RFC 9700 §2.1.1: PKCE for every client, public or confidential. oidc-provider 9 only
     // knows S256, so `plain` is refused.
-    pkce: { required: () => true },
+    // The one exception, per client and off by default: OAuth 2.1 §7.5.1's nonce for confidential OpenID Connect
+    // clients (src/oidc/pkce-policy.ts).
+    pkce: { required: (ctx, client) => pkceRequired(ctx, client as never) },
     // OAuth 2.1 §4.3.1 / RFC 9700 §4.14.2: rotate refresh tokens for every client, however old the chain.
     rotateRefreshToken: true,
     // Symmetric client authentication (client_secret_jwt) would need the raw secret, which is never stored.

@@ -148,6 +148,8 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
     if (params.redirect_uri === undefined && typeof params.code === 'string') {
       const code = await provider.AuthorizationCode.find(params.code, { ignoreExpiration: true });
       if (code?.codeChallenge && typeof code.redirectUri === 'string') params.redirect_uri = code.redirectUri;
+      // oidc-provider would fill in a single registered URI; a code without PKCE keeps RFC 6749 §4.1.3's rule.
+      else if (code) throw new errors.InvalidRequest("missing required parameter 'redirect_uri'");
     }
     return original(ctx);
   });

@@ -17,6 +17,7 @@ const clientShape = (overrides: Partial<ClientView>) => ({
   scope: expect.any(String),
   token_endpoint_auth_method: expect.any(String),
   application_type: expect.any(String),
+  allow_nonce_instead_of_pkce: false,
   admin: false,
   ...overrides,
 });
@@ -121,7 +122,7 @@ describe('admin API: clients', () => {
     expect(bad.body).toEqual({ error: 'invalid_request', error_description: 'redirect_uri "https://x.example.com/cb#frag" must not contain a fragment' });
     const empty = await call('PATCH', `/admin/clients/${client.client_id}`, {});
     expect(empty.status).toBe(400);
-    expect(empty.body).toEqual({ error: 'invalid_request', error_description: 'nothing to change: give name, redirect_uris, grant_types, scope or id_token_signed_response_alg' });
+    expect(empty.body).toEqual({ error: 'invalid_request', error_description: 'nothing to change: give name, redirect_uris, grant_types, scope, id_token_signed_response_alg or allow_nonce_instead_of_pkce' });
     const pinned = await call('PATCH', `/admin/clients/${admin.client_id}`, { scope: 'openid' });
     expect(pinned.status).toBe(400);
     expect(pinned.body.error_description).toBe('the grant_types and scope of an admin client are fixed (client_credentials, admin)');

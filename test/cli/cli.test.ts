@@ -45,6 +45,7 @@ function asClientView(json: unknown): ClientView {
     scope: expect.any(String),
     token_endpoint_auth_method: expect.any(String),
     application_type: expect.any(String),
+    allow_nonce_instead_of_pkce: false,
     admin: expect.any(Boolean),
   });
   return json as ClientView;

@@ -5,14 +5,14 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 
 import { createTestClient, createUser, obtainTokens } from '../support/oauth.js';
 import { runCli } from '../support/process.js';
-import { createStorage, startOn, type Storage } from '../support/server.js';
+import { createStorage, MODES, startOn, type Storage } from '../support/server.js';
 
-describe('signing key rotation', () => {
+describe.each(MODES)('signing key rotation (%s storage)', (mode) => {
   let storage: Storage;
   afterAll(() => storage?.cleanup());
 
   it('activates a new key and keeps the old one published for the tokens it signed', async () => {
-    storage = await createStorage('external');
+    storage = await createStorage(mode);
     const before = await startOn(storage, {});
     const client = await createTestClient(before);
     const user = await createUser(before);

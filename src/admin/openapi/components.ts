@@ -27,6 +27,7 @@ const client = {
   token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'none'] },
   application_type: { type: 'string', enum: ['web', 'native'] },
   id_token_signed_response_alg: { type: 'string', enum: ['ES256', 'RS256'], description: 'present when the client chose one; otherwise the server default' },
+  allow_nonce_instead_of_pkce: { type: 'boolean', description: 'OAuth 2.1 §7.5.1: nonce instead of PKCE (confidential OpenID Connect clients only)' },
   admin: { type: 'boolean' },
 };
 const clientOptional = ['id_token_signed_response_alg'];

@@ -37,6 +37,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
       scopes: body.scope,
       admin: body.admin ?? false,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg,
+      allowNonceInsteadOfPkce: body.allow_nonce_instead_of_pkce,
     };
     const client = await createClient(prisma, hash, input, [event]);
     audit.mirror({ ...event, clientId: client.client_id });
@@ -58,6 +59,7 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const patch = {
       name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg,
+      allowNonceInsteadOfPkce: body.allow_nonce_instead_of_pkce,
     };
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();

@@ -13,7 +13,7 @@ import type { CliContext } from '../context.js';
 
 /**
  * clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
- *   [--id-token-signed-response-alg ES256|RS256]
+ *   [--id-token-signed-response-alg ES256|RS256] [--allow-nonce-instead-of-pkce]
  *   [--resource-server URI --resource-scopes "a b" [--resource-name N]]   (the client stands for that API, which is
  *   registered with it: see src/clients/resource-servers.ts; clients obtain its scopes with `clients allow`)
  */
@@ -30,6 +30,7 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
       'resource-server': { type: 'string' },
       'resource-scopes': { type: 'string' },
       'id-token-signed-response-alg': { type: 'string' },
+      'allow-nonce-instead-of-pkce': { type: 'boolean' },
       'resource-name': { type: 'string' },
     },
     strict: true,
@@ -47,6 +48,7 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     scopes: values.scopes,
     admin: values.admin ?? false,
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
+    allowNonceInsteadOfPkce: values['allow-nonce-instead-of-pkce'] ?? false,
     scopesAboutToBeDefined: apiScopes.map((s) => s.name),
   }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
   if (!values['resource-server']) return client;
