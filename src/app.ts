@@ -94,7 +94,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
   db.observeFailures((err) => metrics.dependencyFailed('database', err));
   const hash = createTokenHasher(keys.tokenHash);
-  const sealer = createSealer(keys.seal);
+  const sealer = createSealer(keys.seal, keys.sealPrevious);
   const audit = createAudit(db.prisma, logger);
   const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
     idleTtlSeconds: config.refreshIdleTtl,

@@ -9,7 +9,9 @@ import { createApp, type App } from './app.js';
 import { StartupError } from './errors.js';
 import { drainable, type Drainer } from './http/graceful.js';
 import type { Config } from './config.js';
+import { createSealer } from './crypto/seal.js';
 import { deriveKeys, resolveSecret } from './crypto/secrets.js';
+import { resolveTokenHashKey } from './crypto/stored-keys.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
@@ -33,12 +35,13 @@ export interface Running extends App {
 }
 
 export async function boot(config: Config, logger: Logger): Promise<Running> {
-  const keys = deriveKeys(await resolveSecret(config));
+  const keys = deriveKeys(await resolveSecret(config), config.secretPrevious);
   const db = await openDatabase(config, { serve: true });
   let store: ShortLivedStore | undefined;
   try {
     const applied = await migrate(db.sql);
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    keys.tokenHash = await resolveTokenHashKey(db.prisma, createSealer(keys.seal, keys.sealPrevious), keys.tokenHash);
     store = await openStore(config);
     let drainer: Drainer | undefined;
     const app = await createApp({ config, db, store, logger, keys, isDraining: () => drainer?.draining ?? false });

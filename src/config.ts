@@ -21,6 +21,12 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   // Root secret; every other key (token hashing, key encryption, cookies) is derived from it with HKDF.
   TOLLGATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Earlier root secrets, comma-separated, while rotating: what they sealed or signed (keys, cookies) still opens.
+  TOLLGATE_SECRET_PREVIOUS: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters')))
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIGNING_KEY_ALG: z.enum(['ES256', 'RS256']).default('ES256'),
   ACCESS_TOKEN_TTL_SECONDS: seconds(900),
@@ -98,6 +104,7 @@ export interface Config {
   redisKeyPrefix: string;
   dataDir: string;
   secret: string | undefined;
+  secretPrevious: string[];
   logLevel: string;
   signingKeyAlg: 'ES256' | 'RS256';
   accessTokenTtl: number;
@@ -172,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dataDir: e.DATA_DIR,
     secret: e.TOLLGATE_SECRET,
+    secretPrevious: e.TOLLGATE_SECRET_PREVIOUS ?? [],
     logLevel: e.LOG_LEVEL,
     signingKeyAlg: e.SIGNING_KEY_ALG,
     accessTokenTtl: e.ACCESS_TOKEN_TTL_SECONDS,

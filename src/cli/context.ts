@@ -1,7 +1,9 @@
 // What every CLI command gets: the parsed configuration, the durable database (joined over the embedded
 // server's socket when one runs, opened directly otherwise; migrated either way) and the token hasher.
 import type { Config } from '../config.js';
+import { createSealer } from '../crypto/seal.js';
 import { deriveKeys, resolveSecret, type DerivedKeys } from '../crypto/secrets.js';
+import { resolveTokenHashKey } from '../crypto/stored-keys.js';
 import { createTokenHasher, type TokenHasher } from '../crypto/token-hash.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -15,10 +17,11 @@ export interface CliContext {
 }
 
 export async function openCliContext(config: Config, stdin: () => Promise<string>): Promise<CliContext> {
-  const keys = deriveKeys(await resolveSecret(config));
+  const keys = deriveKeys(await resolveSecret(config), config.secretPrevious);
   const db = await openDatabase(config, { serve: false });
   try {
     await migrate(db.sql);
+    keys.tokenHash = await resolveTokenHashKey(db.prisma, createSealer(keys.seal, keys.sealPrevious), keys.tokenHash);
   } catch (err) {
     await db.close();
     throw err;

@@ -10,6 +10,7 @@ import { registrationTokenCreate } from './commands/registration.js';
 import { resourcesCreate, resourcesDelete, resourcesList, resourcesUpdate } from './commands/resources.js';
 import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
+import { secretsReseal } from './commands/secrets.js';
 import { tokensPrune } from './commands/tokens.js';
 import { usersCreate } from './commands/users.js';
 import { dryRunContext, NeedsStorage, openCliContext, type CliContext } from './context.js';
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   'sessions revoke': sessionsRevoke,
   'tokens prune': tokensPrune,
   'keys rotate': keysRotate,
+  'secrets reseal': secretsReseal,
   'registration token create': registrationTokenCreate,
   'db migrate': async (ctx) => ({ applied: await migrate(ctx.db.sql) }), // the context already migrated; reports [] then
 };
@@ -49,6 +51,7 @@ const USAGE = `usage: tollgate <command> [options]
   sessions revoke --username U (--family F | --all)
   tokens prune [--batch-size N]
   keys rotate [--alg ES256|RS256]                                 (both algorithms unless --alg)
+  secrets reseal                                                  (after a TOLLGATE_SECRET rotation, see README)
   registration token create [--expires-in S] [--max-uses N]
   db migrate`;
 

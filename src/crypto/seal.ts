@@ -12,8 +12,35 @@ export interface Sealer {
   open(sealed: string, context?: string): string;
 }
 
-/** `context` is bound as additional data: a value sealed for one purpose or key cannot be replayed as another. */
-export function createSealer(key: Buffer): Sealer {
+/**
+ * `context` is bound as additional data: a value sealed for one purpose or key cannot be replayed as another.
+ * `previous`: keys of earlier secrets (TOLLGATE_SECRET_PREVIOUS); a value that does not open with `key` is tried
+ * with each (only then: the usual case costs nothing more). Sealing always uses `key`.
+ */
+export function createSealer(key: Buffer, previous: Buffer[] = []): Sealer {
+  const current = sealerWith(key);
+  if (previous.length === 0) return current;
+  const older = previous.map(sealerWith);
+  return {
+    seal: current.seal,
+    open(sealed, context) {
+      try {
+        return current.open(sealed, context);
+      } catch (err) {
+        for (const each of older) {
+          try {
+            return each.open(sealed, context);
+          } catch {
+            // not this one either
+          }
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+function sealerWith(key: Buffer): Sealer {
   return {
     seal(plaintext, context = '') {
       const iv = randomBytes(12);

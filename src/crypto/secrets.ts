@@ -7,11 +7,17 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 
 export interface DerivedKeys {
-  /** HMAC-SHA256 key for every token identifier and client secret stored. */
+  /**
+   * HMAC-SHA256 key for every token identifier and client secret stored. Derived from the secret on a fresh
+   * install, then kept sealed in the database (src/crypto/stored-keys.ts) so that it survives a secret rotation:
+   * boot and the CLI replace this derived value with the stored one.
+   */
   tokenHash: Buffer;
   /** AES-256-GCM key sealing private signing keys and cached token responses. */
   seal: Buffer;
-  /** Keys for oidc-provider's signed cookies. */
+  /** The seal keys of TOLLGATE_SECRET_PREVIOUS: values sealed under an old secret still open. */
+  sealPrevious: Buffer[];
+  /** Keys for oidc-provider's signed cookies: the first signs, every one verifies (previous secrets' too). */
   cookies: string[];
   /** HMAC-SHA256 key of the CSRF tokens in Tollgate's own forms (src/request/csrf.ts). */
   csrf: Buffer;
@@ -20,11 +26,12 @@ export interface DerivedKeys {
 const derive = (secret: string, purpose: string) =>
   Buffer.from(hkdfSync('sha256', secret, 'tollgate', purpose, 32));
 
-export function deriveKeys(secret: string): DerivedKeys {
+export function deriveKeys(secret: string, previous: string[] = []): DerivedKeys {
   return {
     tokenHash: derive(secret, 'token-hash'),
     seal: derive(secret, 'seal'),
-    cookies: [derive(secret, 'cookies').toString('base64url')],
+    sealPrevious: previous.map((old) => derive(old, 'seal')),
+    cookies: [secret, ...previous].map((each) => derive(each, 'cookies').toString('base64url')),
     csrf: derive(secret, 'csrf'),
   };
 }

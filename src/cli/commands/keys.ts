@@ -27,7 +27,7 @@ export async function keysRotate(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({ args, options: { alg: { type: 'string' } }, strict: true });
   if (values.alg !== undefined && !isSigningAlg(values.alg)) throw new InvalidRequest('--alg must be ES256 or RS256');
   const algs: readonly SigningAlg[] = values.alg ? [values.alg] : SIGNING_ALGS;
-  const sealer = createSealer(ctx.keys.seal);
+  const sealer = createSealer(ctx.keys.seal, ctx.keys.sealPrevious);
   const rotated = [];
   for (const alg of algs) rotated.push(await rotateSigningKey(ctx.db.prisma, sealer, alg, ctx.config.keyActivationDelaySeconds));
   const announced = await announceKeys(ctx);
