@@ -26,7 +26,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * One statement: `change` applied to the account (a SET list, or DELETE), and `events` written with its id. Returns
  * false when no row matched (`where` adds a condition, e.g. "not disabled yet").
  */
-async function changeAccount(prisma: PrismaClient, id: string, statement: 'disable' | 'enable' | 'delete' | 'email' | 'password', values: { email?: string | null; passwordHash?: string; signOut?: boolean }, events: AuditEvent[]): Promise<boolean> {
+async function changeAccount(prisma: PrismaClient, id: string, statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out', values: { email?: string | null; passwordHash?: string; signOut?: boolean }, events: AuditEvent[]): Promise<boolean> {
   if (!UUID.test(id)) return false;
   const records = auditRecords(events);
   let rows: { id: string }[];
@@ -60,6 +60,13 @@ async function changeAccount(prisma: PrismaClient, id: string, statement: 'disab
         WITH acct AS (UPDATE accounts SET email = ${values.email ?? null},
             email_verified_at = CASE WHEN email IS NOT DISTINCT FROM ${values.email ?? null} THEN email_verified_at END, updated_at = now()
           WHERE id = ${id}::uuid RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'sign-out':
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id),
         audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
           SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
         SELECT id::text AS id FROM acct`;
@@ -142,6 +149,17 @@ export async function deleteUser(deps: LifecycleDeps, id: string, actor: Actor):
   if (!(await changeAccount(deps.prisma, id, 'delete', {}, [event]))) throw new NotFound('no such user');
   deps.audit.mirror({ ...event, accountId: id });
   await revokeFamiliesOf(deps, id, 'user_deleted', actor);
+}
+
+/**
+ * Signs the user out everywhere but on `keep` (the device asking): every token issued until now is inactive (the
+ * account's not-before), every other family revoked. Audited as user.logged_out_everywhere with the family kept.
+ */
+export async function signOutOthers(deps: LifecycleDeps, id: string, actor: Actor, keep: string): Promise<string[]> {
+  const event = eventBy(actor, 'user.logged_out_everywhere', 'success', { kept_family_id: keep });
+  if (!(await changeAccount(deps.prisma, id, 'sign-out', {}, [event]))) throw new NotFound('no such user');
+  deps.audit.mirror({ ...event, accountId: id });
+  return revokeFamiliesOf(deps, id, 'logged_out_everywhere', actor, keep);
 }
 
 /**
