@@ -4,6 +4,7 @@
 import { expect } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
+import { setAllowance } from '../../src/clients/allowances.js';
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
 import { Browser, parseForm, pkce } from '../support/browser.js';
 import { authorizationUrl, createTestClient, introspect, obtainTokens, refresh, type Tokens, type User } from '../support/oauth.js';
@@ -30,7 +31,9 @@ export async function createApps(server: TestServer): Promise<Apps> {
   const api = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
   const apiUrl = `https://api-${api.client_id.slice(0, 8).toLowerCase()}.example.com`;
   await registerResourceServer(server.db.prisma, api.client_id, apiUrl, 'read');
-  return { app: await createTestClient(server), api, apiUrl };
+  const app = await createTestClient(server);
+  await setAllowance(server.db.prisma, app.client_id, apiUrl, ['read']);
+  return { app, api, apiUrl };
 }
 
 export interface HeldTokens {
