@@ -1,5 +1,5 @@
 // /account: the user's own page — their devices, the consents they gave, their password — behind Tollgate's own
-// sign-in (src/account/sessions.ts). Every form posts to /account with an `action` and the CSRF field; each change
+// sign-in (src/accounts/account-sessions.ts). Every form posts to /account with an `action` and the CSRF field; each change
 // is redirected back to the page with a notice (post/redirect/get), so that reloading never repeats it.
 import { randomBytes } from 'node:crypto';
 
@@ -48,7 +48,7 @@ const NOTICES: Record<string, string> = {
 
 const noticeOf = (ctx: Context) => NOTICES[String(ctx.query.notice ?? '')];
 
-// CSRF tokens (src/http/csrf.ts) are bound to what the form acts on: the signed-in page to its session (family), the
+// CSRF tokens (src/request/csrf.ts) are bound to what the form acts on: the signed-in page to its session (family), the
 // sign-in form to a random value this browser holds in a cookie, so that no two browsers share a token.
 const PRE_SESSION_COOKIE = 'tg_account_pre';
 const sessionBinding = (session: AccountSession) => `account:${session.familyId}`;
