@@ -107,19 +107,20 @@ export function createAccountRouter(deps: AccountDeps): Router {
     const form = await readForm(ctx);
     csrf.check(ctx, preSessionBinding(ctx, { create: false }) ?? 'account-pre:none', single(form, CSRF_FIELD));
     const username = single(form, 'username') ?? '';
-    const wait = await loginLimiter?.blockedFor(username, ctx.ip);
-    if (wait) {
-      ctx.set('Retry-After', String(wait));
-      page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: `Too many failed sign-in attempts. Try again in ${wait} seconds.` }), 429);
+    // The attempt takes its place in the sign-in limits before its password is hashed (src/security/rate-limits.ts).
+    const reservation = await loginLimiter?.reserve(username, ctx.ip, false);
+    if (reservation?.retryAfter) {
+      ctx.set('Retry-After', String(reservation.retryAfter));
+      page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.` }), 429);
       return;
     }
     const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
     if (!accountId) {
       await audit.record({ type: 'login.failed', outcome: 'failure', clientId: ACCOUNT_CLIENT_ID, ...deviceOf(ctx), detail: { username: username.slice(0, 64) } });
-      await loginLimiter?.failed(username, ctx.ip);
       page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: GENERIC_LOGIN_ERROR }), 401);
       return;
     }
+    await reservation?.release(); // a successful sign-in counts against nobody
     await audit.record({ type: 'login.succeeded', outcome: 'success', accountId, clientId: ACCOUNT_CLIENT_ID, ...deviceOf(ctx) });
     await startAccountSession(deps, ctx, accountId);
     ctx.status = 303;
@@ -164,12 +165,13 @@ export function createAccountRouter(deps: AccountDeps): Router {
           const account = await prisma.account.findUnique({ where: { id: session.accountId } });
           const current = single(form, 'current_password') ?? '';
           const next = single(form, 'new_password') ?? '';
-          const wait = await loginLimiter?.blockedFor(session.username, ctx.ip);
-          if (wait) return await renderAccount(ctx, session, { error: `Too many wrong passwords. Try again in ${wait} seconds.` }, 429);
+          // Wrong current passwords count as failed sign-ins: the page must not be a way around the sign-in limits.
+          const reservation = await loginLimiter?.reserve(session.username, ctx.ip, true);
+          if (reservation?.retryAfter) return await renderAccount(ctx, session, { error: `Too many wrong passwords. Try again in ${reservation.retryAfter} seconds.` }, 429);
           if (!account || !(await verifyPassword(account.passwordHash, current))) {
-            await loginLimiter?.failed(session.username, ctx.ip);
             return await renderAccount(ctx, session, { error: 'Your current password is not right.' }, 400);
           }
+          await reservation?.release();
           await setPassword(lifecycle, session.accountId, next, actor, { keep: session.familyId });
           return done('password-changed');
         }
