@@ -69,15 +69,15 @@ export class GrantAdapter {
    * checks that account's logout-everywhere next, and finds it in the request memo instead of reading again.
    */
   async #findGrant(id: string): Promise<Payload | undefined> {
-    const rows = await this.#deps.sql.query<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null }>(`
-      SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before
+    const rows = await this.#deps.sql.query<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null; disabled_at: Date | null }>(`
+      SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before, a.disabled_at
         FROM oidc_payloads g
         LEFT JOIN accounts a ON a.id = CASE WHEN g.payload->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN (g.payload->>'accountId')::uuid END
        WHERE g.model = 'Grant' AND g.id = $1`, [this.#deps.hash(id)], 'tg_find_grant');
     const row = rows[0];
     if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
     const ctx = currentRequest();
-    if (ctx && row.account_id) memoOf(ctx).notBefore.set(row.account_id, row.not_before ? new Date(row.not_before) : null);
+    if (ctx && row.account_id) memoOf(ctx).notBefore.set(row.account_id, { notBefore: row.not_before ? new Date(row.not_before) : null, disabled: row.disabled_at !== null });
     return fromStored(row.payload, id, epoch(row.consumed_at ? new Date(row.consumed_at) : null));
   }
 

@@ -14,6 +14,7 @@ import { createSealer } from './crypto/seal.js';
 import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
+import { createAccountRouter } from './http/account/router.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createSignInGate } from './accounts/sign-in-gate.js';
 import { createAudit } from './audit/audit.js';
@@ -162,6 +163,8 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys });
   // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
   koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
+  const account = createAccountRouter({ prisma: db.prisma, families, audit, hash, csrf, loginLimiter, ownName: 'Account page' });
+  koa.use(forPaths((p) => p === '/account' || under('/account')(p), compose([account.routes(), account.allowedMethods()] as Koa.Middleware[])));
   koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
   koa.use(async (ctx, next) => {

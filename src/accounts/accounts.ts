@@ -2,6 +2,8 @@
 // to turn a subject into claims.
 import { randomUUID } from 'node:crypto';
 
+import type { AuditEvent } from '../audit/audit.js';
+import { auditRecords } from '../audit/records.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { peekMemo, type MemoAccount } from '../request/memo.js';
@@ -15,28 +17,47 @@ export interface AccountView {
 }
 
 const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
+/** Refuses a password Tollgate would not store (too short, or longer than the hashing bound). */
+export function checkNewPassword(password: string): void {
+  if (password.length < 8 || password.length > MAX_PASSWORD_LENGTH) {
+    throw new InvalidRequest(`password must be 8-${MAX_PASSWORD_LENGTH} characters`);
+  }
+}
+
+/** Refuses an address that cannot be one. */
+export function checkEmail(email: string): void {
+  if (!EMAIL.test(email)) throw new InvalidRequest('email is not a valid address');
+}
+
+/**
+ * Creates an account; `events` (user.created) are written by the same statement, with its id. A username already
+ * taken is refused, also when two creations race (ON CONFLICT, not a read before the write).
+ */
 export async function createAccount(
   prisma: PrismaClient,
   input: { username: string; password: string; email?: string | undefined },
+  events: AuditEvent[] = [],
 ): Promise<AccountView> {
   if (!USERNAME.test(input.username)) throw new InvalidRequest('username must be 1-64 characters of A-Z a-z 0-9 . _ @ + -');
-  if (input.password.length < 8 || input.password.length > MAX_PASSWORD_LENGTH) {
-    throw new InvalidRequest(`password must be 8-${MAX_PASSWORD_LENGTH} characters`);
-  }
-  if (input.email !== undefined && !EMAIL.test(input.email)) throw new InvalidRequest('email is not a valid address');
-  const existing = await prisma.account.findUnique({ where: { username: input.username } });
-  if (existing) throw new InvalidRequest(`username ${input.username} is taken`);
-  const row = await prisma.account.create({
-    data: {
-      id: randomUUID(),
-      username: input.username,
-      email: input.email ?? null,
-      passwordHash: await hashPassword(input.password),
-    },
-  });
-  return { id: row.id, username: row.username, email: row.email };
+  checkNewPassword(input.password);
+  if (input.email !== undefined) checkEmail(input.email);
+  const passwordHash = await hashPassword(input.password);
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    WITH acct AS (
+      INSERT INTO accounts (id, username, email, password_hash)
+      VALUES (${randomUUID()}::uuid, ${input.username}, ${input.email ?? null}, ${passwordHash})
+      ON CONFLICT (username) DO NOTHING
+      RETURNING id
+    ), audited AS (
+      INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
+        FROM acct, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+    )
+    SELECT id::text AS id FROM acct`;
+  if (!rows[0]) throw new InvalidRequest(`username ${input.username} is taken`);
+  return { id: rows[0].id, username: input.username, email: input.email ?? null };
 }
 
 /** The account id when the credentials are right and the account enabled; undefined otherwise, at equal cost. */
@@ -67,7 +88,7 @@ export function createFindAccount(prisma: PrismaClient, notBefore: NotBeforeChec
         return {
           sub: row.id,
           preferred_username: row.username,
-          ...(row.email ? { email: row.email } : undefined),
+          ...(row.email ? { email: row.email, email_verified: row.emailVerifiedAt !== null } : undefined),
         };
       },
     };

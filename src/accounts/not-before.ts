@@ -1,22 +1,30 @@
-// Logout everywhere sets a per-account instant before which every token is dead, including JWT access tokens that
-// no store could delete. Token validation asks here; the lookup is one primary-key read.
+// Whether an account's tokens still count. Logout everywhere sets a per-account instant before which every token is
+// dead, including JWT access tokens that no store could delete; a disabled or deleted account has no live token at
+// all. Token validation (introspection, the browser-session policy) asks here; the lookup is one primary-key read,
+// usually made already with the token's grant in the same request.
 import type { PrismaClient } from '../db/generated/client.js';
-import { peekMemo } from '../request/memo.js';
+import { peekMemo, type AccountGate } from '../request/memo.js';
 import { currentRequest } from '../request/context.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True when a token issued at `iat` (epoch seconds) for `accountId` predates the account's logout everywhere. */
+/**
+ * True when a token issued at `iat` (epoch seconds) for `accountId` is dead: its account is disabled or gone, or it
+ * predates the account's logout everywhere. Tokens of no account (client_credentials) are not concerned.
+ */
 export function createNotBeforeCheck(prisma: PrismaClient) {
   return async (accountId: string | undefined, iat: number | undefined): Promise<boolean> => {
-    if (!accountId || !UUID.test(accountId) || typeof iat !== 'number') return false;
+    if (!accountId || !UUID.test(accountId)) return false;
     // Read with the token's grant earlier in this request, usually (adapters/grant-adapter.ts).
-    const known = peekMemo(currentRequest())?.notBefore.get(accountId);
-    const notBefore = known !== undefined
-      ? known
-      : (await prisma.account.findUnique({ where: { id: accountId }, select: { notBefore: true } }))?.notBefore ?? null;
+    let gate: AccountGate | null | undefined = peekMemo(currentRequest())?.notBefore.get(accountId);
+    if (gate === undefined) {
+      const row = await prisma.account.findUnique({ where: { id: accountId }, select: { notBefore: true, disabledAt: true } });
+      gate = row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
+    }
+    if (!gate || gate.disabled) return true;
+    if (typeof iat !== 'number') return false;
     // iat has one-second resolution: a token from the same second as the logout counts as earlier (the safe side).
-    return Boolean(notBefore && iat * 1000 <= notBefore.getTime());
+    return Boolean(gate.notBefore && iat * 1000 <= gate.notBefore.getTime());
   };
 }
 

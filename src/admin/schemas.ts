@@ -53,7 +53,25 @@ export const createRegistrationTokenBody = z.strictObject({
 
 export const listQuery = z.strictObject({ ...pageQuery });
 
-export const usersQuery = z.strictObject({ username: z.string().min(1).max(64).optional(), ...pageQuery });
+export const usersQuery = z.strictObject({
+  username: z.string().min(1).max(64).optional(),
+  query: z.string().min(1).max(200).optional().describe('part of the username or email, case-insensitive'),
+  ...pageQuery,
+});
+
+const password = z.string().min(8).max(1024);
+const email = z.string().min(3).max(320);
+
+/** POST /admin/users: the options of `users create` (CLI). */
+export const createUserBody = z.strictObject({ username: z.string().min(1).max(64), password, email: email.optional() });
+
+/** PATCH /admin/users/{id}: a new email (null removes it) and/or disabled. */
+export const updateUserBody = z
+  .strictObject({ email: email.nullable().optional(), disabled: z.boolean().optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give email or disabled' });
+
+/** POST /admin/users/{id}/password */
+export const setPasswordBody = z.strictObject({ password });
 
 export const auditQuery = z.strictObject({
   user_id: z.string().regex(UUID, 'must be a uuid').optional(),

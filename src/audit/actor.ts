@@ -1,9 +1,9 @@
 // Who made an administrative change, for the audit trail: an admin client over the API (with the address and user
-// agent of its request), or an operator at the CLI. Events written on their behalf carry it in `detail`.
+// agent of its request), an operator at the CLI, or the user themselves (account page, a mailed link). Events written on their behalf carry it in `detail`.
 import type { AuditEvent } from './audit.js';
 
 export interface Actor {
-  via: 'admin_api' | 'cli';
+  via: 'admin_api' | 'cli' | 'account_page' | 'password_reset' | 'email_link';
   adminClientId?: string;
   ip: string | null;
   userAgent: string | null;

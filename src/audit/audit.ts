@@ -10,7 +10,9 @@ export type AuditType =
   | 'refresh_token.velocity_exceeded' | 'refresh_token.anomaly'
   | 'session.revoked' | 'user.logged_out_everywhere'
   | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
-  | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted';
+  | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted'
+  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.deleted' | 'user.password_changed'
+  | 'user.password_reset_requested' | 'user.email_verified' | 'consent.withdrawn';
 
 export interface AuditEvent {
   type: AuditType;

@@ -12,7 +12,7 @@ import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
 import { secretsReseal } from './commands/secrets.js';
 import { tokensPrune } from './commands/tokens.js';
-import { usersCreate } from './commands/users.js';
+import { usersCreate, usersDelete, usersDisable, usersEnable, usersList, usersSetPassword, usersShow, usersUpdate } from './commands/users.js';
 import { dryRunContext, NeedsStorage, openCliContext, type CliContext } from './context.js';
 import { commandUsage, nearestCommand } from './help.js';
 
@@ -20,6 +20,13 @@ type Command = (ctx: CliContext, args: string[]) => Promise<unknown>;
 
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
+  'users list': usersList,
+  'users show': usersShow,
+  'users update': usersUpdate,
+  'users disable': usersDisable,
+  'users enable': usersEnable,
+  'users delete': usersDelete,
+  'users set-password': usersSetPassword,
   'clients create': clientsCreate,
   'clients rotate-secret': clientsRotateSecret,
   'clients allow': clientsAllow,
@@ -38,6 +45,13 @@ const COMMANDS: Record<string, Command> = {
 
 const USAGE = `usage: tollgate <command> [options]
   users create --username U --password-stdin [--email E]
+  users list [--query Q] [--limit N] [--cursor C]
+  users show --username U
+  users disable --username U      (sign-in refused, every token dead at once)
+  users enable --username U
+  users delete --username U       (the audit trail stays)
+  users update --username U --email E
+  users set-password --username U --password-stdin     (signs the user out everywhere)
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
                  [--resource-server URI --resource-scopes "a b" [--resource-name N]]
                  [--id-token-signed-response-alg ES256|RS256] [--allow-nonce-instead-of-pkce]

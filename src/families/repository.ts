@@ -38,7 +38,7 @@ export interface RotationSignals {
 export interface TokenRow {
   /** The grant and account of the family, read in the same query (absent when they no longer exist). */
   grant: { payload: Payload; expiresAt: Date | null } | null;
-  account: { id: string; username: string; email: string | null; disabledAt: Date | null } | null;
+  account: { id: string; username: string; email: string | null; emailVerifiedAt: Date | null; disabledAt: Date | null } | null;
   id: string;
   parentId: string | null;
   generation: number;
@@ -75,6 +75,7 @@ interface JoinedRow {
   account_username: string | null;
   account_email: string | null;
   account_disabled_at: Date | null;
+  account_email_verified_at: Date | null;
 }
 
 const toFamily = (r: JoinedRow): FamilyRow => ({
@@ -114,7 +115,8 @@ export class FamilyRepository {
              f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
              COALESCE(f.last_ip, f.ip) AS last_ip, COALESCE(f.last_user_agent, f.user_agent) AS last_user_agent, f.rapid_streak,
              g.payload AS grant_payload, g.expires_at AS grant_expires_at,
-             a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at
+             a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at,
+             a.email_verified_at AS account_email_verified_at
         FROM refresh_tokens t
         JOIN refresh_token_families f ON f.id = t.family_id
         LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
@@ -125,7 +127,9 @@ export class FamilyRepository {
     return {
       grant: r.grant_payload ? { payload: r.grant_payload, expiresAt: r.grant_expires_at ? new Date(r.grant_expires_at) : null } : null,
       account: r.account_username
-        ? { id: r.account_id, username: r.account_username, email: r.account_email, disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null }
+        ? { id: r.account_id, username: r.account_username, email: r.account_email,
+            emailVerifiedAt: r.account_email_verified_at ? new Date(r.account_email_verified_at) : null,
+            disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null }
         : null,
       id: r.id,
       parentId: r.parent_id,

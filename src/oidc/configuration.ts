@@ -113,7 +113,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     claims: {
       openid: ['sub'],
       profile: ['preferred_username'],
-      email: ['email'],
+      email: ['email', 'email_verified'],
     },
 
     extraClientMetadata: registrationMetadata(config),

@@ -6,7 +6,14 @@ export interface MemoAccount {
   id: string;
   username: string;
   email: string | null;
+  emailVerifiedAt: Date | null;
   disabledAt: Date | null;
+}
+
+/** What decides whether an account's tokens still count: its not-before instant, and whether it is disabled. */
+export interface AccountGate {
+  notBefore: Date | null;
+  disabled: boolean;
 }
 
 export interface MemoGrant {
@@ -18,8 +25,8 @@ export interface RequestMemo {
   /** Keyed by the hash of the grant id; null records a known absence. */
   grants: Map<string, MemoGrant | null>;
   accounts: Map<string, MemoAccount | null>;
-  /** Accounts' logout-everywhere instants (null: never), read with their grant. */
-  notBefore: Map<string, Date | null>;
+  /** Accounts' logout-everywhere instants (null: never) and whether they are disabled, read with their grant. */
+  notBefore: Map<string, AccountGate>;
 }
 
 interface WithState {

@@ -6,6 +6,8 @@ export interface UserView {
   id: string;
   username: string;
   email: string | null;
+  /** Whether the current email was proven by a verification link. */
+  email_verified: boolean;
   created_at: string;
   disabled_at: string | null;
   not_before: string | null;
@@ -15,6 +17,7 @@ export const toUserView = (a: Account): UserView => ({
   id: a.id,
   username: a.username,
   email: a.email,
+  email_verified: a.email !== null && a.emailVerifiedAt !== null,
   created_at: a.createdAt.toISOString(),
   disabled_at: a.disabledAt?.toISOString() ?? null,
   not_before: a.notBefore?.toISOString() ?? null,
@@ -27,8 +30,20 @@ export const findUser = (prisma: PrismaClient, id: string) => (UUID.test(id) ? p
 
 export const findUserByUsername = (prisma: PrismaClient, username: string) => prisma.account.findUnique({ where: { username } });
 
-/** Accounts in username order (optionally the one with this exact username), after `after`. */
-export function listUsers(prisma: PrismaClient, { username, after, limit }: { username?: string | undefined; after?: string | undefined; limit: number }) {
+export interface UserSearch {
+  /** Exactly this username. */
+  username?: string | undefined;
+  /** Part of the username or email, case-insensitively. */
+  query?: string | undefined;
+  after?: string | undefined;
+  limit: number;
+}
+
+/** Accounts in username order (optionally only those matching), after `after`. */
+export function listUsers(prisma: PrismaClient, { username, query, after, limit }: UserSearch) {
   const name = { ...(username !== undefined ? { equals: username } : {}), ...(after !== undefined ? { gt: after } : {}) };
-  return prisma.account.findMany({ where: { username: name }, orderBy: { username: 'asc' }, take: limit });
+  const matching = query !== undefined
+    ? { OR: [{ username: { contains: query, mode: 'insensitive' as const } }, { email: { contains: query, mode: 'insensitive' as const } }] }
+    : {};
+  return prisma.account.findMany({ where: { username: name, ...matching }, orderBy: { username: 'asc' }, take: limit });
 }

@@ -36,7 +36,7 @@ describe('admin API: users and sessions', () => {
     const res = await call('GET', `/admin/users?username=${user.username}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      items: [{ id: user.id, username: user.username, email: `${user.username}@example.com`, created_at: expect.stringMatching(ISO), disabled_at: null, not_before: null }],
+      items: [{ id: user.id, username: user.username, email: `${user.username}@example.com`, email_verified: false, created_at: expect.stringMatching(ISO), disabled_at: null, not_before: null }],
       next_cursor: null,
     });
     expect((await call('GET', '/admin/users?username=nobody-by-that-name')).body).toEqual({ items: [], next_cursor: null });

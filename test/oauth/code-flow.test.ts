@@ -100,6 +100,6 @@ describe.each(MODES)('code + PKCE flow (%s storage)', (mode) => {
     const tokens = await obtainTokens(server, client, user, { scope: 'openid profile email offline_access' });
     const res = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ sub: user.id, preferred_username: user.username, email: `${user.username}@example.com` });
+    expect(await res.json()).toEqual({ sub: user.id, preferred_username: user.username, email: `${user.username}@example.com`, email_verified: false });
   });
 });

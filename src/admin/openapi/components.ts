@@ -2,7 +2,7 @@
 // zod schemas the routes parse with (src/admin/schemas.ts).
 import { z } from 'zod';
 
-import { allowanceBody, createClientBody, createRegistrationTokenBody, createResourceBody, updateClientBody, updateResourceBody } from '../schemas.js';
+import { allowanceBody, createClientBody, createRegistrationTokenBody, createResourceBody, createUserBody, setPasswordBody, updateClientBody, updateResourceBody, updateUserBody } from '../schemas.js';
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -61,7 +61,7 @@ export const components = {
       },
     }),
     ClientSecret: object({ client_id: str, client_secret: { type: 'string', description: 'shown once' } }),
-    User: object({ id: { type: 'string', format: 'uuid' }, username: str, email: nullableStr, created_at: time, disabled_at: { type: ['string', 'null'], format: 'date-time' }, not_before: { type: ['string', 'null'], format: 'date-time', description: 'the last logout everywhere: tokens issued earlier are inactive' } }),
+    User: object({ id: { type: 'string', format: 'uuid' }, username: str, email: nullableStr, email_verified: { type: 'boolean', description: 'the current email was proven by a verification link' }, created_at: time, disabled_at: { type: ['string', 'null'], format: 'date-time' }, not_before: { type: ['string', 'null'], format: 'date-time', description: 'the last logout everywhere: tokens issued earlier are inactive' } }),
     Session: object(
       {
         id: { type: 'string', format: 'uuid', description: 'the refresh-token family id' },
@@ -117,5 +117,8 @@ export const components = {
       expires_at: time,
       max_uses: { type: 'integer', minimum: 1 },
     }),
+    CreateUser: requestSchema(createUserBody),
+    UpdateUser: requestSchema(updateUserBody),
+    SetPassword: requestSchema(setPasswordBody),
   },
 };

@@ -94,9 +94,35 @@ const paths = {
   },
   '/admin/users': {
     get: {
-      summary: 'Find users (username order); with username, the one user of that name',
-      parameters: [inQuery('username', 'exact username'), ...page],
+      summary: 'Find users (username order): with username, the one user of that name; with query, those whose username or email contains it (case-insensitive)',
+      parameters: [inQuery('username', 'exact username'), inQuery('query', 'part of the username or email, case-insensitive'), ...page],
       responses: { 200: json('a page of users', 'UserList'), ...guarded() },
+    },
+    post: {
+      summary: 'Create a user (audited as user.created); with an email, a verification link is mailed to it',
+      requestBody: body('CreateUser'),
+      responses: { 201: json('the user', 'User'), ...guarded(413, 415) },
+    },
+  },
+  '/admin/users/{id}': {
+    parameters: [userId],
+    get: { summary: 'Read a user', responses: { 200: json('the user', 'User'), ...guarded(404) } },
+    patch: {
+      summary: 'Change the email (user.updated; a new address is unverified and gets a verification link) or disable / enable the user (user.disabled, user.enabled). Disabling refuses sign-in, revokes every refresh-token family and makes every access token inactive at once',
+      requestBody: body('UpdateUser'),
+      responses: { 200: json('the changed user', 'User'), ...guarded(404, 413, 415) },
+    },
+    delete: {
+      summary: 'Delete a user (user.deleted): every token dead at once, every family revoked; the audit trail keeps the user id',
+      responses: { 204: noContent, ...guarded(404) },
+    },
+  },
+  '/admin/users/{id}/password': {
+    parameters: [userId],
+    post: {
+      summary: 'Set a new password (user.password_changed); the user is signed out everywhere',
+      requestBody: body('SetPassword'),
+      responses: { 204: noContent, ...guarded(404, 413, 415) },
     },
   },
   '/admin/users/{id}/sessions': {

@@ -31,7 +31,7 @@ async function userNamed(ctx: CliContext, username: string | undefined) {
 }
 
 /** Runs `fn` with what revoking needs; audit events are mirrored to stderr as JSON log lines (stdout is the result). */
-async function withSessionDeps<T>(ctx: CliContext, fn: (deps: SessionDeps) => Promise<T>): Promise<T> {
+export async function withSessionDeps<T>(ctx: CliContext, fn: (deps: SessionDeps) => Promise<T>): Promise<T> {
   const { config, db, hash } = ctx;
   const store = await openStore(config);
   try {

@@ -1,0 +1,177 @@
+// What administrators (admin API and CLI) and users themselves (the account page) change about an account, each
+// change audited by the statement that makes it. Disabling and deleting cut the account off at once, everywhere:
+// the account row is what every instance asks before honouring a token (src/accounts/not-before.ts, findAccount)
+// and a sign-in (authenticate), so the change is in force the moment the statement commits; revoking the families
+// afterwards also drops their refresh tokens and the access tokens recorded with them.
+import type { Audit, AuditEvent } from '../audit/audit.js';
+import { auditRecords } from '../audit/records.js';
+import type { Account, PrismaClient } from '../db/generated/client.js';
+import { NotFound } from '../errors.js';
+import type { Families } from '../families/families.js';
+import { eventBy, type Actor } from '../audit/actor.js';
+import { checkEmail, checkNewPassword, createAccount } from './accounts.js';
+import { hashPassword } from './passwords.js';
+
+export interface LifecycleDeps {
+  prisma: PrismaClient;
+  families: Families;
+  audit: Audit;
+  /** Called after an account got a new email address (at creation or by a change): sends the verification link. */
+  emailChanged?: ((account: Account) => Promise<void>) | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * One statement: `change` applied to the account (a SET list, or DELETE), and `events` written with its id. Returns
+ * false when no row matched (`where` adds a condition, e.g. "not disabled yet").
+ */
+async function changeAccount(prisma: PrismaClient, id: string, statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out', values: { email?: string | null; passwordHash?: string; signOut?: boolean }, events: AuditEvent[]): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const records = auditRecords(events);
+  let rows: { id: string }[];
+  switch (statement) {
+    case 'disable':
+      // not_before too: tokens issued before the disabling stay dead if the account is enabled again.
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'enable':
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'delete':
+      // The audit trail stays: events keep the account id (no foreign key), including this one.
+      rows = await prisma.$queryRaw`
+        WITH acct AS (DELETE FROM accounts WHERE id = ${id}::uuid RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'email':
+      // A new address is unproven; the same address again keeps its proof.
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET email = ${values.email ?? null},
+            email_verified_at = CASE WHEN email IS NOT DISTINCT FROM ${values.email ?? null} THEN email_verified_at END, updated_at = now()
+          WHERE id = ${id}::uuid RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'sign-out':
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+    case 'password':
+      // signOut: not_before as well, so that every token issued until now is inactive (logout everywhere).
+      rows = await prisma.$queryRaw`
+        WITH acct AS (UPDATE accounts SET password_hash = ${values.passwordHash!},
+            not_before = CASE WHEN ${values.signOut ?? false} THEN now() ELSE not_before END, updated_at = now()
+          WHERE id = ${id}::uuid RETURNING id),
+        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+        SELECT id::text AS id FROM acct`;
+      break;
+  }
+  return rows.length > 0;
+}
+
+async function mustFind(prisma: PrismaClient, id: string): Promise<Account> {
+  const row = UUID.test(id) ? await prisma.account.findUnique({ where: { id } }) : null;
+  if (!row) throw new NotFound('no such user');
+  return row;
+}
+
+/** Revokes every family of the account, except `keep` (the device asking), with a session.revoked event each. */
+export async function revokeFamiliesOf({ prisma, families }: LifecycleDeps, accountId: string, reason: string, actor: Actor, keep?: string): Promise<string[]> {
+  const event = eventBy(actor, 'session.revoked', 'revoked', { reason });
+  if (!keep) return (await families.revokeWhere({ accountId }, reason, [event])).map((f) => f.id);
+  const others = await prisma.refreshFamily.findMany({ where: { accountId, revokedAt: null, id: { not: keep } }, select: { id: true } });
+  const revoked: string[] = [];
+  for (const { id } of others) if (id !== keep && (await families.revokeFamily(id, reason, [event]))) revoked.push(id);
+  return revoked;
+}
+
+export async function createUser(deps: LifecycleDeps, input: { username: string; password: string; email?: string | undefined }, actor: Actor): Promise<Account> {
+  const created = await createAccount(deps.prisma, input, [eventBy(actor, 'user.created', 'success')]);
+  deps.audit.mirror({ ...eventBy(actor, 'user.created', 'success'), accountId: created.id });
+  const account = await mustFind(deps.prisma, created.id);
+  if (account.email) await deps.emailChanged?.(account);
+  return account;
+}
+
+export interface UserChange {
+  /** A new address (null removes it). */
+  email?: string | null | undefined;
+  disabled?: boolean | undefined;
+}
+
+/** Applies an email change and/or disables or enables the account; each part audited on its own. */
+export async function updateUser(deps: LifecycleDeps, id: string, change: UserChange, actor: Actor): Promise<Account> {
+  const before = await mustFind(deps.prisma, id);
+  const { prisma, audit } = deps;
+  if (change.email !== undefined && change.email !== before.email) {
+    if (change.email !== null) checkEmail(change.email);
+    const event = eventBy(actor, 'user.updated', 'success', { changed: ['email'] });
+    if (!(await changeAccount(prisma, id, 'email', { email: change.email }, [event]))) throw new NotFound('no such user');
+    audit.mirror({ ...event, accountId: id });
+  }
+  if (change.disabled === true) await disableUser(deps, id, actor);
+  if (change.disabled === false) {
+    const event = eventBy(actor, 'user.enabled', 'success');
+    if (await changeAccount(prisma, id, 'enable', {}, [event])) audit.mirror({ ...event, accountId: id });
+  }
+  const after = await mustFind(prisma, id);
+  if (after.email && after.email !== before.email) await deps.emailChanged?.(after);
+  return after;
+}
+
+/** Disables the account (idempotent): sign-in refused, every token dead at once, every family revoked. */
+export async function disableUser(deps: LifecycleDeps, id: string, actor: Actor): Promise<void> {
+  const event = eventBy(actor, 'user.disabled', 'success');
+  if (await changeAccount(deps.prisma, id, 'disable', {}, [event])) deps.audit.mirror({ ...event, accountId: id });
+  else await mustFind(deps.prisma, id);
+  await revokeFamiliesOf(deps, id, 'user_disabled', actor);
+}
+
+/** Deletes the account; its audit trail stays, user.deleted included. Its families are revoked, as on disabling. */
+export async function deleteUser(deps: LifecycleDeps, id: string, actor: Actor): Promise<void> {
+  const event = eventBy(actor, 'user.deleted', 'success');
+  if (!(await changeAccount(deps.prisma, id, 'delete', {}, [event]))) throw new NotFound('no such user');
+  deps.audit.mirror({ ...event, accountId: id });
+  await revokeFamiliesOf(deps, id, 'user_deleted', actor);
+}
+
+/**
+ * Signs the user out everywhere but on `keep` (the device asking): every token issued until now is inactive (the
+ * account's not-before), every other family revoked. Audited as user.logged_out_everywhere with the family kept.
+ */
+export async function signOutOthers(deps: LifecycleDeps, id: string, actor: Actor, keep: string): Promise<string[]> {
+  const event = eventBy(actor, 'user.logged_out_everywhere', 'success', { kept_family_id: keep });
+  if (!(await changeAccount(deps.prisma, id, 'sign-out', {}, [event]))) throw new NotFound('no such user');
+  deps.audit.mirror({ ...event, accountId: id });
+  return revokeFamiliesOf(deps, id, 'logged_out_everywhere', actor, keep);
+}
+
+/**
+ * Sets a new password. With `signOut`, every token issued until now stops working and every family is revoked except
+ * `keep` (the device the user changes it from); an administrator's change signs the user out everywhere.
+ */
+export async function setPassword(deps: LifecycleDeps, id: string, password: string, actor: Actor, { signOut = true, keep, detail = {} }: { signOut?: boolean; keep?: string | undefined; detail?: Record<string, unknown> } = {}): Promise<string[]> {
+  checkNewPassword(password);
+  await mustFind(deps.prisma, id);
+  const event = eventBy(actor, 'user.password_changed', 'success', detail);
+  const passwordHash = await hashPassword(password);
+  if (!(await changeAccount(deps.prisma, id, 'password', { passwordHash, signOut }, [event]))) throw new NotFound('no such user');
+  deps.audit.mirror({ ...event, accountId: id });
+  return signOut ? revokeFamiliesOf(deps, id, 'password_changed', actor, keep) : [];
+}
