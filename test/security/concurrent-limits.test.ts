@@ -24,7 +24,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
       RATE_LIMIT_FAILURES: String(FAILURES),
     });
     client = await createTestClient(server);
-  }, 60_000);
+  }, 120_000); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   /** A login page opened from `address`: posting to it signs in from that address. */
@@ -124,7 +124,7 @@ describe.each(MODES)('bounded password hashing (%s storage)', (mode) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer(mode, { LOGIN_HASH_QUEUE_MAX: '0' }); // two hashing, none waiting; rate limits off
-  }, 60_000);
+  }, 120_000); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   it('answers 503 with Retry-After and a page, instead of queueing without end', async () => {

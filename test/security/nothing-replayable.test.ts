@@ -57,7 +57,7 @@ describe.each(MODES)('nothing replayable at rest (%s storage)', (mode) => {
     server = await startServer(mode, { RATE_LIMIT_ENABLED: 'true' });
     user = await createUser(server);
     client = await createTestClient(server);
-  }, 60_000);
+  }, 120_000); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   async function expectAbsent(values: Record<string, string>, what: string) {
