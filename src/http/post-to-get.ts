@@ -8,15 +8,24 @@
 // Parameters then travel in the URL, as with GET: requests too large for a URL belong in PAR (RFC 9126).
 import type { Middleware } from 'koa';
 
+import { PayloadTooLarge } from '../errors.js';
 import { readForm } from '../request/body.js';
+
+// The redirect's URL must fit in the request line of the browser's next GET: Node's server refuses request heads
+// past 16 KiB (431), and so would many proxies. Bigger requests get a clear 413 here, not a redirect that fails.
+const MAX_QUERY_BYTES = 8 * 1024;
 
 export function redirectFormPostsToGet(paths: string[]): Middleware {
   const endpoints = new Set(paths);
   return async function redirectFormPostToGet(ctx, next) {
     if (ctx.method !== 'POST' || !endpoints.has(ctx.path)) return next();
     const form = await readForm(ctx, 64 * 1024); // 415 for anything but a form, 413 past the limit
+    const query = form.toString();
+    if (Buffer.byteLength(query) > MAX_QUERY_BYTES) {
+      throw new PayloadTooLarge(`the request's parameters exceed ${MAX_QUERY_BYTES} bytes; send them by pushed authorization request (RFC 9126)`);
+    }
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
-    ctx.redirect(`${ctx.path}?${form.toString()}`);
+    ctx.redirect(`${ctx.path}?${query}`);
   };
 }

@@ -63,6 +63,14 @@ describe.each(MODES)('POST to the authorization and end-session endpoints (%s st
     expect(await res.text()).toContain('invalid_request');
   });
 
+  it('refuses with 413, not a redirect, a POST too large to travel as a URL', async () => {
+    const body = new URLSearchParams({ client_id: 'x', state: 'y'.repeat(9000) }).toString();
+    const res = await browser.request('/auth', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('pushed authorization request');
+  });
+
   it('signs the browser out through a POST to the end-session endpoint', async () => {
     const posted = await browser.postForm('/session/end', { client_id: client.client_id });
     expect(posted.status).toBe(303);
