@@ -9,8 +9,7 @@ import type { Middleware } from 'koa';
 import type { Config } from '../config.js';
 import { TooManyRequests } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { WindowCounter } from '../security/rate-limits.js';
-import type { ShortLivedStore } from '../store/types.js';
+import type { RateWindow, ShortLivedStore } from '../store/types.js';
 import { USER_CODE_MISS, USER_CODE_PREFILL } from './device-pages.js';
 import { POLL_INTERVAL_SECONDS } from './grants/device-code.js';
 
@@ -23,9 +22,12 @@ export interface DeviceRoutesDeps {
 }
 
 export function deviceRoutes({ store, config, metrics }: DeviceRoutesDeps): Middleware {
-  const misses = config.rateLimitEnabled
-    ? new WindowCounter(store, 'device-user-code', { max: config.rateLimits.loginFailuresPerIp, seconds: config.rateLimits.loginWindowSeconds })
-    : undefined;
+  // A submitted code holds a place in its address's window while it is looked up, and keeps it only if it matched
+  // nothing (src/security/rate-limits.ts): a parallel burst gets no more codes tried than the limit.
+  const missWindow = (ip: string): RateWindow => ({
+    key: `rl:device-user-code:${ip}`, max: config.rateLimits.loginFailuresPerIp, ttlSeconds: config.rateLimits.loginWindowSeconds,
+  });
+  const misses = config.rateLimitEnabled ? missWindow : undefined;
 
   return async function deviceRoutes(ctx, next) {
     if (ctx.path === '/device/auth') {
@@ -39,12 +41,19 @@ export function deviceRoutes({ store, config, metrics }: DeviceRoutesDeps): Midd
       ctx.querystring = '';
     }
     if (ctx.method !== 'POST' || !misses) return next();
-    const wait = await misses.blockedFor(ctx.ip);
-    if (wait) {
+    const window = misses(ctx.ip);
+    const place = await store.reserve([window]);
+    if (!place.allowed) {
+      const wait = Math.max(1, Math.ceil(place.retryAfterMs / 1000));
       metrics.rateLimited('device_user_code');
       throw Object.assign(new TooManyRequests(`too many wrong codes; retry in ${wait} s`), { headers: { 'Retry-After': String(wait) } });
     }
-    await next();
-    if ((ctx.state as Record<string, unknown>)[USER_CODE_MISS]) await misses.record(ctx.ip);
+    try {
+      await next();
+    } catch (err) {
+      await store.release([window.key]).catch(() => {});
+      throw err;
+    }
+    if (!(ctx.state as Record<string, unknown>)[USER_CODE_MISS]) await store.release([window.key]);
   };
 }

@@ -192,3 +192,29 @@ describe('device flow rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });
+
+describe.each(MODES)('device flow rate limits under concurrency (%s storage)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(mode, { RATE_LIMIT_ENABLED: 'true', LOGIN_FAILURES_PER_IP: '3' });
+  }, 120_000);
+  afterAll(() => server?.stop());
+
+  it('tries at most the limit of 20 wrong user codes sent at once; the rest get 429', async () => {
+    // Each attempt from its own browser (a device page's xsrf token is its session's), all from one address.
+    const pages = [];
+    for (let i = 0; i < 20; i++) {
+      const browser = new Browser(server.url);
+      const page = await (await browser.get(`${server.url}/device`)).text();
+      pages.push({ browser, xsrf: /name="xsrf" value="([^"]+)"/.exec(page)?.[1] ?? '' });
+    }
+    const statuses = await Promise.all(pages.map(async ({ browser, xsrf }, i) => {
+      const res = await browser.postForm(`${server.url}/device`, { xsrf, user_code: `BCDF-GH${'JKLMNPQRSTVWXZBCDFGH'[i]}K` });
+      await res.text();
+      return res.status;
+    }));
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20 - statuses.filter((s) => s === 200).length);
+  });
+});
