@@ -42,6 +42,9 @@ import { createInteractionRouter } from './oidc/interactions.js';
 import { createKeyRing, type KeyRing } from './oidc/key-ring.js';
 import { deviceRoutes, isDevicePath } from './oidc/device-routes.js';
 import { createProvider } from './oidc/provider.js';
+import { routeBackchannelLogoutsToQueue } from './oidc/internals.js';
+import { enqueueLogout } from './logout/queue.js';
+import { createBackchannelWorker, type BackchannelWorker } from './logout/worker.js';
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
 import { createRegisteredClients } from './registration/registered-clients.js';
 import type { ShortLivedStore } from './store/types.js';
@@ -69,6 +72,8 @@ export interface App {
   metrics: Metrics;
   /** Which API scopes a client may obtain (the lookup every grant makes). */
   allowances: AllowanceLookup;
+  /** Delivers queued back-channel logouts; started by boot. */
+  backchannel: BackchannelWorker;
 }
 
 const notHere: Koa.Middleware = () => {
@@ -130,6 +135,13 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   });
   await signingKeys.attach(provider);
 
+  // end_session's back-channel logouts go through the durable queue; the worker delivers them (and the others).
+  const deliverLogout = routeBackchannelLogoutsToQueue(provider, async (clientId, sub, sid) => {
+    await enqueueLogout(db.prisma, clientId, sub, sid, 'end_session');
+    backchannel.wake();
+  });
+  const backchannel = createBackchannelWorker({ prisma: db.prisma, logger, deliver: deliverLogout, maxAttempts: config.backchannelLogoutMaxAttempts });
+
   // Behind TRUST_PROXY, the address every limit counts is the one our proxy appended to X-Forwarded-For (the last
   // entry): earlier entries are whatever the client sent, and would let it choose the address it is limited as.
   const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
@@ -177,5 +189,5 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
   const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi });
-  return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances };
+  return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances, backchannel };
 }

@@ -62,6 +62,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     const stopPruning = startPruneJob({
       store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
     });
+    app.backchannel.start();
     return {
       ...app,
       server,
@@ -71,6 +72,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
       store: opened,
       async close(timeoutMs = config.shutdownTimeoutSeconds * 1000) {
         stopPruning();
+        await app.backchannel.stop();
         // Connections are cut a little before the end so that closing the pools still fits in the budget.
         const deadline = Date.now() + Math.max(200, timeoutMs - Math.min(1500, timeoutMs / 4));
         metricsServer?.close();

@@ -90,6 +90,9 @@ const schema = z.object({
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   // RFC 8628: how long a device code (and its user code) can be used.
   DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
+  // Back-channel logout deliveries are retried with exponential backoff (1 s, 2 s, 4 s ... up to an hour apart)
+  // this many times in all before the failure is final (audited).
+  BACKCHANNEL_LOGOUT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
 });
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
@@ -138,6 +141,7 @@ export interface Config {
   keyActivationDelaySeconds: number;
   admin: { port: number | undefined; host: string };
   deviceCodeTtl: number;
+  backchannelLogoutMaxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -217,5 +221,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyActivationDelaySeconds: e.KEY_ACTIVATION_DELAY_SECONDS,
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
+    backchannelLogoutMaxAttempts: e.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS,
   };
 }

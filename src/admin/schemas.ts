@@ -13,6 +13,11 @@ const redirectUris = z.array(z.string().min(1).max(2000)).max(32);
 const grantTypes = z.array(z.enum(SUPPORTED_GRANT_TYPES)).min(1).max(SUPPORTED_GRANT_TYPES.length);
 const scope = z.string().min(1).max(1000).describe('space-separated scope tokens');
 const nonceInsteadOfPkce = z.boolean().describe('OAuth 2.1 §7.5.1: a confidential OpenID Connect client may send nonce instead of PKCE (default false)');
+const outboundUrl = z.string().min(1).max(2000);
+const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).describe('a JWK Set of public keys (private_key_jwt)');
+const requirePar = z.boolean().describe('the client must use pushed authorization requests (RFC 9126)');
+const dpopBound = z.boolean().describe('access tokens must be DPoP-bound (RFC 9449): requests without a DPoP proof are refused');
+const backchannelLogoutUri = outboundUrl.describe('where the client receives logout tokens (OpenID Connect Back-Channel Logout 1.0); https, or http on loopback for development');
 const idTokenAlg = z.enum(SIGNING_ALGS).describe('ID token signing algorithm (default: the server\'s SIGNING_KEY_ALG)');
 
 /** POST /admin/clients: the options of `clients create` (CLI), in snake_case. */
@@ -26,6 +31,12 @@ export const createClientBody = z
     admin: z.boolean().optional().describe('a client_credentials client allowed the scope admin'),
     id_token_signed_response_alg: idTokenAlg.optional(),
     allow_nonce_instead_of_pkce: nonceInsteadOfPkce.optional(),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'private_key_jwt']).optional().describe('confidential clients: a secret (default), or signed assertions with their keys (RFC 7523)'),
+    jwks_uri: outboundUrl.optional().describe('private_key_jwt: where the client publishes its public keys'),
+    jwks: jwks.optional(),
+    backchannel_logout_uri: backchannelLogoutUri.optional(),
+    require_pushed_authorization_requests: requirePar.optional(),
+    dpop_bound_access_tokens: dpopBound.optional(),
   })
   // An admin client's grant type and scope are fixed; accepting and then ignoring other values would mislead.
   .refine((b) => !(b.admin && (b.grant_types !== undefined || b.scope !== undefined)), {
@@ -42,6 +53,9 @@ export const updateClientBody = z
     scope: scope.optional(),
     id_token_signed_response_alg: idTokenAlg.optional(),
     allow_nonce_instead_of_pkce: nonceInsteadOfPkce.optional(),
+    backchannel_logout_uri: backchannelLogoutUri.nullable().optional().describe('null removes it'),
+    require_pushed_authorization_requests: requirePar.optional(),
+    dpop_bound_access_tokens: dpopBound.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change: give name, redirect_uris, grant_types, scope, id_token_signed_response_alg or allow_nonce_instead_of_pkce' });
 

@@ -9,6 +9,7 @@ export type AuditType =
   | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
   | 'refresh_token.velocity_exceeded' | 'refresh_token.anomaly'
   | 'session.revoked' | 'user.logged_out_everywhere'
+  | 'backchannel_logout.delivered' | 'backchannel_logout.failed'
   | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
   | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted'
   | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.deleted' | 'user.password_changed'

@@ -55,6 +55,8 @@ const USAGE = `usage: tollgate <command> [options]
   clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
                  [--resource-server URI --resource-scopes "a b" [--resource-name N]]
                  [--id-token-signed-response-alg ES256|RS256] [--allow-nonce-instead-of-pkce]
+                 [--backchannel-logout-uri URI] [--auth-method private_key_jwt (--jwks-uri URI | --jwks-file F)]
+                 [--require-pushed-authorization-requests] [--dpop-bound-access-tokens]
   clients rotate-secret --client-id C
   clients allow --client-id C --resource URI --scopes "a b"     ("" takes the allowance away)
   resources create --resource URI --name N --scopes "a b" [--describe "a=text"]...

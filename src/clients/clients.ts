@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 
 import { auditRecords } from '../audit/records.js';
 import type { AuditEvent } from '../audit/audit.js';
-import type { Client, PrismaClient } from '../db/generated/client.js';
+import type { Client, Prisma, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
+import { buildProtocolMetadata, PROTOCOL_KEYS, protocolInputOf, toProtocolView, type ProtocolInput, type ProtocolView } from './protocol-metadata.js';
 import { checkKnownScopes } from './scopes.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
@@ -18,7 +19,7 @@ export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'cl
 const KNOWN_GRANT_TYPES = new Set<string>(SUPPORTED_GRANT_TYPES);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
-export interface ClientInput {
+export interface ClientInput extends ProtocolInput {
   name: string;
   redirectUris?: string[];
   public?: boolean;
@@ -36,7 +37,7 @@ export interface ClientInput {
   scopesAboutToBeDefined?: readonly string[];
 }
 
-export interface ClientView {
+export interface ClientView extends Partial<ProtocolView> {
   client_id: string;
   client_secret?: string;
   client_name: string;
@@ -102,6 +103,7 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
   if (nonceInsteadOfPkce && (input.public || !usesCode || !scope.includes('openid'))) {
     throw new InvalidRequest('allow_nonce_instead_of_pkce is only for confidential OpenID Connect clients (authorization_code, scope openid)');
   }
+  const protocol = buildProtocolMetadata(input, Boolean(input.public));
 
   return {
     client_name: name,
@@ -109,10 +111,11 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
     grant_types: grantTypes,
     response_types: usesCode ? ['code'] : [],
     scope: scope.join(' '),
-    token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: protocol.authMethod,
     application_type: kinds.includes('native') ? 'native' : 'web',
     ...(alg ? { id_token_signed_response_alg: alg } : undefined),
     allow_nonce_instead_of_pkce: nonceInsteadOfPkce,
+    ...protocol.metadata,
   };
 }
 
@@ -123,7 +126,8 @@ export async function createClient(prisma: PrismaClient, hash: TokenHasher, inpu
   const metadata = buildMetadata(input);
   await checkKnownScopes(prisma, metadata.scope, input.scopesAboutToBeDefined);
   const clientId = randomBytes(16).toString('base64url');
-  const secret = input.public ? undefined : newSecret();
+  // Public clients have no credentials; private_key_jwt clients authenticate with their keys.
+  const secret = input.public || metadata.token_endpoint_auth_method === 'private_key_jwt' ? undefined : newSecret();
   await prisma.$executeRaw`
     WITH c AS (
       INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
@@ -172,6 +176,7 @@ export function toClientView(row: Client): ClientView {
     application_type: m.application_type ?? 'web',
     ...(m.id_token_signed_response_alg ? { id_token_signed_response_alg: m.id_token_signed_response_alg } : undefined),
     allow_nonce_instead_of_pkce: m.allow_nonce_instead_of_pkce === true,
+    ...toProtocolView(row.metadata as Record<string, unknown>),
     admin: row.isAdmin,
   };
 }
@@ -187,7 +192,8 @@ export async function listClients(prisma: PrismaClient, { after, limit }: { afte
   return rows.map(toClientView);
 }
 
-export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg' | 'allowNonceInsteadOfPkce'>>;
+export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg' | 'allowNonceInsteadOfPkce'
+  | 'backchannelLogoutUri' | 'requirePushedAuthorizationRequests' | 'dpopBoundAccessTokens'>>;
 
 /**
  * Changes a client's name, redirect URIs, grant types, scope or ID token algorithm, validated exactly as at creation (the patch is
@@ -210,10 +216,18 @@ export async function updateClient(prisma: PrismaClient, clientId: string, patch
     admin: row.isAdmin,
     idTokenSignedResponseAlg: patch.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg,
     allowNonceInsteadOfPkce: patch.allowNonceInsteadOfPkce ?? current.allow_nonce_instead_of_pkce,
+    ...protocolInputOf(row.metadata as Record<string, unknown>),
+    ...Object.fromEntries(Object.entries({
+      backchannelLogoutUri: patch.backchannelLogoutUri,
+      requirePushedAuthorizationRequests: patch.requirePushedAuthorizationRequests,
+      dpopBoundAccessTokens: patch.dpopBoundAccessTokens,
+    }).filter(([, v]) => v !== undefined)),
   });
   if (patch.scopes !== undefined) await checkKnownScopes(prisma, metadata.scope);
-  // Metadata keys this module does not manage are kept as they are.
-  const merged = { ...(row.metadata as Record<string, unknown>), ...metadata };
+  // Metadata keys this module does not manage are kept as they are (protocol settings are rebuilt above, so a removed
+  // one goes).
+  const kept = Object.fromEntries(Object.entries(row.metadata as Record<string, unknown>).filter(([k]) => !PROTOCOL_KEYS.includes(k)));
+  const merged = { ...kept, ...metadata } as Prisma.InputJsonObject & Prisma.JsonObject;
   const { count } = await prisma.client.updateMany({ where: { clientId }, data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() } });
   return count ? toClientView({ ...row, name: metadata.client_name, metadata: merged }) : undefined;
 }

@@ -143,6 +143,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         userCodeConfirmSource: userCodeConfirmSource as never,
         successSource: successSource as never,
       },
+      // OpenID Connect Back-Channel Logout 1.0: clients with a backchannel_logout_uri get a logout token when the
+      // user signs out (end_session), and on Tollgate's own sign-outs (src/logout/). Delivery is queued and retried.
+      backchannelLogout: { enabled: true },
       // RFC 7592 read, update and delete; every update replaces the registration access token (§2.2 allows it).
       registrationManagement: { enabled: config.registration !== 'off', rotateRegistrationAccessToken: true },
       // RFC 9449: proof-of-possession. Public clients presenting a DPoP proof at the code exchange get refresh

@@ -183,6 +183,29 @@ export function upstreamDeviceCodeHandler(provider: Provider): { handler: (ctx: 
   };
 }
 
+/**
+ * oidc-provider sends back-channel logout tokens itself at end_session, once, without retry (Client#backchannelLogout).
+ * Here that method enqueues instead (durable, retried: src/logout/); the returned function is the original
+ * delivery (logout token signed by oidc-provider, POSTed through its SSRF-guarded fetch), for the queue's worker.
+ */
+export function routeBackchannelLogoutsToQueue(
+  provider: Provider,
+  enqueue: (clientId: string, sub: string, sid: string | null) => Promise<void>,
+): (clientId: string, sub: string, sid: string | null) => Promise<void> {
+  const proto = (provider.Client as unknown as { prototype: { backchannelLogout?: (this: { clientId: string }, sub: string, sid?: string) => Promise<void> } }).prototype;
+  const original = proto.backchannelLogout;
+  if (typeof original !== 'function') throw new Error('oidc-provider internals changed: Client#backchannelLogout is gone');
+  proto.backchannelLogout = function queueBackchannelLogout(sub, sid) {
+    return enqueue(this.clientId, sub, sid ?? null);
+  };
+  return async (clientId, sub, sid) => {
+    const client = (await provider.Client.find(clientId)) as unknown as ({ clientId: string; backchannelLogoutUri?: string } | undefined);
+    if (!client) throw new Error('the client no longer exists');
+    if (!client.backchannelLogoutUri) throw new Error('the client no longer has a backchannel_logout_uri');
+    await original.call(client, sub, sid ?? undefined);
+  };
+}
+
 /** oidc-provider's parsed configuration of a provider instance. */
 export const providerConfiguration = (provider: Provider) => instance(provider).configuration;
 

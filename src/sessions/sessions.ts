@@ -1,6 +1,7 @@
 // Device sessions. A session is one refresh-token family: one sign-in on one device (src/families). Listing reads
 // the families table; revoking goes through Families, so that the access tokens issued from a family go with it
 // and the audit events are written by the revoking statement itself. Shared by the admin API and the CLI.
+import { enqueueAccountLogouts, enqueueFamilyLogout } from '../logout/queue.js';
 import type { Audit, AuditEvent } from '../audit/audit.js';
 import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
@@ -67,6 +68,7 @@ export async function revokeSession({ prisma, families }: SessionDeps, accountId
   const family = await prisma.refreshFamily.findFirst({ where: { id: familyId, accountId, ...liveAt(new Date()) }, select: { id: true } });
   const revoked = family && (await families.revokeFamily(family.id, 'session_revoked', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' })]));
   if (!revoked) throw new NotFound('this user has no live session with that id');
+  await enqueueFamilyLogout(prisma, family.id, 'session_revoked'); // back-channel logout, if the client has it
 }
 
 /**
@@ -88,6 +90,7 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
   if (!rows[0]) throw new NotFound('no such user');
   audit.mirror(event);
   const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' })]);
+  await enqueueAccountLogouts(prisma, accountId, 'logged_out_everywhere'); // back-channel logout to every client concerned
   return { notBefore: new Date(rows[0].not_before), revoked: revoked.map((f) => f.id) };
 }
 

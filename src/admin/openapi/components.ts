@@ -24,13 +24,18 @@ const client = {
   grant_types: strings,
   response_types: strings,
   scope: str,
-  token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'none'] },
+  token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] },
   application_type: { type: 'string', enum: ['web', 'native'] },
   id_token_signed_response_alg: { type: 'string', enum: ['ES256', 'RS256'], description: 'present when the client chose one; otherwise the server default' },
   allow_nonce_instead_of_pkce: { type: 'boolean', description: 'OAuth 2.1 §7.5.1: nonce instead of PKCE (confidential OpenID Connect clients only)' },
+  backchannel_logout_uri: { type: 'string', description: 'present when set: where the client receives logout tokens' },
+  jwks_uri: { type: 'string', description: 'private_key_jwt clients publishing their keys' },
+  jwks: { type: 'object', description: 'private_key_jwt clients registered with their public keys' },
+  require_pushed_authorization_requests: { type: 'boolean' },
+  dpop_bound_access_tokens: { type: 'boolean' },
   admin: { type: 'boolean' },
 };
-const clientOptional = ['id_token_signed_response_alg'];
+const clientOptional = ['id_token_signed_response_alg', 'backchannel_logout_uri', 'jwks_uri', 'jwks'];
 
 const listOf = (item: string) =>
   object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { ...nullableStr, description: 'null on the last page' } });

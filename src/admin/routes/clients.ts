@@ -38,6 +38,12 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
       admin: body.admin ?? false,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg,
       allowNonceInsteadOfPkce: body.allow_nonce_instead_of_pkce,
+      authMethod: body.token_endpoint_auth_method,
+      jwksUri: body.jwks_uri,
+      jwks: body.jwks,
+      backchannelLogoutUri: body.backchannel_logout_uri,
+      requirePushedAuthorizationRequests: body.require_pushed_authorization_requests,
+      dpopBoundAccessTokens: body.dpop_bound_access_tokens,
     };
     const client = await createClient(prisma, hash, input, [event]);
     audit.mirror({ ...event, clientId: client.client_id });
@@ -60,6 +66,9 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
       name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg,
       allowNonceInsteadOfPkce: body.allow_nonce_instead_of_pkce,
+      backchannelLogoutUri: body.backchannel_logout_uri,
+      requirePushedAuthorizationRequests: body.require_pushed_authorization_requests,
+      dpopBoundAccessTokens: body.dpop_bound_access_tokens,
     };
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();

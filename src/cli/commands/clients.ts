@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 import { allowanceEvent, CLI_ACTOR, eventBy } from '../../admin/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { setAllowance } from '../../clients/allowances.js';
-import { createClient, rotateClientSecret } from '../../clients/clients.js';
+import { createClient, rotateClientSecret, type ClientInput } from '../../clients/clients.js';
 import { markClientChanged } from '../../clients/client-versions.js';
 import { checkIdentifier, checkScopes, registerResourceServer } from '../../clients/resource-servers.js';
 import { openStore } from '../../store/index.js';
@@ -14,6 +15,8 @@ import type { CliContext } from '../context.js';
 /**
  * clients create --name N [--redirect-uri URI]... [--public] [--grant-types a,b] [--scopes "a b"] [--admin]
  *   [--id-token-signed-response-alg ES256|RS256] [--allow-nonce-instead-of-pkce]
+ *   [--backchannel-logout-uri URI] [--auth-method private_key_jwt (--jwks-uri URI | --jwks-file F)]
+ *   [--require-pushed-authorization-requests] [--dpop-bound-access-tokens]
  *   [--resource-server URI --resource-scopes "a b" [--resource-name N]]   (the client stands for that API, which is
  *   registered with it: see src/clients/resource-servers.ts; clients obtain its scopes with `clients allow`)
  */
@@ -32,9 +35,16 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
       'id-token-signed-response-alg': { type: 'string' },
       'allow-nonce-instead-of-pkce': { type: 'boolean' },
       'resource-name': { type: 'string' },
+      'backchannel-logout-uri': { type: 'string' },
+      'auth-method': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'require-pushed-authorization-requests': { type: 'boolean' },
+      'dpop-bound-access-tokens': { type: 'boolean' },
     },
     strict: true,
   });
+  const jwks = values['jwks-file'] !== undefined ? await readJwksFile(values['jwks-file']) : undefined;
   if (values['resource-scopes'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-scopes needs --resource-server');
   if (values['resource-name'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-name needs --resource-server');
   // The API's scopes are checked before anything is written, so that a malformed one leaves no client behind.
@@ -50,10 +60,31 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
     allowNonceInsteadOfPkce: values['allow-nonce-instead-of-pkce'] ?? false,
     scopesAboutToBeDefined: apiScopes.map((s) => s.name),
+    backchannelLogoutUri: values['backchannel-logout-uri'],
+    authMethod: values['auth-method'] as ClientInput['authMethod'],
+    jwksUri: values['jwks-uri'],
+    jwks,
+    requirePushedAuthorizationRequests: values['require-pushed-authorization-requests'],
+    dpopBoundAccessTokens: values['dpop-bound-access-tokens'],
   }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
   if (!values['resource-server']) return client;
   const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], apiScopes, values['resource-name'] ?? values.name);
   return { ...client, resource_server: { identifier: server.identifier, name: server.name, scopes: server.scopes.map((s) => s.name).join(' ') } };
+}
+
+/** --jwks-file: a JWK Set (public keys) in a JSON file. */
+async function readJwksFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new InvalidRequest(`cannot read --jwks-file ${path}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidRequest(`--jwks-file ${path} is not JSON`);
+  }
 }
 
 /**

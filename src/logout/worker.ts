@@ -1,0 +1,121 @@
+// Delivers queued back-channel logouts (queue.ts): every instance polls, each row is claimed by one instance at a
+// time (a lease, FOR UPDATE SKIP LOCKED), and a failed delivery is retried with exponential backoff (1 s, 2 s, 4 s,
+// ... at most an hour apart) until BACKCHANNEL_LOGOUT_MAX_ATTEMPTS. A delivery, and a final failure, removes the row
+// and writes its audit event in the same statement.
+import type { PrismaClient } from '../db/generated/client.js';
+import type { Logger } from '../observability/logger.js';
+
+export type Deliver = (clientId: string, accountId: string, sid: string | null) => Promise<void>;
+
+export interface BackchannelWorkerDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  deliver: Deliver;
+  maxAttempts: number;
+  /** How often the queue is looked at (ms). */
+  pollMs?: number;
+}
+
+interface Claimed {
+  id: bigint;
+  client_id: string;
+  account_id: string;
+  sid: string | null;
+  reason: string;
+  attempts: number;
+}
+
+const BATCH = 20;
+const LEASE_SECONDS = 30; // longer than a delivery can take (oidc-provider aborts requests after 2.5 s)
+const MAX_DELAY_SECONDS = 3600;
+
+export const retryDelaySeconds = (attempts: number) => Math.min(MAX_DELAY_SECONDS, 2 ** Math.max(0, attempts - 1));
+
+export interface BackchannelWorker {
+  start(): void;
+  stop(): Promise<void>;
+  /** Looks at the queue now (after an enqueue in this process). */
+  wake(): void;
+}
+
+export function createBackchannelWorker({ prisma, logger, deliver, maxAttempts, pollMs = 1000 }: BackchannelWorkerDeps): BackchannelWorker {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = true;
+
+  const claim = () => prisma.$queryRaw<Claimed[]>`
+    UPDATE backchannel_logouts SET locked_until = now() + make_interval(secs => ${LEASE_SECONDS})
+     WHERE id IN (SELECT id FROM backchannel_logouts
+                   WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+                   ORDER BY next_attempt_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+    RETURNING id, client_id, account_id::text AS account_id, sid, reason, attempts`;
+
+  async function delivered(row: Claimed) {
+    await prisma.$executeRaw`
+      WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason, attempts)
+      INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
+      SELECT 'backchannel_logout.delivered', account_id, client_id, 'success', jsonb_build_object('reason', reason, 'attempts', attempts + 1) FROM d`;
+    logger.info({ audit: { type: 'backchannel_logout.delivered', clientId: row.client_id, accountId: row.account_id, detail: { reason: row.reason, attempts: row.attempts + 1 } } }, 'audit backchannel_logout.delivered');
+  }
+
+  async function failed(row: Claimed, err: unknown) {
+    const message = (err instanceof Error ? err.message : String(err)).slice(0, 300);
+    const attempts = row.attempts + 1;
+    if (attempts < maxAttempts) {
+      await prisma.$executeRaw`
+        UPDATE backchannel_logouts
+           SET attempts = ${attempts}, last_error = ${message}, locked_until = NULL,
+               next_attempt_at = now() + make_interval(secs => ${retryDelaySeconds(attempts)})
+         WHERE id = ${row.id}`;
+      logger.warn({ clientId: row.client_id, attempts, error: message }, 'back-channel logout failed; will retry');
+      return;
+    }
+    await prisma.$executeRaw`
+      WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason)
+      INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
+      SELECT 'backchannel_logout.failed', account_id, client_id, 'failure', jsonb_build_object('reason', reason, 'attempts', ${attempts}::int, 'error', ${message}::text) FROM d`;
+    logger.warn({ audit: { type: 'backchannel_logout.failed', clientId: row.client_id, accountId: row.account_id, detail: { reason: row.reason, attempts, error: message } } }, 'audit backchannel_logout.failed');
+  }
+
+  async function runOnce() {
+    for (;;) {
+      const rows = await claim();
+      await Promise.all(rows.map((row) => deliver(row.client_id, row.account_id, row.sid).then(() => delivered(row), (err) => failed(row, err))));
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  function tick() {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = runOnce()
+      .catch((err) => logger.warn({ err }, 'back-channel logout queue unavailable; will retry'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          tick();
+        }
+      });
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      timer = setInterval(tick, pollMs);
+      timer.unref();
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await running;
+    },
+    wake: tick,
+  };
+}
