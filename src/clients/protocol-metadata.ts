@@ -25,8 +25,8 @@ export interface ProtocolView {
   backchannel_logout_uri?: string;
   jwks_uri?: string;
   jwks?: { keys: Record<string, unknown>[] };
-  require_pushed_authorization_requests: boolean;
-  dpop_bound_access_tokens: boolean;
+  require_pushed_authorization_requests?: true;
+  dpop_bound_access_tokens?: true;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -73,8 +73,9 @@ export function buildProtocolMetadata(input: ProtocolInput, isPublic: boolean): 
     throw new InvalidRequest('jwks_uri and jwks are for private_key_jwt clients');
   }
   if (typeof input.backchannelLogoutUri === 'string') metadata.backchannel_logout_uri = checkOutboundUrl('backchannel_logout_uri', input.backchannelLogoutUri);
-  if (input.requirePushedAuthorizationRequests !== undefined) metadata.require_pushed_authorization_requests = input.requirePushedAuthorizationRequests;
-  if (input.dpopBoundAccessTokens !== undefined) metadata.dpop_bound_access_tokens = input.dpopBoundAccessTokens;
+  // Stored (and shown) only when on, like every optional setting: off is the default.
+  if (input.requirePushedAuthorizationRequests) metadata.require_pushed_authorization_requests = true;
+  if (input.dpopBoundAccessTokens) metadata.dpop_bound_access_tokens = true;
   return { authMethod: isPublic ? 'none' : authMethod, metadata };
 }
 
@@ -95,8 +96,8 @@ export function toProtocolView(m: Record<string, unknown>): ProtocolView {
     ...(typeof m.backchannel_logout_uri === 'string' ? { backchannel_logout_uri: m.backchannel_logout_uri } : undefined),
     ...(typeof m.jwks_uri === 'string' ? { jwks_uri: m.jwks_uri } : undefined),
     ...(m.jwks ? { jwks: m.jwks as { keys: Record<string, unknown>[] } } : undefined),
-    require_pushed_authorization_requests: m.require_pushed_authorization_requests === true,
-    dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
+    ...(m.require_pushed_authorization_requests === true ? { require_pushed_authorization_requests: true as const } : undefined),
+    ...(m.dpop_bound_access_tokens === true ? { dpop_bound_access_tokens: true as const } : undefined),
   };
 }
 

@@ -31,11 +31,11 @@ const client = {
   backchannel_logout_uri: { type: 'string', description: 'present when set: where the client receives logout tokens' },
   jwks_uri: { type: 'string', description: 'private_key_jwt clients publishing their keys' },
   jwks: { type: 'object', description: 'private_key_jwt clients registered with their public keys' },
-  require_pushed_authorization_requests: { type: 'boolean' },
-  dpop_bound_access_tokens: { type: 'boolean' },
+  require_pushed_authorization_requests: { type: 'boolean', description: 'present (true) when the client must use PAR' },
+  dpop_bound_access_tokens: { type: 'boolean', description: 'present (true) when its access tokens must be DPoP-bound' },
   admin: { type: 'boolean' },
 };
-const clientOptional = ['id_token_signed_response_alg', 'backchannel_logout_uri', 'jwks_uri', 'jwks'];
+const clientOptional = ['id_token_signed_response_alg', 'backchannel_logout_uri', 'jwks_uri', 'jwks', 'require_pushed_authorization_requests', 'dpop_bound_access_tokens'];
 
 const listOf = (item: string) =>
   object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { ...nullableStr, description: 'null on the last page' } });
