@@ -10,6 +10,7 @@ import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 import { checkEmail, checkNewPassword, createAccount } from './accounts.js';
+import { enqueueAccountLogouts } from '../logout/queue.js';
 import { hashPassword } from './passwords.js';
 
 export interface LifecycleDeps {
@@ -140,6 +141,7 @@ export async function disableUser(deps: LifecycleDeps, id: string, actor: Actor)
   const event = eventBy(actor, 'user.disabled', 'success');
   if (await changeAccount(deps.prisma, id, 'disable', {}, [event])) deps.audit.mirror({ ...event, accountId: id });
   else await mustFind(deps.prisma, id);
+  await enqueueAccountLogouts(deps.prisma, id, 'account_disabled'); // back-channel logout to every client concerned
   await revokeFamiliesOf(deps, id, 'user_disabled', actor);
 }
 
@@ -148,6 +150,7 @@ export async function deleteUser(deps: LifecycleDeps, id: string, actor: Actor):
   const event = eventBy(actor, 'user.deleted', 'success');
   if (!(await changeAccount(deps.prisma, id, 'delete', {}, [event]))) throw new NotFound('no such user');
   deps.audit.mirror({ ...event, accountId: id });
+  await enqueueAccountLogouts(deps.prisma, id, 'account_deleted'); // back-channel logout to every client concerned
   await revokeFamiliesOf(deps, id, 'user_deleted', actor);
 }
 

@@ -152,6 +152,17 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     expect((await verify(await viaCli, second.client)).sub).toBe(second.user.id);
   }, 30_000);
 
+  it('a disabled, then a deleted user (admin API): the client hears it each time', async () => {
+    for (const [call, reason] of [[(id: string) => adminCall(server, 'PATCH', `/admin/users/${id}`, { token: admin, body: { disabled: true } }), 'account_disabled'],
+      [(id: string) => adminCall(server, 'DELETE', `/admin/users/${id}`, { token: admin }), 'account_deleted']] as const) {
+      const { user, client } = await signedIn();
+      const arrived = receiver.next();
+      expect((await call(user.id)).status).toBeLessThan(300);
+      expect((await verify(await arrived, client)).sub).toBe(user.id);
+      expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({ detail: { reason } });
+    }
+  });
+
   it('retries a failed delivery with backoff, from the durable queue', async () => {
     const { user, client } = await signedIn();
     receiver.statuses = [500];
