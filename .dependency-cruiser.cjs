@@ -5,7 +5,7 @@ const layers = [
   // Pure functions from data to escaped HTML: they import nothing of ours but each other, so every layer may render.
   ['templates', '^views/'],
   ['infrastructure', '^src/(db|store|crypto|observability|request)/'],
-  ['domain', '^src/(families|accounts|clients|sessions|audit|security|registration|anomalies)/'],
+  ['domain', '^src/(families|accounts|clients|sessions|audit|security|registration|anomalies|logout)/'],
   ['adapters', '^adapters/'],
   ['protocol', '^src/oidc/'],
   ['delivery', '^src/(http|admin)/'],
