@@ -4,7 +4,7 @@ const layers = [
   ['kernel', '^src/(config|errors)\\.ts$'],
   // Pure functions from data to escaped HTML: they import nothing of ours but each other, so every layer may render.
   ['templates', '^views/'],
-  ['infrastructure', '^src/(db|store|crypto|observability|request)/'],
+  ['infrastructure', '^src/(db|store|crypto|observability|request|mail)/'],
   ['domain', '^src/(families|accounts|clients|sessions|audit|security|registration|anomalies|logout)/'],
   ['adapters', '^adapters/'],
   ['protocol', '^src/oidc/'],

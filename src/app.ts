@@ -15,6 +15,9 @@ import type { DerivedKeys } from './crypto/secrets.js';
 import { createTokenHasher, type TokenHasher } from './crypto/token-hash.js';
 import type { Database } from './db/database.js';
 import { createAccountRouter } from './http/account/router.js';
+import { createRecoveryRouter } from './http/account/recovery-router.js';
+import { verificationHook, type RecoveryDeps } from './accounts/recovery.js';
+import { createMailer } from './mail/mailer.js';
 import { createAdminApi, isAdminPath } from './admin/router.js';
 import { createSignInGate } from './accounts/sign-in-gate.js';
 import { createAudit } from './audit/audit.js';
@@ -172,11 +175,15 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
   if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
-  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys });
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir }, logger);
+  const recovery: RecoveryDeps = { prisma: db.prisma, families, audit, hash, mailer, logger, issuer: config.issuer, brandName: 'Tollgate' };
+  const emailChanged = verificationHook(recovery);
+  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys, emailChanged });
   // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
   koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
   const account = createAccountRouter({ prisma: db.prisma, families, audit, hash, csrf, loginLimiter, ownName: 'Account page' });
-  koa.use(forPaths((p) => p === '/account' || under('/account')(p), compose([account.routes(), account.allowedMethods()] as Koa.Middleware[])));
+  const recoveryRouter = createRecoveryRouter({ ...recovery, emailChanged, csrf, limits: config.rateLimitEnabled ? { store, windowSeconds: 900 } : undefined });
+  koa.use(forPaths((p) => p === '/account' || under('/account')(p), compose([account.routes(), recoveryRouter.routes(), account.allowedMethods(), recoveryRouter.allowedMethods()] as Koa.Middleware[])));
   koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
   koa.use(async (ctx, next) => {

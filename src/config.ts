@@ -88,6 +88,10 @@ const schema = z.object({
   // The admin API on a listener of its own (bound to ADMIN_HOST); the public port then answers 404 under /admin.
   ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  // Mail (password reset and email verification links): an SMTP server (`smtp://[user:pass@]host:port`, smtps:// for
+  // implicit TLS) and the sender. Without SMTP_URL mails are written as .eml files to $DATA_DIR/outbox.
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/]+(:\d+)?\/?(\?.*)?$/, 'must be smtp://[user:pass@]host:port or smtps://...').optional(),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
   // RFC 8628: how long a device code (and its user code) can be used.
   DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
   // Back-channel logout deliveries are retried with exponential backoff (1 s, 2 s, 4 s ... up to an hour apart)
@@ -142,6 +146,7 @@ export interface Config {
   admin: { port: number | undefined; host: string };
   deviceCodeTtl: number;
   backchannelLogoutMaxAttempts: number;
+  mail: { smtpUrl: string | undefined; from: string };
 }
 
 export class ConfigError extends Error {
@@ -222,5 +227,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
     backchannelLogoutMaxAttempts: e.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS,
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Tollgate <no-reply@${new URL(issuer).hostname}>` },
   };
 }

@@ -22,6 +22,7 @@ ${csrfField(csrfToken)}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit">Sign in</button>
-</form>`,
+</form>
+<p><a href="/account/forgot">Forgot your password?</a></p>`,
   );
 }

@@ -110,6 +110,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
 
     scopes: [...BUILT_IN_SCOPES], // every other scope is an API's (src/clients/resource-servers.ts)
+    // The scopes' claims go into the ID token too (email and email_verified under `email`), not only to userinfo:
+    // clients reading the ID token alone should see whether the address is verified (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     claims: {
       openid: ['sub'],
       profile: ['preferred_username'],

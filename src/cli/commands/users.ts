@@ -11,6 +11,9 @@ import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, toPage } from '../../admin/pagi
 import { InvalidRequest, NotFound } from '../../errors.js';
 import { findUserByUsername, listUsers, toUserView } from '../../sessions/users.js';
 import type { CliContext } from '../context.js';
+import { verificationHook } from '../../accounts/recovery.js';
+import { createMailer } from '../../mail/mailer.js';
+import { createLogger } from '../../observability/logger.js';
 import { withSessionDeps } from './sessions.js';
 
 async function userNamed(ctx: CliContext, username: string | undefined) {
@@ -27,7 +30,14 @@ async function passwordFromStdin(ctx: CliContext, given: boolean | undefined): P
   return (await ctx.stdin()).replace(/\r?\n$/, '');
 }
 
-const withLifecycle = <T>(ctx: CliContext, fn: (deps: LifecycleDeps) => Promise<T>) => withSessionDeps(ctx, fn);
+/** The lifecycle's dependencies; a new email address gets its verification link, mailed as the server would. */
+const withLifecycle = <T>(ctx: CliContext, fn: (deps: LifecycleDeps) => Promise<T>) =>
+  withSessionDeps(ctx, (deps) => {
+    const logger = createLogger({ level: ctx.config.logLevel }, process.stderr);
+    const mailer = createMailer({ smtpUrl: ctx.config.mail.smtpUrl, from: ctx.config.mail.from, dataDir: ctx.config.dataDir }, logger);
+    const recovery = { ...deps, hash: ctx.hash, mailer, logger, issuer: ctx.config.issuer, brandName: 'Tollgate' };
+    return fn({ ...deps, emailChanged: verificationHook(recovery) }).finally(() => mailer.close());
+  });
 
 const usernameOnly = (args: string[]) => parseArgs({ args, options: { username: { type: 'string' } }, strict: true }).values.username;
 
