@@ -12,6 +12,17 @@ ${new SafeHtml(form)}
   );
 }
 
-export function loggedOutPage({ clientName }: { clientName?: string | undefined }): string {
+/**
+ * After the logout question. `stayedSignedIn`: the person answered "No, stay signed in": the session here goes on,
+ * only the application that asked was let go (oidc-provider forwards its client_id in exactly that case).
+ */
+export function loggedOutPage({ clientName, stayedSignedIn }: { clientName?: string | undefined; stayedSignedIn: boolean }): string {
+  if (stayedSignedIn) {
+    return layout(
+      'Still signed in',
+      html`<h1>You are still signed in.</h1>
+<p>${clientName ? html`${clientName} no longer uses this sign-in; ` : ''}you can close this page.</p>`,
+    );
+  }
   return layout('Signed out', html`<h1>You are signed out${clientName ? html` of ${clientName}` : ''}.</h1>`);
 }

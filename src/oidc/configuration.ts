@@ -189,7 +189,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = loggedOutPage({ clientName: ctx.oidc.client?.clientName });
+          // oidc-provider forwards client_id to this page only when the answer was "no" (lib/actions/end_session.js).
+          ctx.body = loggedOutPage({ clientName: ctx.oidc.client?.clientName, stayedSignedIn: Boolean(ctx.oidc.params?.client_id) });
         },
       },
     },

@@ -71,6 +71,21 @@ describe.each(MODES)('POST to the authorization and end-session endpoints (%s st
     expect(await res.text()).toContain('pushed authorization request');
   });
 
+  it('keeps the browser signed in when it answers "No, stay signed in", and says so', async () => {
+    const page = await browser.follow(await browser.postForm('/session/end', { client_id: client.client_id }));
+    const html = await page.res.text();
+    const action = new URL(/action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&'), page.url).toString();
+    const done = await browser.follow(await browser.postForm(action, {}));
+    expect(done.res.status).toBe(200);
+    const answer = await done.res.text();
+    expect(answer).toContain('You are still signed in.');
+    expect(answer).not.toContain('You are signed out');
+    // The session here goes on (prompt=none does not ask for a sign-in); only this application's grant was let go,
+    // as oidc-provider does for a "no", so it has to ask for consent again.
+    const again = await browser.follow(await browser.postForm('/auth', authParams(pkce().challenge, { prompt: 'none', scope: 'openid' })));
+    expect(new URL(again.url).searchParams.get('error')).toBe('consent_required');
+  });
+
   it('signs the browser out through a POST to the end-session endpoint', async () => {
     const posted = await browser.postForm('/session/end', { client_id: client.client_id });
     expect(posted.status).toBe(303);
