@@ -53,11 +53,12 @@ describe('client cache across instances', () => {
     const adminToken = (await tokenRequest(a, admin, { grant_type: 'client_credentials', scope: 'admin' })).body.access_token as string;
     expect((await tokenRequest(b, machine, { grant_type: 'client_credentials' })).status).toBe(200); // B caches it
 
-    // Both instances' subscriber connections (named after their shared key prefix) are cut.
+    // Every subscriber connection of both instances (named after their shared key prefix) is cut: each instance holds
+    // one per channel it listens to (client changes, signing-key announcements), so at least one each.
     const redis = (a.store as unknown as { client: { call(...args: string[]): Promise<unknown> } }).client;
     const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
     const ids = list.split('\n').filter((l) => l.includes(` name=${a.config.redisKeyPrefix}subscriber `)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
-    expect(ids).toHaveLength(2);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
     for (const id of ids) await redis.call('CLIENT', 'KILL', 'ID', id);
 
     const rotated = await fetch(`${a.url}/admin/clients/${machine.client_id}/secret`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
