@@ -5,7 +5,7 @@
 // afterwards also drops their refresh tokens and the access tokens recorded with them.
 import type { Audit, AuditEvent } from '../audit/audit.js';
 import { auditRecords } from '../audit/records.js';
-import type { Account, PrismaClient } from '../db/generated/client.js';
+import { Prisma, type Account, type PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
@@ -30,57 +30,39 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function changeAccount(prisma: PrismaClient, id: string, statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out', values: { email?: string | null; passwordHash?: string; signOut?: boolean }, events: AuditEvent[]): Promise<boolean> {
   if (!UUID.test(id)) return false;
   const records = auditRecords(events);
+  // The change, then its audit rows for the changed account, in the same statement.
+  const run = (change: Prisma.Sql) => prisma.$queryRaw<{ id: string }[]>`
+    WITH acct AS (${change}),
+    audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
+      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+    SELECT id::text AS id FROM acct`;
   let rows: { id: string }[];
   switch (statement) {
     case 'disable':
       // not_before too: tokens issued before the disabling stay dead if the account is enabled again.
-      rows = await prisma.$queryRaw`
-        WITH acct AS (UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+      rows = await run(Prisma.sql`UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id`);
       break;
     case 'enable':
-      rows = await prisma.$queryRaw`
-        WITH acct AS (UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+      rows = await run(Prisma.sql`UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id`);
       break;
     case 'delete':
       // The audit trail stays: events keep the account id (no foreign key), including this one.
-      rows = await prisma.$queryRaw`
-        WITH acct AS (DELETE FROM accounts WHERE id = ${id}::uuid RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+      rows = await run(Prisma.sql`DELETE FROM accounts WHERE id = ${id}::uuid RETURNING id`);
       break;
     case 'email':
       // A new address is unproven; the same address again keeps its proof.
-      rows = await prisma.$queryRaw`
-        WITH acct AS (UPDATE accounts SET email = ${values.email ?? null},
+      rows = await run(Prisma.sql`UPDATE accounts SET email = ${values.email ?? null},
             email_verified_at = CASE WHEN email IS NOT DISTINCT FROM ${values.email ?? null} THEN email_verified_at END, updated_at = now()
-          WHERE id = ${id}::uuid RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+          WHERE id = ${id}::uuid RETURNING id`);
       break;
     case 'sign-out':
-      rows = await prisma.$queryRaw`
-        WITH acct AS (UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+      rows = await run(Prisma.sql`UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id`);
       break;
     case 'password':
       // signOut: not_before as well, so that every token issued until now is inactive (logout everywhere).
-      rows = await prisma.$queryRaw`
-        WITH acct AS (UPDATE accounts SET password_hash = ${values.passwordHash!},
+      rows = await run(Prisma.sql`UPDATE accounts SET password_hash = ${values.passwordHash!},
             not_before = CASE WHEN ${values.signOut ?? false} THEN now() ELSE not_before END, updated_at = now()
-          WHERE id = ${id}::uuid RETURNING id),
-        audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-          SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
-        SELECT id::text AS id FROM acct`;
+          WHERE id = ${id}::uuid RETURNING id`);
       break;
   }
   return rows.length > 0;
