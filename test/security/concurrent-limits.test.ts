@@ -139,7 +139,8 @@ describe.each(MODES)('bounded password hashing (%s storage)', (mode) => {
     }));
     const busy = results.filter((r) => r.status === 503);
     expect(busy.length).toBeGreaterThanOrEqual(1);
-    expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(3);
+    // The two that take the hashing slots are always checked; more only if a slot frees while the burst still arrives.
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
     expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
     for (const r of busy) {
       expect(r.retryAfter).toBe('1');
