@@ -39,7 +39,7 @@ import { createLoginLimiter, endpointLimits } from './security/rate-limits.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, instrumentStore, type Metrics } from './observability/metrics.js';
 import { createMetricsRouter, requestMetrics } from './observability/metrics-http.js';
-import { requestLogger } from './observability/request-logger.js';
+import { requestLogger, type TraceIds } from './observability/request-logger.js';
 import { withRequestContext } from './request/context.js';
 import { createInteractionRouter } from './oidc/interactions.js';
 import { createKeyRing, type KeyRing } from './oidc/key-ring.js';
@@ -60,6 +60,8 @@ export interface AppDeps {
   keys: DerivedKeys;
   /** True once a graceful stop began: /readyz then answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
+  /** With tracing on (src/main.ts): the current trace's ids, for the request log. */
+  traceIds?: TraceIds;
 }
 
 export interface App {
@@ -84,10 +86,10 @@ const notHere: Koa.Middleware = () => {
 };
 
 /** The admin listener's application: the same outer layers as the public one, the admin API, and 404 elsewhere. */
-function createAdminKoa({ config, logger, metrics, adminApi }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware }): Koa {
+function createAdminKoa({ config, logger, metrics, adminApi, traceIds }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware; traceIds: TraceIds | undefined }): Koa {
   const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
-  koa.use(requestLogger(logger));
+  koa.use(requestLogger(logger, traceIds));
   koa.use(requestMetrics(metrics));
   koa.use(errorHandler(logger));
   koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
@@ -97,7 +99,7 @@ function createAdminKoa({ config, logger, metrics, adminApi }: { config: Config;
   return koa;
 }
 
-export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false }: AppDeps): Promise<App> {
+export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false, traceIds }: AppDeps): Promise<App> {
   const metrics = createMetrics({ anomalySignals: SIGNALS });
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
@@ -166,7 +168,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   });
 
   // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
-  koa.use(requestLogger(logger));
+  koa.use(requestLogger(logger, traceIds));
   koa.use(requestMetrics(metrics));
   koa.use(errorHandler(logger));
   koa.use(withRequestContext); // adapters and token checks find the request here
@@ -195,6 +197,6 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi });
+  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi, traceIds });
   return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances, backchannel };
 }

@@ -15,6 +15,7 @@ import { resolveTokenHashKey } from './crypto/stored-keys.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
+import type { TraceIds } from './observability/request-logger.js';
 import { pruneExpired, startPruneJob } from './families/prune.js';
 import { listenMetrics } from './observability/metrics-http.js';
 import { openStore } from './store/index.js';
@@ -34,7 +35,8 @@ export interface Running extends App {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export async function boot(config: Config, logger: Logger): Promise<Running> {
+/** `traceIds`: given by src/main.ts when tracing is on, so that each request's log line names its trace. */
+export async function boot(config: Config, logger: Logger, { traceIds }: { traceIds?: TraceIds } = {}): Promise<Running> {
   const keys = deriveKeys(await resolveSecret(config), config.secretPrevious);
   const db = await openDatabase(config, { serve: true });
   let store: ShortLivedStore | undefined;
@@ -44,7 +46,7 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
     keys.tokenHash = await resolveTokenHashKey(db.prisma, createSealer(keys.seal, keys.sealPrevious), keys.tokenHash);
     store = await openStore(config);
     let drainer: Drainer | undefined;
-    const app = await createApp({ config, db, store, logger, keys, isDraining: () => drainer?.draining ?? false });
+    const app = await createApp({ config, db, store, logger, keys, traceIds, isDraining: () => drainer?.draining ?? false });
     const server = createServer(app.koa.callback());
     drainer = drainable(server);
     const draining = drainer;

@@ -97,7 +97,38 @@ const schema = z.object({
   // Back-channel logout deliveries are retried with exponential backoff (1 s, 2 s, 4 s ... up to an hour apart)
   // this many times in all before the failure is final (audited).
   BACKCHANNEL_LOGOUT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+  // Tracing (README "Tracing"), OpenTelemetry's standard variables: set, spans go out over OTLP/HTTP (JSON); unset,
+  // no OpenTelemetry code is even loaded. The base endpoint gets `v1/traces` appended; the traces one is used as is.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  // `key=value,key2=value2`, values percent-encoded (the collector's or vendor's credentials: never logged).
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .transform((v, ctx) => parseOtlpHeaders(v, ctx))
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).default('tollgate'),
+  // How long finished spans wait to be sent in one batch (shutdown sends what is left).
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(1).max(3_600_000).default(5000),
 });
+
+/** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry specification writes it (W3C Baggage's list format). */
+function parseOtlpHeaders(value: string, ctx: z.RefinementCtx): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const name = entry.slice(0, at).trim();
+    let decoded: string | undefined;
+    try {
+      decoded = at > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ? decodeURIComponent(entry.slice(at + 1).trim()) : undefined;
+    } catch {
+      decoded = undefined;
+    }
+    // The value is not echoed: it is usually a credential.
+    if (decoded === undefined) ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of name=value (values percent-encoded)' });
+    else headers[name.toLowerCase()] = decoded;
+  }
+  return headers;
+}
 
 const LOOPBACK_ISSUER = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/;
 
@@ -147,6 +178,23 @@ export interface Config {
   deviceCodeTtl: number;
   backchannelLogoutMaxAttempts: number;
   mail: { smtpUrl: string | undefined; from: string };
+  /** Set when an OTLP endpoint is configured; src/main.ts then starts tracing before loading the server. */
+  tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP, JSON). */
+  tracesUrl: string;
+  headers: Record<string, string>;
+  serviceName: string;
+  scheduledDelayMs: number;
+}
+
+/** The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else the base endpoint plus `v1/traces` (OTLP spec). */
+function tracesUrl(base: string | undefined, traces: string | undefined): string | undefined {
+  if (traces) return traces;
+  if (!base) return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
 }
 
 export class ConfigError extends Error {
@@ -228,5 +276,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
     backchannelLogoutMaxAttempts: e.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS,
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Tollgate <no-reply@${new URL(issuer).hostname}>` },
+    tracing: tracingConfig(e),
   };
+}
+
+function tracingConfig(e: z.infer<typeof schema>): TracingConfig | undefined {
+  const url = tracesUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  if (!url) return undefined;
+  return { tracesUrl: url, headers: e.OTEL_EXPORTER_OTLP_HEADERS ?? {}, serviceName: e.OTEL_SERVICE_NAME, scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY };
 }

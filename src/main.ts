@@ -1,12 +1,17 @@
-// Entry point: parse the configuration once, boot, listen, and shut down gracefully on SIGTERM/SIGINT.
-import { boot } from './boot.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './observability/logger.js';
+// Entry point: parse the configuration once, start tracing when configured, boot, listen, and shut down gracefully
+// on SIGTERM/SIGINT.
+//
+// This module imports only the configuration statically; everything else comes in by dynamic import, in order.
+// Under ESM the whole static import graph is loaded before any of it runs, and pg, ioredis and http can be
+// instrumented only if the tracing loader hook is in place before they are loaded. So tracing starts first (its
+// module is loaded only when an OTLP endpoint is set: without one, no OpenTelemetry code is loaded at all), and the
+// server's modules are imported after it.
+import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Tracing } from './observability/tracing.js';
 
-async function main() {
-  let config;
+function parseConfig(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -14,10 +19,20 @@ async function main() {
     }
     throw err;
   }
+}
+
+async function main() {
+  const config = parseConfig();
+  const tracing: Tracing | undefined = config.tracing
+    ? await (await import('./observability/tracing.js')).startTracing(config.tracing)
+    : undefined;
+  const { createLogger } = await import('./observability/logger.js');
+  const { boot } = await import('./boot.js');
+
   const logger = createLogger({ level: config.logLevel });
-  const running = await boot(config, logger);
+  const running = await boot(config, logger, { traceIds: tracing?.traceIds });
   logger.info(
-    { url: running.url, issuer: config.issuer, database: running.db.kind, store: running.store.kind },
+    { url: running.url, issuer: config.issuer, database: running.db.kind, store: running.store.kind, tracing: config.tracing ? 'otlp' : 'off' },
     'tollgate listening',
   );
 
@@ -26,6 +41,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     const timeoutMs = config.shutdownTimeoutSeconds * 1000;
+    const deadline = Date.now() + timeoutMs;
     logger.info({ signal, timeout_seconds: config.shutdownTimeoutSeconds }, 'shutting down');
     // The last resort: close() cuts connections before the deadline, so this fires only if a pool hangs.
     const force = setTimeout(() => {
@@ -35,6 +51,8 @@ async function main() {
     force.unref();
     try {
       await running.close(timeoutMs);
+      // Last, so that the spans of the requests that were still finishing go out too; bounded by what is left.
+      await tracing?.shutdown(Math.max(0, deadline - Date.now() - 100));
       logger.info('stopped');
       process.exit(0);
     } catch (err) {

@@ -56,4 +56,33 @@ describe('configuration', () => {
   it('accepts 0 as a strict grace window and parses booleans', () => {
     expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false' })).toMatchObject({ refreshReuseGrace: 0, rateLimitEnabled: false });
   });
+
+  it('turns tracing on only with an OTLP endpoint, and parses its variables (README "Tracing")', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces', headers: {}, serviceName: 'tollgate', scheduledDelayMs: 5000,
+    });
+    // A base path is kept (the OTLP specification appends v1/traces to it); the traces endpoint is used as given.
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com/team/' }).tracing?.tracesUrl).toBe('https://otlp.example.com/team/v1/traces');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/traces' }).tracing?.tracesUrl).toBe('http://b:4318/traces');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/traces' }).tracing?.tracesUrl).toBe('http://b:4318/traces');
+    expect(loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'tollgate-eu', OTEL_BSP_SCHEDULE_DELAY: '250',
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20abc%3D, x-team = core',
+    }).tracing).toMatchObject({ serviceName: 'tollgate-eu', scheduledDelayMs: 250, headers: { authorization: 'Bearer abc=', 'x-team': 'core' } });
+  });
+
+  it('names the tracing variable at fault without echoing a header value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317', OTEL_EXPORTER_OTLP_HEADERS: 'api-key-without-equals-s3cret', OTEL_BSP_SCHEDULE_DELAY: '0' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS']);
+    expect(problems.join('\n')).not.toContain('s3cret');
+  });
 });
