@@ -44,6 +44,8 @@ const E = (status: number, error: string, defaultDescription: string) =>
 
 export const InvalidRequest = E(400, 'invalid_request', 'the request is malformed');
 export const InvalidGrant = E(400, 'invalid_grant', 'grant request is invalid');
+/** RFC 6749 §5.2: this client may not use this grant type. */
+export const UnauthorizedClient = E(400, 'unauthorized_client', 'this client is not allowed to use this grant type');
 export const InvalidScope = E(400, 'invalid_scope', 'the requested scope is invalid');
 /** RFC 8707 §2: the resource is unknown, or this client may not obtain tokens for it. */
 export const InvalidTarget = E(400, 'invalid_target', 'the requested resource is invalid');

@@ -15,7 +15,9 @@ export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 export const DEFAULT_SCOPES = 'openid offline_access profile email';
 /** RFC 8628: devices without a browser (TVs, CLIs) poll for tokens while the user signs in elsewhere. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** RFC 8693: a resource server exchanges the access token it received for one to another API (confidential only). */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT] as const;
 const KNOWN_GRANT_TYPES = new Set<string>(SUPPORTED_GRANT_TYPES);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
@@ -96,6 +98,7 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
     throw new InvalidRequest('refresh_token needs authorization_code or the device_code grant');
   }
   if (input.public && grantTypes.includes('client_credentials')) throw new InvalidRequest('public clients cannot use client_credentials');
+  if (input.public && grantTypes.includes(TOKEN_EXCHANGE_GRANT)) throw new InvalidRequest('public clients cannot use token exchange');
   const kinds = redirectUris.map(checkRedirectUri);
   const alg = input.idTokenSignedResponseAlg;
   if (alg !== undefined && !isSigningAlg(alg)) throw new InvalidRequest('id_token_signed_response_alg must be ES256 or RS256');

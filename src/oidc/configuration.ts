@@ -14,6 +14,7 @@ import { BUILT_IN_SCOPES } from '../clients/scopes.js';
 import { applyRegistrationPolicy } from '../registration/policy.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
 import { recordJwtAccessTokens } from './jwt-access-tokens.js';
+import { exchangedTokenClaims } from './grants/token-exchange.js';
 import type { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
 import { successSource, userCodeConfirmSource, userCodeInputSource } from './device-pages.js';
@@ -198,6 +199,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     formats: {
       customizers: { jwt: recordJwtAccessTokens(adapter) as never },
     },
+    // RFC 8693 §4.1: a token from the token-exchange grant keeps the `act` claim its grant gave it.
+    extraTokenClaims: async (_ctx, token) => exchangedTokenClaims(token as never),
 
     ttl: {
       AccessToken: config.accessTokenTtl,

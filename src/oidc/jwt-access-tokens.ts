@@ -5,14 +5,13 @@
 //
 // oidc-provider refuses JWTs at introspection and revocation (unsupported_token_type) after it has authenticated
 // the client; `answerForJwtAccessTokens` takes over at exactly that point.
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
 
 import type { AdapterFactory } from '../../adapters/index.js';
 import { epochNow, type Payload } from '../store/payload.js';
-import type { IntrospectionPolicy } from './introspection-policy.js';
+import { JWT_SHAPE, type AccessTokenStatus } from './access-token-status.js';
 
 type Token = Record<string, unknown> & { kind: string; jti: string };
 
@@ -24,55 +23,29 @@ export function recordJwtAccessTokens(adapter: AdapterFactory) {
     const record: Payload = {
       kind: token.kind, format: 'jwt', accountId: token.accountId, clientId: token.clientId, grantId: token.grantId as string | undefined,
       sessionUid: token.sessionUid, expiresWithSession: token.expiresWithSession, scope, aud, iat, exp,
+      // A token issued by token exchange names the records of the tokens it came from (grants/token-exchange.ts).
+      ...(Array.isArray(token.exchangedFrom) ? { exchangedFrom: token.exchangedFrom } : undefined),
     };
     await adapter(token.kind).upsert(jti, record, Math.max(1, exp - epochNow()));
   };
 }
 
-const isJwt = (value: unknown) => typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
-
-export function answerForJwtAccessTokens(deps: { provider: Provider; adapter: AdapterFactory; jwks: () => JWK[]; policy: IntrospectionPolicy }): Middleware {
-  const { provider, adapter, policy } = deps;
-  // Rebuilt only when the published keys change (a rotation replaces the array).
-  let built: { from: JWK[]; set: ReturnType<typeof createLocalJWKSet> } | undefined;
-  const keys = () => {
-    const current = deps.jwks();
-    if (built?.from !== current) built = { from: current, set: createLocalJWKSet({ keys: current }) };
-    return built.set;
-  };
-
-  /** The live record of a JWT access token we issued, or undefined. */
-  async function liveRecord(token: string): Promise<{ record: Payload; claims: JWTPayload; kind: string } | undefined> {
-    let claims: JWTPayload;
-    try {
-      ({ payload: claims } = await jwtVerify(token, keys(), { issuer: provider.issuer, typ: 'at+jwt' }));
-    } catch {
-      return undefined;
-    }
-    for (const kind of ['AccessToken', 'ClientCredentials']) {
-      const record = await adapter(kind).find(String(claims.jti));
-      if (record?.format === 'jwt') return { record, claims, kind };
-    }
-    return undefined;
-  }
+export function answerForJwtAccessTokens(deps: { adapter: AdapterFactory; status: AccessTokenStatus }): Middleware {
+  const { adapter, status } = deps;
 
   async function introspect(ctx: KoaContextWithOIDC) {
-    const found = await liveRecord(String(ctx.oidc.params!.token));
+    const found = await status.activeJwt(String(ctx.oidc.params!.token), ctx.oidc.client!);
     if (!found) return { active: false };
-    const { record, claims } = found;
-    const client = ctx.oidc.client!;
-    const token = { clientId: record.clientId as string, aud: claims.aud, accountId: record.accountId as string | undefined, iat: claims.iat };
-    // The grant first: its lookup also reads the account's not-before, which the policy checks next.
-    if (record.grantId && !(await provider.Grant.find(String(record.grantId)))) return { active: false };
-    if (!(await policy(client, token))) return { active: false };
+    const { claims } = found;
     return {
       active: true, sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat,
       iss: claims.iss, aud: claims.aud, jti: claims.jti, token_type: 'Bearer',
+      ...(claims.act ? { act: claims.act } : undefined), // RFC 8693 §4.1: who is acting for the subject
     };
   }
 
   async function revoke(ctx: KoaContextWithOIDC) {
-    const found = await liveRecord(String(ctx.oidc.params!.token));
+    const found = await status.liveJwt(String(ctx.oidc.params!.token));
     // RFC 7009 §2.2: unknown, invalid or foreign tokens are answered like revoked ones.
     if (found && found.record.clientId === ctx.oidc.client!.clientId) await adapter(found.kind).destroy(String(found.claims.jti));
   }
@@ -82,7 +55,8 @@ export function answerForJwtAccessTokens(deps: { provider: Provider; adapter: Ad
     const oidcCtx = ctx as unknown as KoaContextWithOIDC;
     const route = oidcCtx.oidc?.route;
     if ((route !== 'introspection' && route !== 'revocation') || ctx.status !== 400) return;
-    if ((ctx.body as { error?: string })?.error !== 'unsupported_token_type' || !oidcCtx.oidc.client || !isJwt(oidcCtx.oidc.params?.token)) return;
+    const token = oidcCtx.oidc.params?.token;
+    if ((ctx.body as { error?: string })?.error !== 'unsupported_token_type' || !oidcCtx.oidc.client || typeof token !== 'string' || !JWT_SHAPE.test(token)) return;
     ctx.status = 200;
     if (route === 'introspection') {
       ctx.body = await introspect(oidcCtx);

@@ -10,6 +10,10 @@ import type { AdapterFactory } from '../../adapters/index.js';
 import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createDeviceCodeGrant, grantType as deviceGrantType } from './grants/device-code.js';
+import {
+  createTokenExchangeGrant, duplicates as tokenExchangeDuplicates, grantType as tokenExchangeGrantType, parameters as tokenExchangeParameters,
+} from './grants/token-exchange.js';
+import { createAccessTokenStatus } from './access-token-status.js';
 import { renderFormPost } from './form-post.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import {
@@ -62,7 +66,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   const deviceGrant = createDeviceCodeGrant({ provider, store: refreshGrant.store, hash });
   provider.registerGrantType(deviceGrantType, deviceGrant.handler, [...deviceGrant.parameters, 'resource'], ['resource']);
   // The keys published right now: a rotation swaps them in while the server runs (src/oidc/key-ring.ts).
-  provider.use(answerForJwtAccessTokens({ provider, adapter, jwks: () => publishedSigningKeys(provider).keys, policy: introspectionPolicy }));
+  const status = createAccessTokenStatus({
+    provider, adapter, store: refreshGrant.store, hash, jwks: () => publishedSigningKeys(provider).keys, policy: introspectionPolicy,
+  });
+  // RFC 8693 token exchange, a grant oidc-provider does not have (also advertised in grant_types_supported).
+  const tokenExchange = createTokenExchangeGrant({ provider, status, getResourceServerInfo, audit: refreshGrant.audit });
+  provider.registerGrantType(tokenExchangeGrantType, tokenExchange, tokenExchangeParameters, tokenExchangeDuplicates);
+  provider.use(answerForJwtAccessTokens({ adapter, status }));
   listenToProvider(provider, logger);
   return provider;
 }
