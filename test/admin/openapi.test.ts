@@ -52,7 +52,7 @@ describe('admin API: OpenAPI document', () => {
     // The request bodies come from the schemas the routes parse with: strict, as the routes are.
     expect(res.body.components.schemas.CreateClient).toMatchObject({
       type: 'object', required: ['name'], additionalProperties: false,
-      properties: { grant_types: { items: { enum: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] } } },
+      properties: { grant_types: { items: { enum: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] } } },
     });
   });
 

@@ -1,8 +1,12 @@
 // Token exchange (RFC 8693): a resource server (the Orders API) exchanges the access token a user's app sent it for a
 // token to another API (Fulfilment) on the user's behalf, within its allowance, named as the actor; on real
 // PostgreSQL + Redis and on the embedded default, with openid-client as the exchanging client.
+import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWTPayload,
+} from 'jose';
 import * as oidc from 'openid-client';
 
 import { deleteUser, disableUser } from '../../src/accounts/lifecycle.js';
@@ -12,6 +16,7 @@ import { TOKEN_EXCHANGE_GRANT, type ClientView } from '../../src/clients/clients
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
 import { createTestClient, createUser, introspect, obtainTokens, revoke, tokenRequest, type User } from '../support/oauth.js';
 import { runCli } from '../support/process.js';
+import { adminCall, adminToken } from '../admin/helpers.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const ORDERS = 'https://orders.example.com';
@@ -236,6 +241,33 @@ describe.each(MODES)('token exchange (%s)', (mode) => {
     });
   });
 
+  it('binds the new token to the caller’s DPoP key, and requires a proof from a caller registered for DPoP-bound tokens', async () => {
+    const BOUND = 'https://bound.example.com';
+    const bound = await createTestClient(server, { name: 'Bound API', grantTypes: [TOKEN_EXCHANGE_GRANT], redirectUris: [], scopes: 'profile', dpopBoundAccessTokens: true });
+    await registerResourceServer(server.db.prisma, bound.client_id, BOUND, ['orders:read']);
+    await allow(shop, BOUND, ['orders:read']);
+    await allow(bound, FULFILMENT, ['orders:read']);
+    const subject = await signIn(user, 'openid orders:read', BOUND);
+
+    const withoutProof = await exchange(bound, subject.access_token);
+    expect(withoutProof.status).toBe(400);
+    expect(withoutProof.body.error).toBe('invalid_grant'); // as at every grant (oidc-provider's checkDpopRequired)
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const proof = await new SignJWT({ htm: 'POST', htu: `${server.config.issuer}/token`, jti: randomUUID() })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).setIssuedAt().sign(privateKey);
+    const res = await tokenRequest(server, bound, {
+      grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subject.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: FULFILMENT,
+    }, { dpop: proof });
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(decodeJwt(res.body.access_token as string)).toMatchObject({ cnf: { jkt: await calculateJwkThumbprint(jwk) }, act: { sub: bound.client_id } });
+    const replayed = await tokenRequest(server, bound, {
+      grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subject.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: FULFILMENT,
+    }, { dpop: proof });
+    expect(replayed.status).toBe(400);
+  });
+
   it('accepts the grant type in the CLI (confidential clients only); such a client, standing for an API, exchanges its tokens', async () => {
     const WAREHOUSE = 'https://warehouse.example.com';
     const created = await runCli([
@@ -255,5 +287,30 @@ describe.each(MODES)('token exchange (%s)', (mode) => {
     const res = await exchange(warehouse, subject.access_token);
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token as string)).toMatchObject({ aud: FULFILMENT, act: { sub: warehouse.client_id } });
+  });
+
+  it('is accepted by the admin API for confidential clients, and refused to public ones and to dynamic registration', async () => {
+    const { token } = await adminToken(server);
+    const created = await adminCall(server, 'POST', '/admin/clients', { token, body: { name: 'Exchanger', grant_types: [TOKEN_EXCHANGE_GRANT], scope: 'profile' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ grant_types: [TOKEN_EXCHANGE_GRANT], token_endpoint_auth_method: 'client_secret_basic' });
+    const publicOne = await adminCall(server, 'POST', '/admin/clients', { token, body: { name: 'Public', public: true, grant_types: [TOKEN_EXCHANGE_GRANT] } });
+    expect(publicOne.status).toBe(400);
+    expect(publicOne.body).toEqual({ error: 'invalid_request', error_description: 'public clients cannot use token exchange' });
+    const spa = await createTestClient(server, { name: 'SPA', public: true });
+    const patched = await adminCall(server, 'PATCH', `/admin/clients/${spa.client_id}`, { token, body: { grant_types: ['authorization_code', TOKEN_EXCHANGE_GRANT] } });
+    expect(patched.status).toBe(400);
+
+    const initial = await adminCall(server, 'POST', '/admin/registration-tokens', { token, body: {} });
+    const registered = await fetch(`${server.url}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${initial.body.token as string}` },
+      body: JSON.stringify({ client_name: 'Self-made exchanger', grant_types: [TOKEN_EXCHANGE_GRANT], redirect_uris: [], response_types: [] }),
+    });
+    expect(registered.status).toBe(400);
+    expect(await registered.json()).toEqual({
+      error: 'invalid_client_metadata',
+      error_description: 'grant_types must be authorization_code (optionally with refresh_token), or client_credentials alone',
+    });
   });
 });
