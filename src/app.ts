@@ -51,6 +51,7 @@ import { createBackchannelWorker, type BackchannelWorker } from './logout/worker
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
 import { createRegisteredClients } from './registration/registered-clients.js';
 import type { ShortLivedStore } from './store/types.js';
+import { createTheme, type Theme } from '../views/theme.js';
 
 export interface AppDeps {
   config: Config;
@@ -86,13 +87,13 @@ const notHere: Koa.Middleware = () => {
 };
 
 /** The admin listener's application: the same outer layers as the public one, the admin API, and 404 elsewhere. */
-function createAdminKoa({ config, logger, metrics, adminApi, traceIds }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware; traceIds: TraceIds | undefined }): Koa {
+function createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware; traceIds: TraceIds | undefined; theme: Theme }): Koa {
   const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
   koa.use(requestLogger(logger, traceIds));
   koa.use(requestMetrics(metrics));
-  koa.use(errorHandler(logger));
-  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(errorHandler(logger, theme));
+  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:'), theme }));
   koa.use(bodyLimit(64 * 1024));
   koa.use(forPaths(isAdminPath, adminApi));
   koa.use(notHere);
@@ -101,6 +102,7 @@ function createAdminKoa({ config, logger, metrics, adminApi, traceIds }: { confi
 
 export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false, traceIds }: AppDeps): Promise<App> {
   const metrics = createMetrics({ anomalySignals: SIGNALS });
+  const theme = createTheme(config.brand); // once: the pages' style and its CSP hash
   const store = instrumentStore(rawStore, metrics);
   db.observeQueries((ms, failed) => metrics.observeDatabase(ms / 1000, failed));
   db.observeFailures((err) => metrics.dependencyFailed('database', err));
@@ -136,7 +138,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   });
   const provider = createProvider({
     config, prisma: db.prisma, adapter, keys: signingKeys.current, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances,
+    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances, theme,
   });
   await signingKeys.attach(provider);
 
@@ -164,27 +166,27 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     perAddress: config.rateLimitEnabled ? config.rateLimits.loginConcurrentPerIp : Infinity,
   });
   const interactions = createInteractionRouter({
-    provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies: config.issuer.startsWith('https:'),
+    provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies: config.issuer.startsWith('https:'), theme,
   });
 
   // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
   koa.use(requestLogger(logger, traceIds));
   koa.use(requestMetrics(metrics));
-  koa.use(errorHandler(logger));
+  koa.use(errorHandler(logger, theme));
   koa.use(withRequestContext); // adapters and token checks find the request here
-  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  koa.use(securityHeaders({ hsts: config.issuer.startsWith('https:'), theme }));
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
   if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir }, logger);
-  const recovery: RecoveryDeps = { prisma: db.prisma, families, audit, hash, mailer, logger, issuer: config.issuer, brandName: 'Tollgate' };
+  const recovery: RecoveryDeps = { prisma: db.prisma, families, audit, hash, mailer, logger, issuer: config.issuer, brandName: config.brand.name };
   const emailChanged = verificationHook(recovery);
   const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys, emailChanged });
   // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
   koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
-  const account = createAccountRouter({ prisma: db.prisma, families, audit, hash, csrf, loginLimiter, ownName: 'Account page' });
-  const recoveryRouter = createRecoveryRouter({ ...recovery, emailChanged, csrf, limits: config.rateLimitEnabled ? { store, windowSeconds: 900 } : undefined });
+  const account = createAccountRouter({ prisma: db.prisma, families, audit, hash, csrf, loginLimiter, ownName: 'Account page', theme });
+  const recoveryRouter = createRecoveryRouter({ ...recovery, emailChanged, csrf, theme, limits: config.rateLimitEnabled ? { store, windowSeconds: 900 } : undefined });
   koa.use(forPaths((p) => p === '/account' || under('/account')(p), compose([account.routes(), recoveryRouter.routes(), account.allowedMethods(), recoveryRouter.allowedMethods()] as Koa.Middleware[])));
   koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
@@ -197,6 +199,6 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
   koa.use(compose(provider.middleware as Koa.Middleware[]));
 
-  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi, traceIds });
+  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme });
   return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances, backchannel };
 }

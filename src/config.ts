@@ -8,6 +8,17 @@ const bool = z
 
 const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** A logo the browser may load: https, or http on a loopback host; never credentials in the URL. */
+function logoProblem(value: string): string | undefined {
+  const url = URL.parse(value);
+  if (!url) return undefined; // z.url() reports it
+  if (url.username || url.password) return 'must not contain credentials';
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return undefined;
+  return 'must be an https URL (http only on localhost, 127.0.0.1 or [::1])';
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -109,6 +120,15 @@ const schema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).max(200).default('tollgate'),
   // How long finished spans wait to be sent in one batch (shutdown sends what is left).
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  // Branding of every page Tollgate renders (sign-in, consent, account, reset, device, logout, errors) and of its
+  // mails. The name is text (escaped where it is shown); the logo is fetched by the person's browser, so only https
+  // (or http on this machine, for development) and the page's Content-Security-Policy allows that origin alone.
+  BRAND_NAME: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters').default('Tollgate'),
+  BRAND_LOGO_URL: z.url().max(2000).superRefine((value, ctx) => {
+    const problem = logoProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
+  BRAND_PRIMARY_COLOR: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour').default('#1d4ed8'),
 });
 
 /** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry specification writes it (W3C Baggage's list format). */
@@ -180,6 +200,8 @@ export interface Config {
   mail: { smtpUrl: string | undefined; from: string };
   /** Set when an OTLP endpoint is configured; src/main.ts then starts tracing before loading the server. */
   tracing: TracingConfig | undefined;
+  /** BRAND_*: applied to every page (views/theme.ts) and named in mails. `primaryColor` is lower-case #rrggbb. */
+  brand: { name: string; logoUrl: string | undefined; primaryColor: string };
 }
 
 export interface TracingConfig {
@@ -275,7 +297,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
     backchannelLogoutMaxAttempts: e.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS,
-    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Tollgate <no-reply@${new URL(issuer).hostname}>` },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `"${e.BRAND_NAME.replace(/["\\]/g, '')}" <no-reply@${new URL(issuer).hostname}>` },
+    brand: { name: e.BRAND_NAME, logoUrl: e.BRAND_LOGO_URL === undefined ? undefined : new URL(e.BRAND_LOGO_URL).href, primaryColor: e.BRAND_PRIMARY_COLOR.toLowerCase() },
     tracing: tracingConfig(e),
   };
 }

@@ -2,6 +2,7 @@
 // the CSRF field (src/request/csrf.ts). Each device is its own small form, so that signing one out needs no script.
 import { html, type SafeHtml } from './html.js';
 import { csrfField, layout } from './layout.js';
+import type { Theme } from './theme.js';
 
 export interface AccountDevice {
   id: string;
@@ -62,8 +63,9 @@ ${csrfField(csrf)}
 </li>`;
 }
 
-export function accountPage(v: AccountView): string {
+export function accountPage(theme: Theme, v: AccountView): string {
   return layout(
+    theme,
     'Your account',
     html`<h1>Your account</h1>
 <p>Signed in as <strong>${v.username}</strong>${v.email ? html` · ${v.email} (${v.emailVerified ? 'verified' : 'not verified'})` : ''}.</p>
@@ -105,8 +107,9 @@ export interface AccountLoginView {
 }
 
 /** The sign-in form in front of the account page: the fields and look of the applications' sign-in page. */
-export function accountLoginPage({ csrf, username, error, notice }: AccountLoginView): string {
+export function accountLoginPage(theme: Theme, { csrf, username, error, notice }: AccountLoginView): string {
   return layout(
+    theme,
     'Sign in',
     html`<h1>Sign in to your account</h1>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}

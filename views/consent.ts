@@ -1,5 +1,6 @@
 import { html } from './html.js';
 import { csrfField, layout } from './layout.js';
+import type { Theme } from './theme.js';
 
 /** An API the client asks for, by name, with the scopes asked and their descriptions (as the API defines them). */
 export interface ConsentApi {
@@ -26,8 +27,9 @@ const DESCRIPTIONS: Record<string, string> = {
   offline_access: 'Stay signed in on this device (refresh tokens)',
 };
 
-export function consentPage({ action, csrfToken, clientName, username, scopes, apis = [] }: ConsentView): string {
+export function consentPage(theme: Theme, { action, csrfToken, clientName, username, scopes, apis = [] }: ConsentView): string {
   return layout(
+    theme,
     'Authorize',
     html`<h1>${clientName} wants access to your account</h1>
 <p>Signed in as <strong>${username}</strong>.</p>

@@ -2,6 +2,7 @@
 // device, and the end page. Plain forms, no script; oidc-provider's CSRF token travels as the hidden `xsrf` field.
 import { html } from './html.js';
 import { layout } from './layout.js';
+import type { Theme } from './theme.js';
 
 export interface UserCodeView {
   action: string;
@@ -10,8 +11,9 @@ export interface UserCodeView {
   error?: string | undefined;
 }
 
-export function userCodePage({ action, xsrf, userCode, error }: UserCodeView): string {
+export function userCodePage(theme: Theme, { action, xsrf, userCode, error }: UserCodeView): string {
   return layout(
+    theme,
     'Connect a device',
     html`<h1>Connect a device</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : html`<p>Enter the code shown on your device.</p>`}
@@ -31,11 +33,13 @@ export interface ConfirmDeviceView {
   clientName: string;
 }
 
-export function confirmDevicePage({ action, xsrf, userCode, clientName }: ConfirmDeviceView): string {
+export function confirmDevicePage(theme: Theme, { action, xsrf, userCode, clientName }: ConfirmDeviceView): string {
   return layout(
+    theme,
     'Confirm the device',
     html`<h1>Connect ${clientName}?</h1>
-<p>Check that your device shows this code: <code>${userCode}</code></p>
+<p>Check that your device shows this code:</p>
+<p class="user-code"><code>${userCode}</code></p>
 <p>If you did not start this on a device of yours, or the code differs, cancel.</p>
 <form method="post" action="${action}">
 <input type="hidden" name="xsrf" value="${xsrf}">
@@ -46,7 +50,7 @@ export function confirmDevicePage({ action, xsrf, userCode, clientName }: Confir
   );
 }
 
-export function deviceDonePage({ clientName }: { clientName?: string | undefined }): string {
-  return layout('Device connected', html`<h1>Your device is connected${clientName ? html` to ${clientName}` : ''}.</h1>
+export function deviceDonePage(theme: Theme, { clientName }: { clientName?: string | undefined }): string {
+  return layout(theme, 'Device connected', html`<h1>Your device is connected${clientName ? html` to ${clientName}` : ''}.</h1>
 <p>You can close this page and return to your device.</p>`);
 }

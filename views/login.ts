@@ -1,5 +1,6 @@
 import { html } from './html.js';
 import { csrfField, layout } from './layout.js';
+import type { Theme } from './theme.js';
 
 export interface LoginView {
   action: string;
@@ -10,8 +11,9 @@ export interface LoginView {
   error?: string;
 }
 
-export function loginPage({ action, csrfToken, clientName, username, error }: LoginView): string {
+export function loginPage(theme: Theme, { action, csrfToken, clientName, username, error }: LoginView): string {
   return layout(
+    theme,
     'Sign in',
     html`<h1>Sign in to continue to ${clientName}</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}

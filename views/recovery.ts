@@ -2,10 +2,12 @@
 // of the sign-in page. Plain forms, no script, every value escaped.
 import { html } from './html.js';
 import { csrfField, layout } from './layout.js';
+import type { Theme } from './theme.js';
 
 
-export function forgotPage({ csrf, email, sent, error }: { csrf: string; email?: string | undefined; sent?: boolean; error?: string | undefined }): string {
+export function forgotPage(theme: Theme, { csrf, email, sent, error }: { csrf: string; email?: string | undefined; sent?: boolean; error?: string | undefined }): string {
   return layout(
+    theme,
     'Forgot your password',
     html`<h1>Forgot your password?</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
@@ -22,9 +24,10 @@ ${csrfField(csrf)}
   );
 }
 
-export function resetPage({ csrf, token, usable, error }: { csrf: string; token: string; usable: boolean; error?: string | undefined }): string {
+export function resetPage(theme: Theme, { csrf, token, usable, error }: { csrf: string; token: string; usable: boolean; error?: string | undefined }): string {
   if (!usable) {
     return layout(
+    theme,
       'Link expired',
       html`<h1>This link no longer works</h1>
 <p>A password reset link works once, for 30 minutes.</p>
@@ -32,6 +35,7 @@ export function resetPage({ csrf, token, usable, error }: { csrf: string; token:
     );
   }
   return layout(
+    theme,
     'Choose a new password',
     html`<h1>Choose a new password</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
@@ -46,8 +50,9 @@ ${csrfField(csrf)}
   );
 }
 
-export function verifiedPage({ email }: { email: string | undefined }): string {
+export function verifiedPage(theme: Theme, { email }: { email: string | undefined }): string {
   return layout(
+    theme,
     email ? 'Email address verified' : 'Link expired',
     email
       ? html`<h1>Thank you</h1>

@@ -7,6 +7,7 @@ import type { Middleware } from 'koa';
 import { isDependencyFailure } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { errorPage } from '../../views/error.js';
+import type { Theme } from '../../views/theme.js';
 
 interface Thrown {
   status?: number;
@@ -18,7 +19,7 @@ interface Thrown {
   headers?: Record<string, string>;
 }
 
-export function errorHandler(logger: Logger): Middleware {
+export function errorHandler(logger: Logger, theme: Theme): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -48,7 +49,7 @@ export function errorHandler(logger: Logger): Middleware {
       for (const [name, value] of Object.entries(err.headers ?? {})) if (/^(retry-after|www-authenticate)$/i.test(name)) ctx.set(name, value);
       if (ctx.accepts('json', 'html') === 'html') {
         ctx.type = 'html';
-        ctx.body = errorPage({ error: body.error, description: body.error_description });
+        ctx.body = errorPage(theme, { error: body.error, description: body.error_description });
       } else {
         ctx.body = body;
       }

@@ -1,24 +1,21 @@
 // Response headers every answer carries, and the stricter set for HTML pages: no other script may run, the page may not
-// be framed (clickjacking the consent button), and the one inline style is allowed by its hash only; the one page
-// with a script (form_post) gets that script allowed by its hash, on that page only.
+// be framed (clickjacking the consent button), the one inline style (the brand's, views/theme.ts) is allowed by its
+// hash only, images come from this server or the brand logo's origin only; the one page with a script (form_post)
+// gets that script allowed by its hash, on that page only.
 import type { Middleware } from 'koa';
 
 import { allowedScriptHashes } from '../request/csp.js';
 
-import { STYLE_HASH } from '../../views/layout.js';
+import type { Theme } from '../../views/theme.js';
 
-const PAGE_CSP = [
-  "default-src 'none'",
-  `style-src ${STYLE_HASH}`,
-  "img-src 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const pageCsp = (theme: Theme) =>
+  ["default-src 'none'", `style-src ${theme.styleHash}`, `img-src ${theme.imgSrc}`, "base-uri 'none'", "frame-ancestors 'none'"].join('; ');
 
 /** What `ctx.response.is('html')` answers, without parsing the media type on every response. */
 const HTML = /^\s*text\/html\s*(;|$)/i;
 
-export function securityHeaders({ hsts }: { hsts: boolean }): Middleware {
+export function securityHeaders({ hsts, theme }: { hsts: boolean; theme: Theme }): Middleware {
+  const PAGE_CSP = pageCsp(theme);
   return async (ctx, next) => {
     try {
       await next();

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { errorPage } from '../../views/error.js';
 import { loggedOutPage, logoutPage } from '../../views/logout.js';
+import type { Theme } from '../../views/theme.js';
 import { BUILT_IN_SCOPES } from '../clients/scopes.js';
 import { applyRegistrationPolicy } from '../registration/policy.js';
 import type { IntrospectionPolicy } from './introspection-policy.js';
@@ -17,12 +18,13 @@ import { recordJwtAccessTokens } from './jwt-access-tokens.js';
 import { exchangedTokenClaims } from './grants/token-exchange.js';
 import type { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
-import { successSource, userCodeConfirmSource, userCodeInputSource } from './device-pages.js';
+import { devicePageSources } from './device-pages.js';
 import { allowsInsecureTarget, createOutboundFetch } from './outbound.js';
 import { NONCE_INSTEAD_OF_PKCE, pkceRequired, validateNonceInsteadOfPkce } from './pkce-policy.js';
 
 export interface ConfigurationDeps {
   config: Config;
+  theme: Theme;
   adapter: AdapterFactory;
   keys: SigningKeys;
   cookieKeys: string[];
@@ -77,7 +79,8 @@ function registrationMetadata(config: Config): NonNullable<Configuration['extraC
 }
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
-  const { config, adapter, keys, cookieKeys, findAccount, getResourceServerInfo, introspectionPolicy, notBefore } = deps;
+  const { config, theme, adapter, keys, cookieKeys, findAccount, getResourceServerInfo, introspectionPolicy, notBefore } = deps;
+  const deviceSources = devicePageSources(theme);
   const secureCookies = config.issuer.startsWith('https:');
   return {
     adapter: adapter as unknown as Configuration['adapter'],
@@ -143,9 +146,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         enabled: true,
         charset: 'base-20',
         mask: '****-****',
-        userCodeInputSource: userCodeInputSource as never,
-        userCodeConfirmSource: userCodeConfirmSource as never,
-        successSource: successSource as never,
+        userCodeInputSource: deviceSources.userCodeInputSource as never,
+        userCodeConfirmSource: deviceSources.userCodeConfirmSource as never,
+        successSource: deviceSources.successSource as never,
       },
       // OpenID Connect Back-Channel Logout 1.0: clients with a backchannel_logout_uri get a logout token when the
       // user signs out (end_session), and on Tollgate's own sign-outs (src/logout/). Delivery is queued and retried.
@@ -186,12 +189,14 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = logoutPage({ host: ctx.host, form });
+          ctx.body = logoutPage(theme, { host: ctx.host, form });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          // oidc-provider forwards client_id to this page only when the answer was "no" (lib/actions/end_session.js).
-          ctx.body = loggedOutPage({ clientName: ctx.oidc.client?.clientName, stayedSignedIn: Boolean(ctx.oidc.params?.client_id) });
+          // oidc-provider forwards client_id to this page only when the answer was "no" (lib/actions/end_session.js);
+          // a "no" to a logout no application asked for forwards nothing, but leaves the session signed in.
+          const stayedSignedIn = Boolean(ctx.oidc.params?.client_id) || Boolean((await ctx.oidc.provider.Session.get(ctx)).accountId);
+          ctx.body = loggedOutPage(theme, { clientName: ctx.oidc.client?.clientName, stayedSignedIn });
         },
       },
     },
@@ -227,7 +232,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
 
     async renderError(ctx: KoaContextWithOIDC, out) {
       ctx.type = 'html';
-      ctx.body = errorPage({ error: String(out.error), description: out.error_description ? String(out.error_description) : undefined });
+      ctx.body = errorPage(theme, { error: String(out.error), description: out.error_description ? String(out.error_description) : undefined });
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { confirmDevicePage, deviceDonePage, userCodePage } from '../../views/device.js';
+import type { Theme } from '../../views/theme.js';
 
 /** Set on the context when a submitted user code matched no device code: the rate limiter counts these. */
 export const USER_CODE_MISS = 'tollgateUserCodeMiss';
@@ -20,30 +21,35 @@ const MESSAGES: Record<string, string> = {
 
 const secretOf = (ctx: KoaContextWithOIDC) => String((ctx.oidc.session as unknown as { state?: { secret?: string } }).state?.secret ?? '');
 
-export async function userCodeInputSource(ctx: KoaContextWithOIDC, _form: string, _out?: unknown, err?: Error & { userCode?: string }) {
-  if (err?.name === 'NotFoundError') (ctx.state as Record<string, unknown>)[USER_CODE_MISS] = true;
-  const error = err ? (MESSAGES[err.name] ?? 'Something went wrong. Start again on your device.') : undefined;
-  const prefill = (ctx.state as Record<string, unknown>)[USER_CODE_PREFILL];
-  ctx.type = 'html';
-  ctx.body = userCodePage({
-    action: ctx.oidc.urlFor('code_verification'),
-    xsrf: secretOf(ctx),
-    userCode: err?.userCode ?? (typeof prefill === 'string' ? prefill : undefined),
-    error,
-  });
-}
+/** The three page hooks of features.deviceFlow, in the brand's look. */
+export function devicePageSources(theme: Theme) {
+  return {
+    async userCodeInputSource(ctx: KoaContextWithOIDC, _form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+      if (err?.name === 'NotFoundError') (ctx.state as Record<string, unknown>)[USER_CODE_MISS] = true;
+      const error = err ? (MESSAGES[err.name] ?? 'Something went wrong. Start again on your device.') : undefined;
+      const prefill = (ctx.state as Record<string, unknown>)[USER_CODE_PREFILL];
+      ctx.type = 'html';
+      ctx.body = userCodePage(theme, {
+        action: ctx.oidc.urlFor('code_verification'),
+        xsrf: secretOf(ctx),
+        userCode: err?.userCode ?? (typeof prefill === 'string' ? prefill : undefined),
+        error,
+      });
+    },
 
-export async function userCodeConfirmSource(ctx: KoaContextWithOIDC, _form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
-  ctx.type = 'html';
-  ctx.body = confirmDevicePage({
-    action: ctx.oidc.urlFor('code_verification'),
-    xsrf: secretOf(ctx),
-    userCode,
-    clientName: client.clientName ?? client.clientId,
-  });
-}
+    async userCodeConfirmSource(ctx: KoaContextWithOIDC, _form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
+      ctx.type = 'html';
+      ctx.body = confirmDevicePage(theme, {
+        action: ctx.oidc.urlFor('code_verification'),
+        xsrf: secretOf(ctx),
+        userCode,
+        clientName: client.clientName ?? client.clientId,
+      });
+    },
 
-export async function successSource(ctx: KoaContextWithOIDC) {
-  ctx.type = 'html';
-  ctx.body = deviceDonePage({ clientName: ctx.oidc.client?.clientName });
+    async successSource(ctx: KoaContextWithOIDC) {
+      ctx.type = 'html';
+      ctx.body = deviceDonePage(theme, { clientName: ctx.oidc.client?.clientName });
+    },
+  };
 }

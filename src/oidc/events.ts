@@ -7,6 +7,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isDependencyFailure } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { errorPage } from '../../views/error.js';
+import type { Theme } from '../../views/theme.js';
 
 interface OAuthError {
   message?: string;
@@ -15,14 +16,14 @@ interface OAuthError {
 
 const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' };
 
-export function listenToProvider(provider: Provider, logger: Logger): void {
+export function listenToProvider(provider: Provider, logger: Logger, theme: Theme): void {
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
     const log: Logger = ctx.state?.log ?? logger;
     if (isDependencyFailure(err)) {
       log.warn({ err }, 'dependency unavailable');
       ctx.status = 503;
       ctx.set('Retry-After', '1');
-      if (ctx.type === 'text/html') ctx.body = errorPage({ error: UNAVAILABLE.error, description: UNAVAILABLE.error_description });
+      if (ctx.type === 'text/html') ctx.body = errorPage(theme, { error: UNAVAILABLE.error, description: UNAVAILABLE.error_description });
       else ctx.body = UNAVAILABLE;
       return;
     }

@@ -20,6 +20,7 @@ import type { TokenHasher } from '../crypto/token-hash.js';
 import type { LoginLimiter } from '../security/rate-limits.js';
 import { consentPage, type ConsentApi } from '../../views/consent.js';
 import { loginPage } from '../../views/login.js';
+import type { Theme } from '../../views/theme.js';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -34,6 +35,7 @@ export interface InteractionDeps {
   signInGate: SignInGate;
   hash: TokenHasher;
   secureCookies: boolean;
+  theme: Theme;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -49,7 +51,7 @@ const csrfBinding = (uid: string) => `interaction:${uid}`;
 const KNOWN_DEVICE_COOKIE = 'tollgate.device';
 const KNOWN_DEVICE_DAYS = 180;
 
-export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies }: InteractionDeps): Router {
+export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies, theme }: InteractionDeps): Router {
   const device = (ctx: Context) => deviceOf(ctx);
   const deviceMark = (username: string) => hash(`known-device:${username.toLowerCase()}`);
   const isKnownDevice = (ctx: Context, username: string) => ctx.cookies.get(KNOWN_DEVICE_COOKIE, { signed: true }) === deviceMark(username);
@@ -81,13 +83,13 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     const name = await clientName(interaction);
     const csrfToken = csrf.token(csrfBinding(interaction.uid));
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage({ action: `/interaction/${interaction.uid}/login`, clientName: name, csrfToken, ...extra });
+      ctx.body = loginPage(theme, { action: `/interaction/${interaction.uid}/login`, clientName: name, csrfToken, ...extra });
       return;
     }
     const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
     const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const apis = await apisAsked(details.missingResourceScopes ?? {});
-    ctx.body = consentPage({ action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes: details.missingOIDCScope ?? [], apis, csrfToken });
+    ctx.body = consentPage(theme, { action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes: details.missingOIDCScope ?? [], apis, csrfToken });
   }
 
   router.get('/', async (ctx) => {

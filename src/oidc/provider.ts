@@ -14,7 +14,7 @@ import {
   createTokenExchangeGrant, duplicates as tokenExchangeDuplicates, grantType as tokenExchangeGrantType, parameters as tokenExchangeParameters,
 } from './grants/token-exchange.js';
 import { createAccessTokenStatus } from './access-token-status.js';
-import { renderFormPost } from './form-post.js';
+import { formPostRenderer } from './form-post.js';
 import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import {
   allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, replaceResponseMode,
@@ -28,6 +28,7 @@ import type { AllowanceLookup } from '../clients/allowances.js';
 import type { ResourceServerLookup } from '../clients/resource-servers.js';
 import { createResourceServerInfo } from './resource-access.js';
 import type { SigningKeys } from './keys.js';
+import type { Theme } from '../../views/theme.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -40,10 +41,12 @@ export interface ProviderDeps {
   refreshGrant: Omit<RefreshGrantDeps, 'provider' | 'allowances'>;
   resourceServers: ResourceServerLookup;
   allowances: AllowanceLookup;
+  /** The brand's look, for the pages oidc-provider asks for (errors, logout, device flow, form_post). */
+  theme: Theme;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances } = deps;
+  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances, theme } = deps;
   const notBefore = createNotBeforeCheck(prisma);
   const clientExists = async (clientId: string) => (await adapter('Client').find(clientId)) !== undefined;
   const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore, clientExists });
@@ -51,14 +54,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   correctTokenEndpointErrors(); // before `new Provider`: it patches the endpoint stacks the router is built from
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), getResourceServerInfo, introspectionPolicy, notBefore }),
+    buildConfiguration({ config, theme, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), getResourceServerInfo, introspectionPolicy, notBefore }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
   makeReplayDetectionAtomic(provider, refreshGrant.store, hash);
   restrictLoopbackPortsToNativePublicClients(provider);
   allowOmittingRedirectUriWithPkce(provider);
-  replaceResponseMode(provider, 'form_post', renderFormPost);
+  replaceResponseMode(provider, 'form_post', formPostRenderer(theme));
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
   provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, allowances, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
@@ -73,6 +76,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   const tokenExchange = createTokenExchangeGrant({ provider, status, getResourceServerInfo, audit: refreshGrant.audit });
   provider.registerGrantType(tokenExchangeGrantType, tokenExchange, tokenExchangeParameters, tokenExchangeDuplicates);
   provider.use(answerForJwtAccessTokens({ adapter, status }));
-  listenToProvider(provider, logger);
+  listenToProvider(provider, logger, theme);
   return provider;
 }

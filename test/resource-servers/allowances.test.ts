@@ -143,7 +143,8 @@ describe.each(MODES)('API allowances (%s)', (mode) => {
     });
 
     it('escapes API names and descriptions on the consent page', async () => {
-      const consent = (await import('../../views/consent.js')).consentPage({
+      const theme = (await import('../../views/theme.js')).createTheme({ name: 'T', logoUrl: undefined, primaryColor: '#1d4ed8' });
+      const consent = (await import('../../views/consent.js')).consentPage(theme, {
         action: '/x', csrfToken: 't', clientName: 'c', username: 'u', scopes: [],
         apis: [{ name: '<b>Evil</b>', identifier: 'https://e.example.com', scopes: [{ name: 's', description: '<script>x</script>' }] }],
       });

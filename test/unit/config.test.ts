@@ -85,4 +85,32 @@ describe('configuration', () => {
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS']);
     expect(problems.join('\n')).not.toContain('s3cret');
   });
+
+  it('parses the brand: a #rrggbb colour, an https logo (http on loopback only), a name of plain text', () => {
+    expect(loadConfig({}).brand).toEqual({ name: 'Tollgate', logoUrl: undefined, primaryColor: '#1d4ed8' });
+    expect(loadConfig({ BRAND_NAME: ' Ada & Co ', BRAND_PRIMARY_COLOR: '#FFD400', BRAND_LOGO_URL: 'https://cdn.example.com/logo.svg' }).brand)
+      .toEqual({ name: 'Ada & Co', logoUrl: 'https://cdn.example.com/logo.svg', primaryColor: '#ffd400' });
+    expect(loadConfig({ BRAND_LOGO_URL: 'http://127.0.0.1:8080/logo.png' }).brand.logoUrl).toBe('http://127.0.0.1:8080/logo.png');
+    let error: unknown;
+    try {
+      loadConfig({ BRAND_PRIMARY_COLOR: 'red', BRAND_LOGO_URL: 'http://cdn.example.com/logo.png', BRAND_NAME: 'a\nb' });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['BRAND_LOGO_URL', 'BRAND_NAME', 'BRAND_PRIMARY_COLOR']);
+    expect(() => loadConfig({ BRAND_LOGO_URL: 'http://cdn.example.com/logo.png' })).toThrow(/BRAND_LOGO_URL: must be an https URL/);
+    expect(() => loadConfig({ BRAND_LOGO_URL: 'https://u:p@cdn.example.com/logo.png' })).toThrow(/BRAND_LOGO_URL: must not contain credentials/);
+    expect(() => loadConfig({ BRAND_LOGO_URL: 'javascript:alert(1)' })).toThrow(/BRAND_LOGO_URL/);
+  });
+
+  it('picks black or white button text on the brand colour by contrast, and a dark link colour for light brands', async () => {
+    const { brandColors, contrast } = await import('../../views/theme.js');
+    expect(brandColors('#1d4ed8')).toEqual({ primary: '#1d4ed8', onPrimary: '#ffffff', accent: '#1d4ed8' });
+    expect(brandColors('#ffd400')).toEqual({ primary: '#ffd400', onPrimary: '#000000', accent: '#1b1b1b' });
+    for (const c of ['#000000', '#ffffff', '#777777', '#ff0000', '#00ff00', '#0000ff', '#808080', '#ffd400']) {
+      const { onPrimary, accent } = brandColors(c);
+      expect(contrast(c, onPrimary)).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(accent, '#ffffff')).toBeGreaterThanOrEqual(4.5);
+    }
+  });
 });

@@ -35,7 +35,7 @@ const withLifecycle = <T>(ctx: CliContext, fn: (deps: LifecycleDeps) => Promise<
   withSessionDeps(ctx, (deps) => {
     const logger = createLogger({ level: ctx.config.logLevel }, process.stderr);
     const mailer = createMailer({ smtpUrl: ctx.config.mail.smtpUrl, from: ctx.config.mail.from, dataDir: ctx.config.dataDir }, logger);
-    const recovery = { ...deps, hash: ctx.hash, mailer, logger, issuer: ctx.config.issuer, brandName: 'Tollgate' };
+    const recovery = { ...deps, hash: ctx.hash, mailer, logger, issuer: ctx.config.issuer, brandName: ctx.config.brand.name };
     return fn({ ...deps, emailChanged: verificationHook(recovery) }).finally(() => mailer.close());
   });
 

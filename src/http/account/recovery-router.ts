@@ -13,6 +13,7 @@ import { CSRF_FIELD, type Csrf } from '../../request/csrf.js';
 import { WindowCounter } from '../../security/rate-limits.js';
 import type { ShortLivedStore } from '../../store/types.js';
 import { forgotPage, resetPage, verifiedPage } from '../../../views/recovery.js';
+import type { Theme } from '../../../views/theme.js';
 import { linkUsable } from '../../accounts/links.js';
 import { requestPasswordReset, resetPassword, verifyEmail, type RecoveryDeps } from '../../accounts/recovery.js';
 import { preSessionBinding } from './router.js';
@@ -21,10 +22,11 @@ export interface RecoveryRouterDeps extends RecoveryDeps {
   csrf: Csrf;
   /** Absent when rate limiting is off. */
   limits?: { store: ShortLivedStore; windowSeconds: number } | undefined;
+  theme: Theme;
 }
 
 export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
-  const { csrf, logger } = deps;
+  const { csrf, logger, theme } = deps;
   const router = new Router({ prefix: '/account' });
   const window = deps.limits?.windowSeconds ?? 900;
   const requestsPerIp = deps.limits && new WindowCounter(deps.limits.store, 'reset-request-ip', { max: 10, seconds: window });
@@ -46,16 +48,16 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
   };
 
   router.get('/forgot', function showForgot(ctx) {
-    page(ctx, forgotPage({ csrf: token(ctx) }));
+    page(ctx, forgotPage(theme, { csrf: token(ctx) }));
   });
 
   router.post('/forgot', async function requestReset(ctx) {
     const form = await readForm(ctx);
     checkCsrf(ctx, form);
     const email = (single(form, 'email') ?? '').trim();
-    if (!EMAIL.test(email)) return page(ctx, forgotPage({ csrf: token(ctx), email, error: 'Give a valid email address.' }), 400);
+    if (!EMAIL.test(email)) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: 'Give a valid email address.' }), 400);
     const wait = await requestsPerIp?.blockedFor(ctx.ip);
-    if (wait) return page(ctx, forgotPage({ csrf: token(ctx), email, error: tooMany(ctx, wait) }), 429);
+    if (wait) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: tooMany(ctx, wait) }), 429);
     await requestsPerIp?.record(ctx.ip);
     const key = email.toLowerCase();
     // Past the per-address limit the answer stays the same; only the mail is not sent again.
@@ -68,12 +70,12 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
         requestPasswordReset(deps, email, actor).catch((err: unknown) => logger.warn({ err }, 'password reset mail could not be sent'));
       });
     }
-    page(ctx, forgotPage({ csrf: token(ctx), email, sent: true }));
+    page(ctx, forgotPage(theme, { csrf: token(ctx), email, sent: true }));
   });
 
   router.get('/reset', async function showReset(ctx) {
     const value = String(ctx.query.token ?? '');
-    page(ctx, resetPage({ csrf: token(ctx), token: value, usable: await linkUsable(deps, 'password_reset', value) }));
+    page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: await linkUsable(deps, 'password_reset', value) }));
   });
 
   router.post('/reset', async function reset(ctx) {
@@ -82,19 +84,19 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
     const value = single(form, 'token') ?? '';
     const password = single(form, 'new_password') ?? '';
     const wait = await resetsPerIp?.blockedFor(ctx.ip);
-    if (wait) return page(ctx, resetPage({ csrf: token(ctx), token: value, usable: true, error: tooMany(ctx, wait) }), 429);
+    if (wait) return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: true, error: tooMany(ctx, wait) }), 429);
     await resetsPerIp?.record(ctx.ip);
     // A password that would be refused does not use up the link.
     if (password.length < 8 || password.length > 1024) {
       const usable = await linkUsable(deps, 'password_reset', value);
-      return page(ctx, resetPage({ csrf: token(ctx), token: value, usable, error: 'The new password must be 8-1024 characters.' }), 400);
+      return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable, error: 'The new password must be 8-1024 characters.' }), 400);
     }
     try {
       if (!(await resetPassword(deps, value, password, selfActor('password_reset', ctx)))) {
-        return page(ctx, resetPage({ csrf: token(ctx), token: value, usable: false }), 400);
+        return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: false }), 400);
       }
     } catch (err) {
-      if (err instanceof TollgateError && err.status < 500) return page(ctx, resetPage({ csrf: token(ctx), token: value, usable: false }), err.status);
+      if (err instanceof TollgateError && err.status < 500) return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: false }), err.status);
       throw err;
     }
     ctx.status = 303;
@@ -103,7 +105,7 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
 
   router.get('/verify', async function verify(ctx) {
     const email = await verifyEmail(deps, String(ctx.query.token ?? ''), selfActor('email_link', ctx));
-    page(ctx, verifiedPage({ email }), email ? 200 : 400);
+    page(ctx, verifiedPage(theme, { email }), email ? 200 : 400);
   });
 
   return router;

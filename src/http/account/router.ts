@@ -21,6 +21,7 @@ import { deviceOf } from '../../request/device.js';
 import type { LoginLimiter } from '../../security/rate-limits.js';
 import { revokeSession } from '../../sessions/sessions.js';
 import { accountLoginPage, accountPage } from '../../../views/account.js';
+import type { Theme } from '../../../views/theme.js';
 import { listConsents, listDevices, withdrawConsent } from '../../accounts/devices.js';
 import { ACCOUNT_CLIENT_ID, selfActor, clearAccountSession, currentAccountSession, startAccountSession, touchAccountSession, type AccountSession } from '../../accounts/account-sessions.js';
 
@@ -33,6 +34,7 @@ export interface AccountDeps {
   loginLimiter?: LoginLimiter | undefined;
   /** How the account page names itself in the device list. */
   ownName: string;
+  theme: Theme;
 }
 
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
@@ -82,7 +84,7 @@ export function createAccountRouter(deps: AccountDeps): Router {
       listDevices(prisma, session.accountId, session.familyId, deps.ownName),
       listConsents(prisma, session.accountId),
     ]);
-    page(ctx, accountPage({
+    page(ctx, accountPage(deps.theme, {
       username: account.username, email: account.email, emailVerified: account.emailVerifiedAt !== null,
       csrf: csrf.token(sessionBinding(session)), devices, consents, ...extra,
     }), status);
@@ -100,7 +102,7 @@ export function createAccountRouter(deps: AccountDeps): Router {
   });
 
   router.get('/login', async function showAccountLogin(ctx) {
-    page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), notice: noticeOf(ctx) }));
+    page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), notice: noticeOf(ctx) }));
   });
 
   router.post('/login', async function signInToAccount(ctx) {
@@ -111,13 +113,13 @@ export function createAccountRouter(deps: AccountDeps): Router {
     const reservation = await loginLimiter?.reserve(username, ctx.ip, false);
     if (reservation?.retryAfter) {
       ctx.set('Retry-After', String(reservation.retryAfter));
-      page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.` }), 429);
+      page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.` }), 429);
       return;
     }
     const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
     if (!accountId) {
       await audit.record({ type: 'login.failed', outcome: 'failure', clientId: ACCOUNT_CLIENT_ID, ...deviceOf(ctx), detail: { username: username.slice(0, 64) } });
-      page(ctx, accountLoginPage({ csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: GENERIC_LOGIN_ERROR }), 401);
+      page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: GENERIC_LOGIN_ERROR }), 401);
       return;
     }
     await reservation?.release(); // a successful sign-in counts against nobody
