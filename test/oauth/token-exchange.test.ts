@@ -141,6 +141,12 @@ describe.each(MODES)('token exchange (%s)', (mode) => {
       expect((await exchange(ordersApi, 'not-a-token')).body).toEqual(INACTIVE);
       expect((await exchange(ordersApi, `${subject.access_token.slice(0, -4)}AAAA`)).body).toEqual(INACTIVE); // signature broken
       expect((await exchange(ordersApi, subject.refresh_token)).body).toEqual(INACTIVE); // a refresh token is no access token
+      // A client_credentials token for the Orders API is an access token, but no user's: there is nobody to act for.
+      const machine = await createTestClient(server, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: 'profile' });
+      await allow(machine, ORDERS, ['orders:read']);
+      const own = await tokenRequest(server, machine, { grant_type: 'client_credentials', scope: 'orders:read', resource: ORDERS });
+      expect((await introspect(server, ordersApi, own.body.access_token as string)).body).toMatchObject({ active: true });
+      expect((await exchange(ordersApi, own.body.access_token as string)).body).toEqual(INACTIVE);
       const res = await exchange(ordersApi, subject.access_token, { subject_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ error: 'invalid_request', error_description: `unsupported subject_token_type; only ${ACCESS_TOKEN_TYPE} is accepted` });
