@@ -5,6 +5,7 @@
 // app against its own database and store.
 import Koa from 'koa';
 import compose from 'koa-compose';
+import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 
 import { createAdapterFactory, type AdapterFactory } from '../adapters/index.js';
@@ -25,9 +26,8 @@ import { createAnomalyDetector, SIGNALS } from './anomalies/detector.js';
 import { createGeolocator } from './anomalies/geolocation.js';
 import { createAllowanceLookup, type AllowanceLookup } from './clients/allowances.js';
 import { createResourceServerLookup } from './clients/resource-servers.js';
-import { Families } from './families/families.js';
+import type { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
-import { FamilyRepository } from './families/repository.js';
 import { bodyLimit } from './http/body-limit.js';
 import { createCsrf } from './request/csrf.js';
 import { redirectFormPostsToGet } from './http/post-to-get.js';
@@ -50,6 +50,7 @@ import { enqueueLogout } from './logout/queue.js';
 import { createBackchannelWorker, type BackchannelWorker } from './logout/worker.js';
 import { isRegistrationPath, registrationGate } from './registration/gate.js';
 import { createRegisteredClients } from './registration/registered-clients.js';
+import { createFamilies } from './services.js';
 import type { ShortLivedStore } from './store/types.js';
 import { createTheme, type Theme } from '../views/theme.js';
 
@@ -109,13 +110,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const hash = createTokenHasher(keys.tokenHash);
   const sealer = createSealer(keys.seal, keys.sealPrevious);
   const audit = createAudit(db.prisma, logger);
-  const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
-    idleTtlSeconds: config.refreshIdleTtl,
-    maxTtlSeconds: config.refreshFamilyMaxTtl,
-    velocityMax: config.refreshVelocity.max,
-    velocityWindowSeconds: config.refreshVelocity.windowSeconds,
-    reuseResponse: config.reuseResponse,
-  }, metrics);
+  const families = createFamilies({ config, db, store, hash, audit, metrics });
   const geolocator = createGeolocator({ onLoadError: (err) => logger.error({ err }, 'geolocation database unavailable: impossible_travel is not computed') });
   const anomalies = createAnomalyDetector(config.anomalies, geolocator);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
@@ -197,7 +192,8 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(redirectFormPostsToGet(['/auth', '/session/end']));
   koa.use(forPaths(isDevicePath, deviceRoutes({ store, config, metrics })));
   koa.use(forPaths(isRegistrationPath, registrationGate({ mode: config.registration, prisma: db.prisma, hash })));
-  koa.use(compose(provider.middleware as Koa.Middleware[]));
+  // Mounted as oidc-provider's documentation shows (koa-mount; at the root it composes the provider's middleware).
+  koa.use(mount(provider));
 
   const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme });
   return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances, backchannel };

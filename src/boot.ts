@@ -1,4 +1,4 @@
-// Start-up in the order of docs/architecture.md: config → database → migrations → store → app. Used by src/main.ts and by
+// Start-up in the order of docs/architecture.md: config → database → migrations (src/services.ts) → store → app. Used by src/main.ts and by
 // the tests, which boot real servers against their own databases.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,15 +9,12 @@ import { createApp, type App } from './app.js';
 import { StartupError } from './errors.js';
 import { drainable, type Drainer } from './http/graceful.js';
 import type { Config } from './config.js';
-import { createSealer } from './crypto/seal.js';
-import { deriveKeys, resolveSecret } from './crypto/secrets.js';
-import { resolveTokenHashKey } from './crypto/stored-keys.js';
-import { openDatabase, type Database } from './db/database.js';
-import { migrate } from './db/migrate.js';
+import type { Database } from './db/database.js';
 import type { Logger } from './observability/logger.js';
 import type { TraceIds } from './observability/request-logger.js';
 import { pruneExpired, startPruneJob } from './families/prune.js';
 import { listenMetrics } from './observability/metrics-http.js';
+import { openFoundation } from './services.js';
 import { openStore } from './store/index.js';
 import type { ShortLivedStore } from './store/types.js';
 
@@ -37,13 +34,10 @@ export interface Running extends App {
 
 /** `traceIds`: given by src/main.ts when tracing is on, so that each request's log line names its trace. */
 export async function boot(config: Config, logger: Logger, { traceIds }: { traceIds?: TraceIds } = {}): Promise<Running> {
-  const keys = deriveKeys(await resolveSecret(config), config.secretPrevious);
-  const db = await openDatabase(config, { serve: true });
+  const { keys, db, applied } = await openFoundation(config, { serve: true });
+  if (applied.length) logger.info({ applied }, 'migrations applied');
   let store: ShortLivedStore | undefined;
   try {
-    const applied = await migrate(db.sql);
-    if (applied.length) logger.info({ applied }, 'migrations applied');
-    keys.tokenHash = await resolveTokenHashKey(db.prisma, createSealer(keys.seal, keys.sealPrevious), keys.tokenHash);
     store = await openStore(config);
     let drainer: Drainer | undefined;
     const app = await createApp({ config, db, store, logger, keys, traceIds, isDraining: () => drainer?.draining ?? false });

@@ -1,12 +1,10 @@
 // What every CLI command gets: the parsed configuration, the durable database (joined over the embedded
 // server's socket when one runs, opened directly otherwise; migrated either way) and the token hasher.
 import type { Config } from '../config.js';
-import { createSealer } from '../crypto/seal.js';
-import { deriveKeys, resolveSecret, type DerivedKeys } from '../crypto/secrets.js';
-import { resolveTokenHashKey } from '../crypto/stored-keys.js';
-import { createTokenHasher, type TokenHasher } from '../crypto/token-hash.js';
-import { openDatabase, type Database } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
+import type { DerivedKeys } from '../crypto/secrets.js';
+import type { TokenHasher } from '../crypto/token-hash.js';
+import type { Database } from '../db/database.js';
+import { openFoundation } from '../services.js';
 
 export interface CliContext {
   config: Config;
@@ -17,16 +15,8 @@ export interface CliContext {
 }
 
 export async function openCliContext(config: Config, stdin: () => Promise<string>): Promise<CliContext> {
-  const keys = deriveKeys(await resolveSecret(config), config.secretPrevious);
-  const db = await openDatabase(config, { serve: false });
-  try {
-    await migrate(db.sql);
-    keys.tokenHash = await resolveTokenHashKey(db.prisma, createSealer(keys.seal, keys.sealPrevious), keys.tokenHash);
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-  return { config, db, keys, hash: createTokenHasher(keys.tokenHash), stdin };
+  const { keys, db, hash } = await openFoundation(config, { serve: false });
+  return { config, db, keys, hash, stdin };
 }
 
 /** Thrown by a dry-run context the moment a command first needs storage: its arguments were all checked by then. */

@@ -13,11 +13,10 @@ import { parseArgs } from 'node:util';
 import { CLI_ACTOR } from '../../audit/actor.js';
 import { createAudit } from '../../audit/audit.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import { Families } from '../../families/families.js';
-import { FamilyRepository } from '../../families/repository.js';
 import { createLogger } from '../../observability/logger.js';
 import { listSessions, logoutEverywhere, revokeSession, toSessionView, type SessionDeps, type SessionKey, type SessionView } from '../../sessions/sessions.js';
 import { findUserByUsername, UUID } from '../../sessions/users.js';
+import { createFamilies } from '../../services.js';
 import { openStore } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 
@@ -36,12 +35,7 @@ export async function withSessionDeps<T>(ctx: CliContext, fn: (deps: SessionDeps
   const store = await openStore(config);
   try {
     const audit = createAudit(db.prisma, createLogger({ level: config.logLevel }, process.stderr));
-    const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
-      idleTtlSeconds: config.refreshIdleTtl,
-      maxTtlSeconds: config.refreshFamilyMaxTtl,
-      velocityMax: config.refreshVelocity.max,
-      velocityWindowSeconds: config.refreshVelocity.windowSeconds,
-    });
+    const families = createFamilies({ config, db, store, hash, audit });
     return await fn({ prisma: db.prisma, families, audit });
   } finally {
     await store.close();
