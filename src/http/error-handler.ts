@@ -4,7 +4,7 @@
 // (Accept: text/html) get an escaped page, everyone else RFC 6749 §5.2 JSON.
 import type { Middleware } from 'koa';
 
-import { isDependencyFailure } from '../errors.js';
+import { isDependencyFailure, TemporarilyUnavailable } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { errorPage } from '../../views/error.js';
 import type { Theme } from '../../views/theme.js';
@@ -30,7 +30,8 @@ export function errorHandler(logger: Logger, theme: Theme): Middleware {
       let body: { error: string; error_description: string };
       if (isDependencyFailure(thrown)) {
         status = 503;
-        body = { error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' };
+        const unavailable = new TemporarilyUnavailable(); // the one 503 body, whatever the failure said
+        body = { error: unavailable.error, error_description: unavailable.error_description };
         log.warn({ err: thrown }, 'dependency unavailable');
       } else if (err.expose && status < 500) {
         body = {

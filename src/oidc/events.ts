@@ -1,34 +1,43 @@
 // oidc-provider reports through events; this is the one place that listens. Server errors are logged (never
-// with token values: oidc-provider's errors carry none) and, when a backing service is the cause, turned into
-// the 503 the contract promises, since oidc-provider itself only knows 500.
+// with token values: oidc-provider's errors carry none); a backing service that does not answer is handed back to
+// Tollgate's error handler, the one path from failure to response (src/http/error-handler.ts).
+import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { isDependencyFailure } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { errorPage } from '../../views/error.js';
-import type { Theme } from '../../views/theme.js';
 
 interface OAuthError {
   message?: string;
   error_detail?: string;
 }
 
-const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' };
-
-export function listenToProvider(provider: Provider, logger: Logger, theme: Theme): void {
+export function listenToProvider(provider: Provider, logger: Logger): void {
+  // oidc-provider's endpoints catch what they did not expect, answer 500 server_error and emit `server_error`
+  // (documented events). A dependency failure is no such error: the contract promises 503 temporarily_unavailable
+  // with Retry-After. The listener keeps it for the request; the middleware below, which wraps oidc-provider's
+  // router (provider.use), throws it again once the endpoint returns, so Tollgate's error handler answers it as it
+  // answers every other dependency failure. The error object identifies the request: no state outlives it.
+  const swallowed = new WeakMap<object, unknown>();
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
-    const log: Logger = ctx.state?.log ?? logger;
     if (isDependencyFailure(err)) {
-      log.warn({ err }, 'dependency unavailable');
-      ctx.status = 503;
-      ctx.set('Retry-After', '1');
-      if (ctx.type === 'text/html') ctx.body = errorPage(theme, { error: UNAVAILABLE.error, description: UNAVAILABLE.error_description });
-      else ctx.body = UNAVAILABLE;
+      swallowed.set(ctx, err);
       return;
     }
+    const log: Logger = ctx.state?.log ?? logger;
     log.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error');
   });
+  const surfaceDependencyFailures: Middleware = async (ctx, next) => {
+    await next();
+    const err = swallowed.get(ctx);
+    if (err !== undefined) {
+      swallowed.delete(ctx);
+      throw err;
+    }
+  };
+  provider.use(surfaceDependencyFailures);
+
   // oidc-provider's typings list each event with its own listener type; these five share one shape.
   const on = provider.on.bind(provider) as (event: string, listener: (ctx: KoaContextWithOIDC, err: OAuthError) => void) => void;
   for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'end_session.error']) {

@@ -76,6 +76,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   const tokenExchange = createTokenExchangeGrant({ provider, status, getResourceServerInfo, audit: refreshGrant.audit });
   provider.registerGrantType(tokenExchangeGrantType, tokenExchange, tokenExchangeParameters, tokenExchangeDuplicates);
   provider.use(answerForJwtAccessTokens({ adapter, status }));
-  listenToProvider(provider, logger, theme);
+  listenToProvider(provider, logger);
   return provider;
 }
