@@ -1,7 +1,7 @@
 // Password hashing: argon2id with the parameters OWASP recommends for it (19 MiB, 2 iterations, 1 lane).
 import { hash, verify } from '@node-rs/argon2';
 
-import { createLimiter } from './limiter.js';
+import { createConcurrencyLimit } from './concurrency-limit.js';
 
 const OPTIONS = { algorithm: 2 /* Argon2id; the enum is an ambient const enum */, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
@@ -10,7 +10,7 @@ export const MAX_PASSWORD_LENGTH = 1024; // bounds the hashing work a request ca
 // Two at a time: the machines this runs on have two cores, and each hash holds 19 MiB while it runs. How many
 // sign-ins may wait behind them is bounded by src/accounts/sign-in-gate.ts.
 export const HASH_CONCURRENCY = 2;
-const hashing = createLimiter(HASH_CONCURRENCY);
+const hashing = createConcurrencyLimit(HASH_CONCURRENCY);
 
 export function hashPassword(password: string): Promise<string> {
   return hashing.run(() => hash(password, OPTIONS));

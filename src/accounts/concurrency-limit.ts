@@ -1,6 +1,6 @@
 // At most `max` tasks at once; the rest wait their turn in order. Password hashing takes 19 MiB and ~20 ms of a
 // core per call: unbounded, a burst of logins is a memory spike and an easy denial of service.
-export function createLimiter(max: number) {
+export function createConcurrencyLimit(max: number) {
   let running = 0;
   const waiting: (() => void)[] = [];
   const release = () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { createLimiter } from '../../src/accounts/limiter.js';
+import { createConcurrencyLimit } from '../../src/accounts/concurrency-limit.js';
 import { hashPassword, verifyPassword } from '../../src/accounts/passwords.js';
 
 describe('limiter', () => {
   it('never runs more than its maximum at once, and runs every task', async () => {
-    const limiter = createLimiter(2);
+    const limiter = createConcurrencyLimit(2);
     let peak = 0;
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => limiter.run(async () => {
       peak = Math.max(peak, limiter.running);
@@ -18,7 +18,7 @@ describe('limiter', () => {
   });
 
   it('frees its slot when a task fails', async () => {
-    const limiter = createLimiter(1);
+    const limiter = createConcurrencyLimit(1);
     await expect(limiter.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
     expect(await limiter.run(async () => 'next')).toBe('next');
   });
