@@ -37,10 +37,12 @@ export function createAdminRouter(deps: AdminDeps): Router {
 export const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
 
 /** Reached only when no admin route matched the path and method. */
-function unmatched(router: Router): Middleware {
+function unmatched(): Middleware {
   return async function unmatchedAdminRoute(ctx, next) {
     if (!isAdminPath(ctx.path)) return next();
-    const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))];
+    // ctx.matched (documented by @koa/router): the routes whose path matched, whatever their method.
+    const matched = (ctx as { matched?: { methods: string[] }[] }).matched ?? [];
+    const allowed = [...new Set(matched.flatMap((layer) => layer.methods))];
     if (allowed.length === 0) throw new NotFound(`no admin route ${ctx.path}`);
     ctx.set('Allow', allowed.join(', '));
     throw new MethodNotAllowed(`${ctx.method} is not allowed here; allowed: ${allowed.join(', ')}`);
@@ -50,5 +52,5 @@ function unmatched(router: Router): Middleware {
 /** The admin API as one middleware, for src/app.ts. */
 export function createAdminApi(deps: AdminDeps): Middleware {
   const router = createAdminRouter(deps);
-  return compose([router.routes() as Middleware, unmatched(router)]);
+  return compose([router.routes() as Middleware, unmatched()]);
 }
