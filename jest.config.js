@@ -8,6 +8,6 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // Generous: hooks boot real databases, and a suite must pass on a machine whose cores are busy with other work.
-  testTimeout: 120000,
+  testTimeout: 180000,
   maxWorkers: 2,
 };

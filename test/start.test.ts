@@ -74,7 +74,7 @@ describe('npm start on an empty DATA_DIR (embedded defaults)', () => {
     console.log(`npm start on an empty DATA_DIR: serving discovery, health and JWKS ${elapsed} ms after spawn`);
     expect(elapsed).toBeLessThan(30_000);
     expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['pglite', 'secret']));
-  }, 60_000);
+  });
 
   it('exits with code 0 on SIGTERM and releases DATA_DIR', async () => {
     expect(server).toBeDefined();
@@ -85,14 +85,14 @@ describe('npm start on an empty DATA_DIR (embedded defaults)', () => {
     const left = await readdir(dataDir);
     expect(left).not.toContain('pglite.lock');
     expect(left).not.toContain('.s.PGSQL.5432');
-  }, 30_000);
+  });
 
   it('keeps the signing keys (ES256 and RS256) across a restart on the same DATA_DIR', async () => {
     expect(firstKids).toHaveLength(2);
     server = await startServerProcess({ DATA_DIR: dataDir });
     expect(await kids(server.url)).toEqual(firstKids);
     expect(await server.stop()).toEqual({ code: 0, signal: null });
-  }, 60_000);
+  });
 });
 
 describe('npm start refuses a bad configuration', () => {
@@ -114,7 +114,7 @@ describe('npm start refuses a bad configuration', () => {
     expect(res.stdout).not.toContain('tollgate listening');
     // Refused before touching storage: no generated secret, no database.
     expect(await readdir(dataDir)).toEqual([]);
-  }, 60_000);
+  });
 
   it('names every bad variable in one error (PORT=abc and ACCESS_TOKEN_TTL_SECONDS=-5)', async () => {
     const res = await runEntry('src/main.ts', [], {
@@ -126,5 +126,5 @@ describe('npm start refuses a bad configuration', () => {
     expect(res.stderr).toContain('PORT');
     expect(res.stderr).toContain('ACCESS_TOKEN_TTL_SECONDS');
     expect(res.stdout).not.toContain('tollgate listening');
-  }, 60_000);
+  });
 });

@@ -117,11 +117,11 @@ beforeAll(async () => {
     createRedisStore({ url: redisUrl(), prefix: redisPrefix }).then((store) => (onCleanup(() => store.close()), (redis = store))),
     rawRedis.connect(),
   ]);
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
-}, 60_000);
+});
 
 async function redisText(): Promise<string> {
   const keys = await listRedisKeys(redisPrefix);
@@ -331,7 +331,7 @@ describe('factory.revokeGrant (PostgreSQL + Redis)', () => {
 
 describe('pruneExpiredPayloads (PostgreSQL)', () => {
   let db: Database;
-  beforeAll(async () => void (db = await openPostgres()), 60_000); // a database of its own: counts are exact
+  beforeAll(async () => void (db = await openPostgres())); // a database of its own: counts are exact
 
   const insert = (id: string, expiresAt: Date | null) =>
     db.sql.query(`INSERT INTO "oidc_payloads" (model, id, payload, expires_at) VALUES ('Grant', $1, '{}', $2)`, [id, expiresAt]);

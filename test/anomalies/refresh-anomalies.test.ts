@@ -57,7 +57,7 @@ describe.each(MODES)('refresh anomaly signals (%s storage)', (mode) => {
     server = await startServer(mode, { TRUST_PROXY: 'true', METRICS_TOKEN });
     client = await createTestClient(server);
     ({ token: adminBearer } = await adminToken(server));
-  }, 60_000); // a server boot, slower when the machine is loaded
+  }); // a server boot, slower when the machine is loaded
   afterAll(() => server?.stop());
 
   const anomaliesOf = async (userId: string) =>
@@ -157,7 +157,7 @@ describe.each(MODES)('anomaly and reuse responses (%s storage)', (mode) => {
     server = await startServer(mode, { TRUST_PROXY: 'true', ANOMALY_RESPONSE: 'revoke', REUSE_RESPONSE: 'account' });
     client = await createTestClient(server);
     otherClient = await createTestClient(server);
-  }, 60_000);
+  });
   afterAll(() => server?.stop());
 
   const auditTypes = async (familyId: string) =>

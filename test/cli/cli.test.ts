@@ -103,14 +103,14 @@ describe('CLI contract (PostgreSQL)', () => {
       expect(rows[0]!.id).toBe((res.json as { id: string }).id);
       expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$/);
       expect(rows[0]!.row).not.toContain(password);
-    }, 60_000);
+    });
 
     it('prints the same shape without --email', async () => {
       const username = newUsername();
       const res = await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`);
       expect(res.code).toBe(0);
       expect(JSON.parse(res.stdout)).toMatchObject({ id: expect.stringMatching(UUID), username });
-    }, 60_000);
+    });
 
     it('fails on a duplicate username: non-zero exit, nothing on stdout, a JSON error on stderr', async () => {
       const username = newUsername();
@@ -122,7 +122,7 @@ describe('CLI contract (PostgreSQL)', () => {
       expect(errorOf(res.stderr)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining(username) });
       const { rows } = await db.query('SELECT 1 FROM accounts WHERE username = $1', [username]);
       expect(rows).toHaveLength(1);
-    }, 60_000);
+    });
 
     it('refuses to take the password any way but stdin', async () => {
       const username = newUsername();
@@ -138,7 +138,7 @@ describe('CLI contract (PostgreSQL)', () => {
 
       const { rows } = await db.query('SELECT 1 FROM accounts WHERE username = $1', [username]);
       expect(rows).toHaveLength(0);
-    }, 60_000);
+    });
   });
 
   describe('clients create', () => {
@@ -155,7 +155,7 @@ describe('CLI contract (PostgreSQL)', () => {
         scope: 'openid offline_access profile email',
         token_endpoint_auth_method: 'client_secret_basic',
       });
-    }, 60_000);
+    });
 
     it('--public: no client_secret and token_endpoint_auth_method none', async () => {
       const res = await cli(['clients', 'create', '--name', 'SPA', '--redirect-uri', REDIRECT_URI, '--public']);
@@ -167,7 +167,7 @@ describe('CLI contract (PostgreSQL)', () => {
         grant_types: ['authorization_code', 'refresh_token'],
         scope: 'openid offline_access profile email',
       });
-    }, 60_000);
+    });
 
     it('--admin: a confidential client_credentials client allowed the scope admin', async () => {
       const res = await cli(['clients', 'create', '--name', 'Ops', '--admin']);
@@ -180,7 +180,7 @@ describe('CLI contract (PostgreSQL)', () => {
         redirect_uris: [],
         token_endpoint_auth_method: 'client_secret_basic',
       });
-    }, 60_000);
+    });
 
     it('takes --grant-types, --scopes and repeated --redirect-uri', async () => {
       const second = 'http://127.0.0.1:8765/callback';
@@ -207,14 +207,14 @@ describe('CLI contract (PostgreSQL)', () => {
       expect(unknown.code).not.toBe(0);
       expect(unknown.stdout).toBe('');
       expect(errorOf(unknown.stderr).error_description).toMatch(/^unknown scopes read write: they are neither built in/);
-    }, 60_000);
+    });
 
     it('fails with a JSON error on invalid input (a redirect URI with a fragment)', async () => {
       const res = await cli(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'https://client.example.com/cb#frag']);
       expect(res.code).not.toBe(0);
       expect(res.stdout).toBe('');
       expect(errorOf(res.stderr)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('fragment') });
-    }, 60_000);
+    });
 
     it('stores the client secret hashed: the secret appears nowhere in the row', async () => {
       const client = await createClientViaCli(storage.env, ['--name', 'Hashed', '--redirect-uri', REDIRECT_URI]);
@@ -228,7 +228,7 @@ describe('CLI contract (PostgreSQL)', () => {
       expect(rows[0]!.secret_hash).toEqual(expect.any(String));
       expect(rows[0]!.row).not.toContain(secret);
       expect(rows[0]!.row).not.toContain(Buffer.from(secret, 'base64url').toString('hex'));
-    }, 60_000);
+    });
   });
 });
 
@@ -259,7 +259,7 @@ describe('what the CLI creates works (PostgreSQL + Redis)', () => {
     const res = await tokenRequest(server, admin, { grant_type: 'client_credentials', scope: 'admin' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ access_token: expect.any(String), scope: 'admin' });
-  }, 120_000);
+  });
 });
 
 describe('what the CLI creates works (embedded PGlite)', () => {
@@ -288,7 +288,7 @@ describe('what the CLI creates works (embedded PGlite)', () => {
     expect(tokens).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String) });
     await server.stop();
     server = undefined;
-  }, 120_000);
+  });
 
   it('while a server process owns the database, the CLI still works and the running server accepts what it creates', async () => {
     processServer = await startServerProcess({ ...storage.env, RATE_LIMIT_ENABLED: 'false' });
@@ -307,5 +307,5 @@ describe('what the CLI creates works (embedded PGlite)', () => {
 
     expect(await processServer.stop()).toEqual({ code: 0, signal: null });
     processServer = undefined;
-  }, 120_000);
+  });
 });

@@ -33,7 +33,7 @@ describe.each(MODES)('CLI: users (%s, server running)', (mode) => {
     if (mode === 'external') sibling = await server.sibling();
     ({ token } = await adminToken(server));
     apps = await createApps(server);
-  }, 90_000); // booting PGlite on a loaded two-core machine has taken more than 30 s
+  }); // booting PGlite on a loaded two-core machine has taken more than 30 s
   afterAll(async () => {
     await stopAllProcesses();
     await sibling?.stop();
@@ -90,5 +90,5 @@ describe.each(MODES)('CLI: users (%s, server running)', (mode) => {
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(errorOf(res.stderr)).toEqual(error);
-  }, 60_000);
+  });
 });

@@ -156,6 +156,6 @@ describe('docs/conformance.md configurations', () => {
       } finally {
         await server.stop();
       }
-    }, 120_000);
+    });
   });
 });

@@ -111,7 +111,7 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     expect(tokens.status).toBe(200);
     expect(tokens.body.id_token).toEqual(expect.any(String));
     await page.close();
-  }, 60_000);
+  });
 
   it('shows a visible button that posts the response when JavaScript is off', async () => {
     const page = await browser.context.newPage();
@@ -130,7 +130,7 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     await button.click();
     expect(await received).toEqual({ code: expect.any(String), state: expect.any(String), iss: server.config.issuer });
     await page.close();
-  }, 60_000);
+  });
 
   it('refuses a consent form posted from another site, and the real page still works afterwards', async () => {
     const page = await browser.context.newPage();
@@ -156,5 +156,5 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     expect(await received).toEqual({ code: expect.any(String), state: expect.any(String), iss: server.config.issuer });
     await attacker.close();
     await page.close();
-  }, 60_000);
+  });
 });

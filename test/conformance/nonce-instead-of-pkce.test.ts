@@ -27,7 +27,7 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
     allowed = created.json as ClientView;
     ordinary = await createTestClient(server);
     admin = (await adminToken(server)).token;
-  }, 60_000);
+  });
   afterAll(() => server?.stop());
 
   /** An authorization request without code_challenge (and with the given extra parameters). */

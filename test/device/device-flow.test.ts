@@ -114,7 +114,7 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
       expect(text).not.toContain(started.device_code);
       expect(text).not.toContain(started.user_code.replace('-', ''));
     }
-  }, 25_000);
+  });
 
   it('answers authorization_pending, then slow_down to a device polling too fast', async () => {
     const started = await startDevice(server, tv);
@@ -149,7 +149,7 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)![1]!;
     const again = await (await browser.postForm(started.verification_uri, { xsrf, user_code: started.user_code })).text();
     expect(again).toContain('That code has expired');
-  }, 20_000);
+  });
 
   it('refuses an unknown device code and a wrong user code, escaping what it shows', async () => {
     const res = await poll(server, tv, 'not-a-device-code');
@@ -197,7 +197,7 @@ describe.each(MODES)('device flow rate limits under concurrency (%s storage)', (
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer(mode, { RATE_LIMIT_ENABLED: 'true', LOGIN_FAILURES_PER_IP: '3' });
-  }, 120_000);
+  });
   afterAll(() => server?.stop());
 
   it('tries at most the limit of 20 wrong user codes sent at once; the rest get 429', async () => {

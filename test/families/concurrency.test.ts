@@ -50,5 +50,5 @@ describe.each([
       expect(successors.length).toBeLessThanOrEqual(1);
       expect(family.revoked_reason).toBe('reuse_detected');
     }
-  }, 30_000);
+  });
 });

@@ -54,7 +54,7 @@ describe('tokens prune', () => {
 
     const again = await runCli(['tokens', 'prune'], { env: server.env });
     expect(again.json).toEqual({ removed: { families: 0, payloads: 0 } });
-  }, 60_000);
+  });
 });
 
 describe('the periodic prune job', () => {

@@ -62,5 +62,5 @@ describe.each(MODES)('signing key rotation (%s storage)', (mode) => {
     } finally {
       await later.stop();
     }
-  }, 90_000);
+  });
 });

@@ -59,7 +59,7 @@ describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
     const refusedCli = await runCli(['clients', 'create', '--name', 'x', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'none'], { env: server.env });
     expect(refusedCli.code).not.toBe(0);
     expect(refusedCli.stdout + refusedCli.stderr).toContain('id_token_signed_response_alg');
-  }, 60_000);
+  });
 
   it('keeps both private keys sealed in the database', async () => {
     const rows = await server.db.sql.query<{ alg: string; private_jwk: string; public_jwk: Record<string, unknown> }>('SELECT alg, private_jwk, public_jwk FROM signing_keys ORDER BY alg');

@@ -12,7 +12,7 @@ describe.each(MODES)('admin API on its own listener (%s)', (mode) => {
   beforeAll(async () => {
     adminPort = await freePort();
     server = await startServer(mode, { ADMIN_PORT: String(adminPort) });
-  }, 60_000);
+  });
   afterAll(() => server?.stop());
 
   it('serves the admin API on ADMIN_PORT, bound to 127.0.0.1', async () => {

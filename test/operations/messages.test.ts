@@ -29,7 +29,7 @@ describe('CLI help and mistakes', () => {
     expect(res.stdout).toContain('usage: npm run --silent cli -- <command> [options]');
     expect(res.stdout).toMatch(/^ {2}users create --username U --password-stdin/m);
     expect(res.stdout).toMatch(/^ {2}keys rotate/m);
-  }, 60_000);
+  });
 
   it('<command> --help prints that command only', async () => {
     const res = await runCli(['clients', 'create', '--help'], { env: { DATA_DIR: join(base, 'help') } });
@@ -37,7 +37,7 @@ describe('CLI help and mistakes', () => {
     expect(res.stdout).toContain('clients create --name N [--redirect-uri URI]...');
     expect(res.stdout).not.toContain('users create');
     expect(await readdir(base)).not.toContain('help'); // help opens nothing
-  }, 60_000);
+  });
 
   it('an unknown command suggests the nearest one', async () => {
     const res = await runCli(['user', 'create', '--username', 'x'], { env: { DATA_DIR: join(base, 'typo') } });
@@ -46,7 +46,7 @@ describe('CLI help and mistakes', () => {
       error: 'invalid_request',
       error_description: 'unknown command "user create"; did you mean "users create"? (--help lists the commands)',
     });
-  }, 60_000);
+  });
 
   it('checks the arguments before opening the database', async () => {
     const port = await freePort(); // nothing listens: opening the database would fail with a connection error
@@ -59,7 +59,7 @@ describe('CLI help and mistakes', () => {
     expect(embedded.code).toBe(1);
     expect(errorOf(embedded.stderr)).toMatchObject({ error_description: '--alg must be ES256 or RS256' });
     expect(await readdir(base)).not.toContain('args'); // no embedded database was created
-  }, 60_000);
+  });
 });
 
 describe('start-up failures name the variable and the address', () => {
@@ -71,7 +71,7 @@ describe('start-up failures name the variable and the address', () => {
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`tollgate failed to start: cannot reach Redis at redis://127.0.0.1:${port} (REDIS_URL): connection refused`);
-  }, 90_000);
+  });
 
   it('PostgreSQL refusing connections, without printing the password', async () => {
     const port = await freePort();
@@ -85,7 +85,7 @@ describe('start-up failures name the variable and the address', () => {
     const cli = await runCli(['tokens', 'prune'], { env: { DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate` } });
     expect(cli.code).toBe(1);
     expect(errorOf(cli.stderr).error_description).toBe(`cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`);
-  }, 90_000);
+  });
 
   it('a port already in use', async () => {
     const { createServer } = await import('node:net');
@@ -99,5 +99,5 @@ describe('start-up failures name the variable and the address', () => {
     } finally {
       busy.close();
     }
-  }, 90_000);
+  });
 });

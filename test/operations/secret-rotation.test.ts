@@ -57,5 +57,5 @@ describe.each(MODES)('root secret rotation (%s)', (mode) => {
     } finally {
       await after.stop();
     }
-  }, 120_000);
+  });
 });

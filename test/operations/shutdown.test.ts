@@ -116,7 +116,7 @@ describe('graceful stop through npm', () => {
   it('SIGTERM to `npm start`: readyz 503, in-flight answered, keep-alive closed, port closed, exit 0', async () => {
     const server = await startServerProcess({ DATA_DIR: join(base, 'start'), SHUTDOWN_TIMEOUT_SECONDS: '5' }, { npmScript: 'start', timeoutMs: 60_000 });
     await stopGracefully(server, 'SIGTERM');
-  }, 90_000);
+  });
 
   it('SIGINT to `npm run start:prod` (the compiled build the image runs) does the same', async () => {
     const server = await startServerProcess({ DATA_DIR: join(base, 'prod'), SHUTDOWN_TIMEOUT_SECONDS: '5' }, { npmScript: 'start:prod', timeoutMs: 170_000 });
@@ -133,5 +133,5 @@ describe('graceful stop through npm', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(2_500);
     await stuck.closed;
-  }, 90_000);
+  });
 });

@@ -24,7 +24,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
       RATE_LIMIT_FAILURES: String(FAILURES),
     });
     client = await createTestClient(server);
-  }, 120_000); // an embedded boot on a loaded two-core machine
+  }); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   /** A login page opened from `address`: posting to it signs in from that address. */
@@ -86,7 +86,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
     expect(stranger.status).toBe(429);
     expect((await (await loginFrom('203.0.113.50', owner))(victim.username, victim.password)).status).toBe(303);
     expect((await (await loginFrom('203.0.113.51', owner))(victim.username, victim.password)).status).toBe(303); // the owner's browser, on another network
-  }, 60_000);
+  });
 
   it('gives 60 parallel bad client authentications at most RATE_LIMIT_FAILURES 401s, and the rest 429', async () => {
     const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
@@ -108,7 +108,7 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
     // The right secret from the guessing address is refused too; from another address it works.
     expect((await postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, guessing)).status).toBe(429);
     expect((await postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, { 'x-forwarded-for': '203.0.113.80' })).status).toBe(200);
-  }, 60_000);
+  });
 
   it('lets legitimate parallel requests pass without spending the failure budget', async () => {
     const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
@@ -117,14 +117,14 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
       const ok = await Promise.all(Array.from({ length: 10 }, () => postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, from)));
       expect(ok.map((r) => r.status)).toEqual(Array(10).fill(200));
     }
-  }, 60_000);
+  });
 });
 
 describe.each(MODES)('bounded password hashing (%s storage)', (mode) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer(mode, { LOGIN_HASH_QUEUE_MAX: '0' }); // two hashing, none waiting; rate limits off
-  }, 120_000); // an embedded boot on a loaded two-core machine
+  }); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   it('answers 503 with Retry-After and a page, instead of queueing without end', async () => {
@@ -150,5 +150,5 @@ describe.each(MODES)('bounded password hashing (%s storage)', (mode) => {
     }
     // Once the burst is over, the queue is empty again.
     expect((await browser.postForm(action, { username: user.username, password: user.password })).status).toBe(303);
-  }, 60_000);
+  });
 });

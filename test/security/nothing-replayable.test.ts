@@ -57,7 +57,7 @@ describe.each(MODES)('nothing replayable at rest (%s storage)', (mode) => {
     server = await startServer(mode, { RATE_LIMIT_ENABLED: 'true' });
     user = await createUser(server);
     client = await createTestClient(server);
-  }, 120_000); // an embedded boot on a loaded two-core machine
+  }); // an embedded boot on a loaded two-core machine
   afterAll(() => server?.stop());
 
   async function expectAbsent(values: Record<string, string>, what: string) {
@@ -98,7 +98,7 @@ describe.each(MODES)('nothing replayable at rest (%s storage)', (mode) => {
     const again = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
     expect(again.res.status).toBe(200);
     await expectAbsent(cookiesOf(browser), 'second interaction');
-  }, 60_000);
+  });
 
   it('a pushed request\'s request_uri is not kept raw, in its own record or in the interaction using it', async () => {
     const pushed = await fetch(`${server.url}/request`, {
@@ -119,5 +119,5 @@ describe.each(MODES)('nothing replayable at rest (%s storage)', (mode) => {
     const page = await browser.follow(await browser.get(`${server.url}/auth?${new URLSearchParams({ client_id: client.client_id, request_uri: requestUri })}`));
     expect(parseForm(await page.res.text()).inputs).toEqual(expect.arrayContaining(['username', 'password']));
     await expectAbsent({ request_uri: id, ...cookiesOf(browser) }, 'PAR at the login page');
-  }, 60_000);
+  });
 });
