@@ -1,5 +1,5 @@
-// OpenTelemetry tracing: a span for each HTTP request (server and client), PostgreSQL query and Redis command,
-// exported over OTLP/HTTP (JSON), W3C `traceparent` honoured and propagated.
+// OpenTelemetry tracing: a span for each HTTP request (served, and made with fetch), PostgreSQL query and Redis
+// command, exported over OTLP/HTTP (JSON), W3C `traceparent` honoured and passed on.
 //
 // Only src/main.ts loads this module, dynamically, and only when an OTLP endpoint is configured: without one, no
 // OpenTelemetry SDK, exporter, instrumentation or loader hook is loaded at all. It must run before the server's
@@ -13,6 +13,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
@@ -65,6 +66,9 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(pathOf(req.url)),
         startIncomingSpanHook: (req) => serverSpanAttributes(req.url),
       }),
+      // Outgoing requests (a client's jwks_uri, back-channel logout deliveries) go through fetch, which the http
+      // instrumentation does not see; undici's diagnostics channels do, and `traceparent` is added to them.
+      new UndiciInstrumentation(),
       // Queries and commands inside a request (or another traced operation): the back-channel logout worker polls
       // every second, and a root trace per poll would bury the requests.
       new PgInstrumentation({ requireParentSpan: true }),

@@ -1,8 +1,10 @@
 // Tracing (README "Tracing"): `npm start` with OTEL_EXPORTER_OTLP_ENDPOINT pointing at an OTLP/HTTP receiver run
 // here, in-process. One refresh with an incoming W3C `traceparent` must arrive as a server span of that trace (the
 // caller's span its parent) with PostgreSQL and Redis spans beneath it, and the request's log line must name the
-// trace. The batch delay is set far beyond the test, so the spans can only arrive through the shutdown's flush.
-// Without the variable, the server loads no OpenTelemetry code at all (a preloaded probe lists every module).
+// trace; an outgoing request made while serving another carries that trace on. The batch delay is set far beyond
+// the test, so the spans can only arrive through the shutdown's flush.
+// The same in embedded mode, without database or Redis spans. Without the variable, the server loads no OpenTelemetry
+// code at all (a preloaded probe lists every module).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
 import { createTestClient, createUser, obtainTokens, refresh } from '../support/oauth.js';
 import { REPO_ROOT, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
@@ -28,16 +31,25 @@ interface OtlpSpan {
 }
 
 const SERVER = 2; // OTLP SpanKind
+const CLIENT = 3;
 
 /** A minimal OTLP/HTTP receiver: POST /v1/traces with the JSON encoding, every span kept with its scope. */
 async function startReceiver() {
   const spans: OtlpSpan[] = [];
   const bodies: string[] = [];
   const contentTypes: string[] = [];
+  // Also a relying party's jwks_uri, so the server makes an outgoing request: the traceparent it sends is kept.
+  const jwks: { keys: JWK[] } = { keys: [] };
+  const jwksFetches: (string | undefined)[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/jwks.json') {
+        jwksFetches.push(req.headers.traceparent as string | undefined);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/traces') {
         res.writeHead(404).end();
         return;
@@ -53,7 +65,7 @@ async function startReceiver() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { spans, bodies, contentTypes, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+  return { spans, bodies, contentTypes, jwks, jwksFetches, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
 const attr = (span: OtlpSpan, key: string) => {
@@ -71,6 +83,7 @@ const probe = (dir: string) => ({ NODE_OPTIONS: `--import=${join(REPO_ROOT, 'tes
 const otelPackages = (modules: string[]) => [...new Set(modules.flatMap((m) => /node_modules\/(@opentelemetry\/[^/]+|import-in-the-middle|require-in-the-middle)\//.exec(m)?.[1] ?? []))].sort();
 
 const asServer = (child: ServerProcess) => ({ url: child.url }) as TestServer;
+const newTraceparent = () => ({ traceId: randomBytes(16).toString('hex'), parentId: randomBytes(8).toString('hex') });
 
 describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
   let storage: Storage;
@@ -93,6 +106,11 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     const setup = await startOn(storage, {});
     const client = await createTestClient(setup);
     const user = await createUser(setup);
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    receiver.jwks.keys.push({ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' });
+    const keyClient = await createTestClient(setup, {
+      name: 'Remote keys', redirectUris: [], grantTypes: ['client_credentials'], scopes: 'openid', authMethod: 'private_key_jwt', jwksUri: `${receiver.url}/jwks.json`,
+    });
     await setup.stop();
 
     const child = await startServerProcess(
@@ -102,11 +120,29 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     const tokens = await obtainTokens(asServer(child), client, user);
     expect(await fetch(`${child.url}/healthz`).then((r) => r.status)).toBe(200);
 
-    const traceId = randomBytes(16).toString('hex');
-    const parentId = randomBytes(8).toString('hex');
+    const { traceId, parentId } = newTraceparent();
     const res = await refresh(asServer(child), client, tokens.refresh_token, { traceparent: `00-${traceId}-${parentId}-01` });
     expect(res.status).toBe(200);
     const requestLine = await waitForLogLine(child, (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId);
+
+    // An outgoing request (the key client's jwks_uri, fetched to check its assertion) carries the trace on.
+    const outgoing = newTraceparent();
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(keyClient.client_id).setSubject(keyClient.client_id).setAudience(child.url).setJti(randomBytes(8).toString('hex'))
+      .setIssuedAt().setExpirationTime('60s')
+      .sign(privateKey);
+    const granted = await fetch(`${child.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', traceparent: `00-${outgoing.traceId}-${outgoing.parentId}-01` },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials', client_id: keyClient.client_id,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+      }),
+    });
+    expect(granted.status).toBe(200);
+    expect(receiver.jwksFetches).toHaveLength(1);
+    expect(receiver.jwksFetches[0]).toMatch(new RegExp(`^00-${outgoing.traceId}-[0-9a-f]{16}-01$`));
 
     // Nothing of the refresh has been sent yet: only the shutdown's flush can deliver it.
     expect(receiver.spans.filter((s) => s.traceId === traceId)).toEqual([]);
@@ -144,6 +180,15 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     const allServerSpans = receiver.spans.filter((s) => s.kind === SERVER);
     expect(allServerSpans.map((s) => attr(s, 'url.path'))).toEqual(expect.arrayContaining(['/auth', '/interaction/:uid', '/token']));
     expect(allServerSpans.filter((s) => attr(s, 'url.query') !== undefined || /^\/(interaction|auth)\/(?!:uid)/.test(String(attr(s, 'url.path'))))).toEqual([]);
+    // The outgoing request is a client span of its trace, beneath that request's server span, and the span id it
+    // sent in traceparent is its own.
+    const outgoingSpans = receiver.spans.filter((s) => s.traceId === outgoing.traceId);
+    const outgoingServer = outgoingSpans.find((s) => s.kind === SERVER && s.parentSpanId === outgoing.parentId);
+    const clientSpan = outgoingSpans.find((s) => s.kind === CLIENT && s.scope === '@opentelemetry/instrumentation-undici');
+    expect(outgoingServer).toBeDefined();
+    expect(clientSpan).toMatchObject({ parentSpanId: outgoingServer!.spanId });
+    expect(attr(clientSpan!, 'url.full')).toBe(`${receiver.url}/jwks.json`);
+    expect(receiver.jwksFetches[0]).toBe(`00-${outgoing.traceId}-${clientSpan!.spanId}-01`);
     // Probes are not traced.
     expect(allServerSpans.filter((s) => attr(s, 'url.path') === '/healthz')).toEqual([]);
 
@@ -151,7 +196,39 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     expect(otelPackages(await loadedModules(modulesDir))).toEqual(
       expect.arrayContaining(['@opentelemetry/sdk-trace-node', '@opentelemetry/instrumentation-pg', '@opentelemetry/instrumentation-ioredis', 'import-in-the-middle']),
     );
-  }, 180_000);
+  });
+});
+
+describe('tracing on in embedded mode (PGlite and the in-process store)', () => {
+  let dataDir: string;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    dataDir = await mkdtemp(join(tmpdir(), 'tg-trace-embedded-'));
+  });
+  afterAll(async () => {
+    await stopAllProcesses();
+    await receiver?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('sends the server span under the incoming traceparent and logs its ids; no database or Redis spans exist here', async () => {
+    const child = await startServerProcess({ DATA_DIR: dataDir, NODE_ENV: 'test', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' }, { timeoutMs: 90_000 });
+    const { traceId, parentId } = newTraceparent();
+    const res = await fetch(`${child.url}/token`, {
+      method: 'POST',
+      headers: { traceparent: `00-${traceId}-${parentId}-01`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=x&client_id=nobody',
+    });
+    expect(res.status).toBe(401);
+    const line = await waitForLogLine(child, (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId);
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    expect(spans).toHaveLength(1);
+    expect(spans[0]).toMatchObject({ kind: SERVER, parentSpanId: parentId, spanId: line.span_id, service: 'tollgate' });
+    expect([attr(spans[0]!, 'url.path'), attr(spans[0]!, 'http.response.status_code')]).toEqual(['/token', 401]);
+  });
 });
 
 describe('tracing off (embedded, the `npm start` default)', () => {
@@ -180,7 +257,7 @@ describe('tracing off (embedded, the `npm start` default)', () => {
     expect(modules.some((m) => m.includes('/node_modules/oidc-provider/'))).toBe(true); // the probe saw the server load
     // Except @opentelemetry/api: prom-client's default process metrics require it (a no-op API without an SDK).
     expect(otelPackages(modules).filter((p) => p !== '@opentelemetry/api')).toEqual([]);
-  }, 150_000);
+  });
 });
 
 async function waitForLogLine(child: ServerProcess, match: (line: Record<string, unknown>) => boolean, ms = 10_000): Promise<Record<string, unknown>> {
