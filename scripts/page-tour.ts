@@ -105,12 +105,13 @@ async function tour(context: BrowserContext, server: TourServer, visit: Visit, C
   await visit('consent', page);
   await Promise.all([page.waitForURL((url) => url.href.startsWith(CALLBACK)), page.click('button[value=allow]')]);
   const code = new URL(page.url()).searchParams.get('code')!;
-  // The application redeems the code: a device with a refresh token, for the account page to list.
-  await json(await fetch(`${base}/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK }),
-  }));
+  // The application redeems the code from this browser (as a single-page app would): a device with a refresh token,
+  // named after this browser, for the account page to list.
+  const redeemed = await context.request.post(`${base}/token`, {
+    headers: { authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}` },
+    form: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK },
+  });
+  if (!redeemed.ok()) throw new Error(`code not redeemed: ${redeemed.status()} ${await redeemed.text()}`);
 
   await page.goto(`${base}/account`);
   await visit('account-sign-in', page);

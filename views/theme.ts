@@ -20,7 +20,7 @@ export interface Theme {
   /** CSP img-src sources: this server, and the logo's origin when there is one. */
   imgSrc: string;
   /** The colours chosen from the brand colour (tests and the README's promise of contrast). */
-  colors: { primary: string; onPrimary: string; accent: string };
+  colors: { primary: string; onPrimary: string; accent: string; edge: string };
 }
 
 const TEXT = '#1b1b1b';
@@ -45,11 +45,14 @@ export function contrast(a: string, b: string): number {
 /**
  * Button text on the brand colour: black or white, whichever contrasts more (one of them always reaches 4.5:1).
  * Links and focus rings sit on white: the brand colour when it reaches 4.5:1 there, else the body text colour.
+ * A button's edge must stand out from the white page (WCAG 1.4.11, 3:1): the brand colour, or the text colour for a
+ * light brand colour.
  */
 export function brandColors(primary: string): Theme['colors'] {
   const onPrimary = contrast(primary, WHITE) >= contrast(primary, BLACK) ? WHITE : BLACK;
   const accent = contrast(primary, WHITE) >= 4.5 ? primary : TEXT;
-  return { primary, onPrimary, accent };
+  const edge = contrast(primary, WHITE) >= 3 ? primary : TEXT;
+  return { primary, onPrimary, accent, edge };
 }
 
 // The second button of a pair (Deny, Cancel, "No, stay signed in") is the quieter answer: outlined, not filled.
@@ -64,7 +67,7 @@ h1{font-size:1.4rem;line-height:1.25;margin:.2rem 0 1rem}h2{font-size:1.15rem;ma
 a{color:var(--accent)}
 label{display:block;margin:.9rem 0 .3rem;font-weight:600}
 input{width:100%;max-width:100%;padding:.55rem .6rem;font:inherit;color:${TEXT};background:#fff;border:1px solid #6b7280;border-radius:6px}
-button{font:inherit;margin:1rem .5rem 0 0;padding:.55rem 1.1rem;border-radius:6px;border:2px solid var(--primary);background:var(--primary);color:var(--on-primary);cursor:pointer;max-width:100%}
+button{font:inherit;margin:1rem .5rem 0 0;padding:.55rem 1.1rem;border-radius:6px;border:2px solid var(--edge);background:var(--primary);color:var(--on-primary);cursor:pointer;max-width:100%}
 button+button{background:#fff;color:${TEXT};border-color:#6b7280}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 input:focus-visible{outline-offset:1px;border-color:var(--accent)}
@@ -81,7 +84,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;margin:.4
 
 export function createTheme(brand: Brand): Theme {
   const colors = brandColors(brand.primaryColor);
-  const css = `:root{--primary:${colors.primary};--on-primary:${colors.onPrimary};--accent:${colors.accent}}\n${STYLE}`;
+  const css = `:root{--primary:${colors.primary};--on-primary:${colors.onPrimary};--accent:${colors.accent};--edge:${colors.edge}}\n${STYLE}`;
   return {
     name: brand.name,
     logoUrl: brand.logoUrl,

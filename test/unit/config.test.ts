@@ -105,12 +105,13 @@ describe('configuration', () => {
 
   it('picks black or white button text on the brand colour by contrast, and a dark link colour for light brands', async () => {
     const { brandColors, contrast } = await import('../../views/theme.js');
-    expect(brandColors('#1d4ed8')).toEqual({ primary: '#1d4ed8', onPrimary: '#ffffff', accent: '#1d4ed8' });
-    expect(brandColors('#ffd400')).toEqual({ primary: '#ffd400', onPrimary: '#000000', accent: '#1b1b1b' });
+    expect(brandColors('#1d4ed8')).toEqual({ primary: '#1d4ed8', onPrimary: '#ffffff', accent: '#1d4ed8', edge: '#1d4ed8' });
+    expect(brandColors('#ffd400')).toEqual({ primary: '#ffd400', onPrimary: '#000000', accent: '#1b1b1b', edge: '#1b1b1b' });
     for (const c of ['#000000', '#ffffff', '#777777', '#ff0000', '#00ff00', '#0000ff', '#808080', '#ffd400']) {
-      const { onPrimary, accent } = brandColors(c);
+      const { onPrimary, accent, edge } = brandColors(c);
       expect(contrast(c, onPrimary)).toBeGreaterThanOrEqual(4.5);
       expect(contrast(accent, '#ffffff')).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(edge, '#ffffff')).toBeGreaterThanOrEqual(3);
     }
   });
 });
