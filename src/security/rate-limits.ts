@@ -40,6 +40,15 @@ export class WindowCounter {
     return latest > Date.now() ? Math.max(1, Math.ceil((latest - Date.now()) / 1000)) : undefined;
   }
 
+  /**
+   * Counts one attempt and answers, in the same step, whether it was within the limit (seconds to wait when not). One
+   * atomic increment decides, so a parallel burst cannot all pass a check made before any of them was counted.
+   */
+  async take(key: string): Promise<number | undefined> {
+    const { count, resetMs } = await this.store.increment(`rl:${this.name}:count:${key}`, this.window.seconds);
+    return count > this.window.max ? Math.max(1, Math.ceil(resetMs / 1000)) : undefined;
+  }
+
   async record(key: string): Promise<void> {
     const { count, resetMs } = await this.store.increment(`rl:${this.name}:count:${key}`, this.window.seconds);
     if (count >= this.window.max) {

@@ -70,6 +70,15 @@ describe.each(MODES)('password reset requests are rate limited (%s)', (mode) => 
     await expect(resetEvents(user)).resolves.toBe(3);
   }, 60_000);
 
+  it('holds under a parallel burst: 12 requests for one address at once send 3 mails', async () => {
+    const [user, witness] = [await createUser(server), await createUser(server)];
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => requestReset(`203.0.113.${30 + i}`, emailOf(user))));
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+    await settle('203.0.113.29', witness);
+    expect(mailsTo(emailOf(user))).toBe(3);
+    await expect(resetEvents(user)).resolves.toBe(3);
+  }, 60_000);
+
   it('answers 429 past 10 requests from one client address, the same whether or not the account exists, and mails nothing', async () => {
     const [user, witness] = [await createUser(server), await createUser(server)];
     const ip = '203.0.113.20';

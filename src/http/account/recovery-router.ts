@@ -56,14 +56,11 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
     checkCsrf(ctx, form);
     const email = (single(form, 'email') ?? '').trim();
     if (!EMAIL.test(email)) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: 'Give a valid email address.' }), 400);
-    const wait = await requestsPerIp?.blockedFor(ctx.ip);
+    const wait = await requestsPerIp?.take(ctx.ip);
     if (wait) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: tooMany(ctx, wait) }), 429);
-    await requestsPerIp?.record(ctx.ip);
-    const key = email.toLowerCase();
     // Past the per-address limit the answer stays the same; only the mail is not sent again.
-    const quiet = await requestsPerEmail?.blockedFor(key);
+    const quiet = await requestsPerEmail?.take(email.toLowerCase());
     if (!quiet) {
-      await requestsPerEmail?.record(key);
       const actor = selfActor('password_reset', ctx);
       // After the answer: its timing must not tell whether an account has this address.
       setImmediate(() => {
@@ -83,9 +80,8 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
     checkCsrf(ctx, form);
     const value = single(form, 'token') ?? '';
     const password = single(form, 'new_password') ?? '';
-    const wait = await resetsPerIp?.blockedFor(ctx.ip);
+    const wait = await resetsPerIp?.take(ctx.ip);
     if (wait) return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: true, error: tooMany(ctx, wait) }), 429);
-    await resetsPerIp?.record(ctx.ip);
     // A password that would be refused does not use up the link.
     if (password.length < 8 || password.length > 1024) {
       const usable = await linkUsable(deps, 'password_reset', value);
