@@ -41,7 +41,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     ]);
     base = server.config.issuer;
     app = await createTestClient(server, { name: 'Photo Album', redirectUris: [CALLBACK] });
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
@@ -132,7 +132,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     // The phone's own account page was not signed out.
     await phonePage.reload();
     await expect(phonePage.locator('button[value=sign-out-others]').count()).resolves.toBe(1);
-  }, 120_000);
+  });
 
   it('signs out everywhere else: the other browser is sent to the sign-in form, every other refresh token refused', async () => {
     const user = await createUser(server);
@@ -154,7 +154,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await expect(phonePage.locator('#password').count()).resolves.toBe(1);
     expect((await refreshFrom(phone, onPhone.refreshToken)).body.error).toBe('invalid_grant');
     expect((await refreshFrom(laptop, onLaptop.refreshToken)).body.error).toBe('invalid_grant');
-  }, 120_000);
+  });
 
   it('withdraws a consent: the application loses its tokens and must ask again', async () => {
     const user = await createUser(server);
@@ -174,7 +174,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await page.reload();
     await expect(page.locator('section[aria-labelledby=consents]').textContent()).resolves.toContain('None.');
     expect((await signInToApp(laptop, user, 'openid email', '')).consented).toBe(true);
-  }, 120_000);
+  });
 
   it('changes the password: the other devices are signed out and the page says so; the new password works', async () => {
     const user = await createUser(server);
@@ -199,7 +199,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await Promise.all([phonePage.waitForSelector('[role=alert]'), phonePage.click('button[type=submit]')]);
     await expect(phonePage.locator('[role=alert]').textContent()).resolves.toContain('Invalid username or password.');
     await openAccount(phone, { ...user, password });
-  }, 120_000);
+  });
 
   it('resets a forgotten password from the link in the mail: every device signed out, the new password signs in', async () => {
     const user = await createUser(server);
@@ -231,7 +231,7 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     // The link worked once.
     await page.goto(link);
     await expect(page.locator('h1').textContent()).resolves.toBe('This link no longer works');
-  }, 120_000);
+  });
 
   it('verifies a new email address from the link in the mail', async () => {
     const user = await createUser(server);
@@ -247,5 +247,5 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await expect(page.locator('[role=status]').textContent()).resolves.toContain(`Your email address ${email} is verified.`);
     await Promise.all([page.waitForURL(`${base}/account`), page.getByRole('link', { name: 'Your account' }).click()]);
     await expect(page.locator('main > p').first().textContent()).resolves.toContain(`${email} (verified)`);
-  }, 120_000);
+  });
 });

@@ -58,7 +58,7 @@ describe('every page at 390 px, branded (embedded)', () => {
       startServer('embedded', { SMTP_URL: smtp.url, BRAND_NAME: BRAND, BRAND_PRIMARY_COLOR: YELLOW, BRAND_LOGO_URL: `${logoOrigin}/logo.svg` }),
       chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] }),
     ]);
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
@@ -99,7 +99,7 @@ describe('every page at 390 px, branded (embedded)', () => {
     // Images from this server and the logo's origin only.
     for (const csp of csps) expect(csp).toContain(`img-src 'self' ${logoOrigin};`);
     await context.close();
-  }, 180_000);
+  });
 
   it('escapes the brand name in the page', async () => {
     const page = await (await fetch(`${server.url}/account/login`)).text();
