@@ -5,7 +5,6 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import { CLIENT_CHANGED, clientVersionKey } from '../src/clients/client-versions.js';
 import { BUILT_IN_SCOPE_SET } from '../src/clients/scopes.js';
-import { asDependencyError } from '../src/errors.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { ShortLivedStore, Subscription } from '../src/store/types.js';
 
@@ -77,26 +76,21 @@ export class ClientAdapter {
     const changes = this.#changes?.live ? this.#changes : undefined;
     const epoch = changes?.epoch;
     const seen = this.#changesSeen;
-    let value: Metadata | undefined;
     let version: string | null | undefined;
-    try {
-      if (this.#cacheMs > 0) {
-        const hit = this.#cache.get(clientId);
-        const fresh = hit !== undefined && hit.until > Date.now();
-        if (changes) {
-          if (fresh && hit.epoch === epoch) return hit.value;
-        } else {
-          version = await this.#store.get(clientVersionKey(clientId));
-          if (fresh && hit.version === version) return hit.value;
-        }
+    if (this.#cacheMs > 0) {
+      const hit = this.#cache.get(clientId);
+      const fresh = hit !== undefined && hit.until > Date.now();
+      if (changes) {
+        if (fresh && hit.epoch === epoch) return hit.value;
+      } else {
+        version = await this.#store.get(clientVersionKey(clientId));
+        if (fresh && hit.version === version) return hit.value;
       }
-      const row = await this.#prisma.client.findUnique({ where: { clientId } });
-      value = row
-        ? { ...forProvider(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
-        : undefined;
-    } catch (err) {
-      return asDependencyError(err);
     }
+    const row = await this.#prisma.client.findUnique({ where: { clientId } });
+    const value: Metadata | undefined = row
+      ? { ...forProvider(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
+      : undefined;
     if (this.#cacheMs > 0 && this.#changesSeen === seen) {
       if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
       // Trusted later by the same rule it was read under: an epoch, or a version (read before the row).
@@ -109,13 +103,13 @@ export class ClientAdapter {
   // every other change goes through the CLI and the admin API.
   async upsert(clientId: string, metadata: Metadata): Promise<void> {
     if (!this.#registered) throw new Error('clients are read-only to oidc-provider');
-    await this.#registered.save(clientId, metadata).catch(asDependencyError);
+    await this.#registered.save(clientId, metadata);
     await this.#changed(clientId);
   }
 
   async destroy(clientId: string): Promise<void> {
     if (!this.#registered) throw new Error('clients are read-only to oidc-provider');
-    await this.#registered.remove(clientId).catch(asDependencyError);
+    await this.#registered.remove(clientId);
     await this.#changed(clientId);
   }
 

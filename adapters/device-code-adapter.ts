@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 
 import { currentRequest } from '../src/request/context.js';
-import { guardDependency } from '../src/errors.js';
 import { epochNow, type Payload } from '../src/store/payload.js';
 import { StoreAdapter, type StoreAdapterDeps } from './store-adapter.js';
 
@@ -32,7 +31,7 @@ export class DeviceCodeAdapter extends StoreAdapter {
   async #keyOf(id: string): Promise<string | undefined> {
     if (!id.startsWith(HANDLE)) return this.key(id);
     if (currentRequest()?.oidc?.route === 'token') return undefined;
-    return (await guardDependency(() => this.#deps.store.get(this.#handleKey(id)))) ?? undefined;
+    return (await this.#deps.store.get(this.#handleKey(id))) ?? undefined;
   }
 
   override async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
@@ -42,7 +41,7 @@ export class DeviceCodeAdapter extends StoreAdapter {
     const kept = expiresIn ? expiresIn + EXPIRED_KEPT_SECONDS : undefined;
     await this.upsertAt(key, rest, kept);
     if (typeof userCode === 'string' && !id.startsWith(HANDLE)) {
-      await guardDependency(() => this.#deps.store.set(this.#userCodeKey(userCode), key, kept));
+      await this.#deps.store.set(this.#userCodeKey(userCode), key, kept);
     }
   }
 
@@ -53,13 +52,13 @@ export class DeviceCodeAdapter extends StoreAdapter {
 
   override async findByUserCode(userCode: string): Promise<Payload | undefined> {
     const { store } = this.#deps;
-    const key = await guardDependency(() => store.get(this.#userCodeKey(userCode)));
+    const key = await store.get(this.#userCodeKey(userCode));
     if (!key) return undefined;
     const handle = `${HANDLE}${randomBytes(32).toString('base64url')}`;
     const payload = await this.readAt(key, handle);
     if (!payload) return undefined;
     const ttl = Math.max(1, (payload.exp ?? epochNow() + 600) - epochNow());
-    await guardDependency(() => store.set(this.#handleKey(handle), key, ttl));
+    await store.set(this.#handleKey(handle), key, ttl);
     return { ...payload, userCode };
   }
 

@@ -4,7 +4,6 @@
 import type { PrismaClient } from '../src/db/generated/client.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
-import { guardDependency } from '../src/errors.js';
 import { memoOf, peekMemo } from '../src/request/memo.js';
 import { currentRequest } from '../src/request/context.js';
 import { fromStored, toStored, type Payload } from '../src/store/payload.js';
@@ -33,35 +32,31 @@ export class GrantAdapter {
     return { model_id: { model: this.#model, id: this.#deps.hash(id) } };
   }
 
-  upsert(id: string, payload: Payload, expiresIn?: number) {
+  async upsert(id: string, payload: Payload, expiresIn?: number) {
     const { prisma, hash } = this.#deps;
     const data = {
       payload: toStored(payload) as object,
       grantId: payload.grantId ? hash(payload.grantId) : null,
       expiresAt: expiry(expiresIn),
     };
-    return guardDependency(async () => {
-      await prisma.oidcPayload.upsert({
-        where: this.#where(id),
-        create: { model: this.#model, id: hash(id), ...data },
-        update: data,
-      });
+    await prisma.oidcPayload.upsert({
+      where: this.#where(id),
+      create: { model: this.#model, id: hash(id), ...data },
+      update: data,
     });
   }
 
-  find(id: string) {
+  async find(id: string) {
     // Grants read earlier in this request (the refresh grant's joined lookup) are not read again.
     const memo = this.#model === 'Grant' ? peekMemo(currentRequest())?.grants.get(this.#deps.hash(id)) : undefined;
     if (memo !== undefined) {
       if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
       return Promise.resolve(fromStored(memo.payload as Payload, id, null));
     }
-    if (this.#model === 'Grant') return guardDependency(() => this.#findGrant(id));
-    return guardDependency(async () => {
-      const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
-      if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
-      return fromStored(row.payload as Payload, id, epoch(row.consumedAt));
-    });
+    if (this.#model === 'Grant') return this.#findGrant(id);
+    const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return fromStored(row.payload as Payload, id, epoch(row.consumedAt));
   }
 
   /**
@@ -93,32 +88,26 @@ export class GrantAdapter {
    * One conditional write: of any number of racing callers (on any instance), exactly one sees true. An expired
    * row not yet pruned counts as absent, as it does for find and for the short-lived store.
    */
-  consume(id: string) {
-    return guardDependency(async () => {
-      const now = new Date();
-      const { count } = await this.#deps.prisma.oidcPayload.updateMany({
-        where: {
-          model: this.#model,
-          id: this.#deps.hash(id),
-          consumedAt: null,
-          OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
-        },
-        data: { consumedAt: now },
-      });
-      return count === 1;
+  async consume(id: string) {
+    const now = new Date();
+    const { count } = await this.#deps.prisma.oidcPayload.updateMany({
+      where: {
+        model: this.#model,
+        id: this.#deps.hash(id),
+        consumedAt: null,
+        OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+      },
+      data: { consumedAt: now },
     });
+    return count === 1;
   }
 
-  destroy(id: string) {
-    return guardDependency(async () => {
-      await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, id: this.#deps.hash(id) } });
-    });
+  async destroy(id: string) {
+    await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, id: this.#deps.hash(id) } });
   }
 
-  revokeByGrantId(grantId: string) {
-    return guardDependency(async () => {
-      await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, grantId: this.#deps.hash(grantId) } });
-    });
+  async revokeByGrantId(grantId: string) {
+    await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, grantId: this.#deps.hash(grantId) } });
   }
 }
 

@@ -5,7 +5,6 @@ import type { AuditEvent } from '../src/audit/audit.js';
 import type { Families } from '../src/families/families.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { ShortLivedStore } from '../src/store/types.js';
-import { guardDependency } from '../src/errors.js';
 import { deviceOf } from '../src/request/device.js';
 import { currentRequest } from '../src/request/context.js';
 import { fromStored, toStored, type Payload } from '../src/store/payload.js';
@@ -28,18 +27,16 @@ export class RefreshTokenAdapter {
     private readonly accessTokenTtl: number,
   ) {}
 
-  upsert(id: string, payload: Payload) {
+  async upsert(id: string, payload: Payload) {
     const ctx = currentRequest();
     const accessToken = ctx?.oidc?.entities?.AccessToken as { jti?: string; format?: string } | undefined;
     const accessTokenKeys = accessToken?.jti ? [storeKeyFor(this.hash, 'AccessToken', accessToken.jti)] : [];
-    return guardDependency(async () => {
-      await this.families.start({
-        tokenId: id,
-        payload: toStored(payload),
-        ...deviceOf(ctx),
-        accessTokenKeys,
-        accessTokenTtl: this.accessTokenTtl,
-      });
+    await this.families.start({
+      tokenId: id,
+      payload: toStored(payload),
+      ...deviceOf(ctx),
+      accessTokenKeys,
+      accessTokenTtl: this.accessTokenTtl,
     });
   }
 
@@ -48,15 +45,13 @@ export class RefreshTokenAdapter {
    * token_type_hint oidc-provider asks every model at once; a value the store knows as an access token is not a
    * refresh token, and one store read spares the database query.
    */
-  find(id: string) {
-    return guardDependency(async () => {
-      const known = await this.store.getMany([storeKeyFor(this.hash, 'AccessToken', id), storeKeyFor(this.hash, 'ClientCredentials', id)]);
-      if (known.some((v) => v !== null)) return undefined;
-      const row = await this.families.findToken(id);
-      if (!row || !row.payload || row.consumedAt || row.family.revokedAt) return undefined;
-      if (row.expiresAt.getTime() <= Date.now() || row.family.expiresAt.getTime() <= Date.now()) return undefined;
-      return fromStored(row.payload, id, null);
-    });
+  async find(id: string) {
+    const known = await this.store.getMany([storeKeyFor(this.hash, 'AccessToken', id), storeKeyFor(this.hash, 'ClientCredentials', id)]);
+    if (known.some((v) => v !== null)) return undefined;
+    const row = await this.families.findToken(id);
+    if (!row || !row.payload || row.consumedAt || row.family.revokedAt) return undefined;
+    if (row.expiresAt.getTime() <= Date.now() || row.family.expiresAt.getTime() <= Date.now()) return undefined;
+    return fromStored(row.payload, id, null);
   }
 
   async findByUid(): Promise<undefined> {
@@ -73,16 +68,12 @@ export class RefreshTokenAdapter {
   }
 
   /** RFC 7009 revocation of a refresh token: its whole family goes, with the family's access tokens. */
-  destroy(id: string) {
-    return guardDependency(async () => {
-      const row = await this.families.findToken(id);
-      if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
-    });
+  async destroy(id: string) {
+    const row = await this.families.findToken(id);
+    if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
   }
 
-  revokeByGrantId(grantId: string) {
-    return guardDependency(async () => {
-      await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [revokedEvent('grant_revoked')]);
-    });
+  async revokeByGrantId(grantId: string) {
+    await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [revokedEvent('grant_revoked')]);
   }
 }

@@ -1,6 +1,5 @@
 // oidc-provider models kept in the short-lived store (Redis, or in-process when embedded): authorization codes,
 // interactions, sessions, opaque access tokens, client-credentials tokens, PAR, replay detection.
-import { guardDependency } from '../src/errors.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import type { Sealer } from '../src/crypto/seal.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
@@ -45,36 +44,32 @@ export class StoreAdapter {
     return `oidc:${this.#model}:uid:${this.#deps.hash(uid)}`;
   }
 
-  upsert(id: string, payload: Payload, expiresIn?: number) {
+  async upsert(id: string, payload: Payload, expiresIn?: number) {
     return this.upsertAt(this.key(id), payload, expiresIn);
   }
 
   /** Writes a payload under a storage key (with its grant and uid indexes). */
-  protected upsertAt(key: string, payload: Payload, expiresIn?: number) {
+  protected async upsertAt(key: string, payload: Payload, expiresIn?: number) {
     const { store, hash } = this.#deps;
     // Sent together (one pipelined round trip on Redis), the artifact first. Should an index write fail, the
     // upsert fails and the artifact is never handed out, as when the writes went one after another.
-    return guardDependency(async () => {
-      const writes = [store.set(key, this.#serialize(key, payload), expiresIn)];
-      if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
-      if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
-      await Promise.all(writes);
-    });
+    const writes = [store.set(key, this.#serialize(key, payload), expiresIn)];
+    if (payload.grantId) writes.push(store.addToSet(grantIndexKey(hash, payload.grantId), key, expiresIn));
+    if (payload.uid) writes.push(store.set(this.#uidKey(payload.uid), key, expiresIn));
+    await Promise.all(writes);
   }
 
-  find(id: string) {
-    return guardDependency(() => this.#read(this.key(id), id));
+  async find(id: string) {
+    return this.#read(this.key(id), id);
   }
 
   /**
    * Sessions by uid. The stored session does not hold its raw id (the cookie value), so the returned payload has
    * no `jti`; oidc-provider only reads sessions found this way (interaction and session-binding checks).
    */
-  findByUid(uid: string) {
-    return guardDependency(async () => {
-      const key = await this.#deps.store.get(this.#uidKey(uid));
-      return key ? this.#read(key, undefined) : undefined;
-    });
+  async findByUid(uid: string) {
+    const key = await this.#deps.store.get(this.#uidKey(uid));
+    return key ? this.#read(key, undefined) : undefined;
   }
 
   async findByUserCode(_userCode?: string): Promise<Payload | undefined> {
@@ -83,7 +78,7 @@ export class StoreAdapter {
 
   /** The payload stored under a key; `id` (when known) is restored as its jti. */
   protected readAt(key: string, id: string | undefined) {
-    return guardDependency(() => this.#read(key, id));
+    return this.#read(key, id);
   }
 
   #serialize(key: string, payload: Payload): string {
@@ -109,24 +104,24 @@ export class StoreAdapter {
   }
 
   /** Atomic: of any number of racing callers, one gets true. */
-  consume(id: string) {
+  async consume(id: string) {
     return this.consumeAt(this.key(id));
   }
 
   protected consumeAt(key: string) {
-    return guardDependency(() => this.#deps.store.consume(key, epochNow()));
+    return this.#deps.store.consume(key, epochNow());
   }
 
-  destroy(id: string) {
+  async destroy(id: string) {
     return this.destroyAt(this.key(id));
   }
 
   protected destroyAt(key: string) {
-    return guardDependency(() => this.#deps.store.delete(key, `${key}#consumed`));
+    return this.#deps.store.delete(key, `${key}#consumed`);
   }
 
-  revokeByGrantId(grantId: string) {
-    return guardDependency(() => revokeStoreGrant(this.#deps, grantId));
+  async revokeByGrantId(grantId: string) {
+    return revokeStoreGrant(this.#deps, grantId);
   }
 }
 

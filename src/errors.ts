@@ -61,17 +61,25 @@ export const TooManyRequests = E(429, 'slow_down', 'too many requests, retry lat
 /** A dependency (database or short-lived store) does not answer: the client may retry. RFC 6749 §4.1.2.1. */
 export const TemporarilyUnavailable = E(503, 'temporarily_unavailable', 'a backing service is unavailable, retry shortly');
 
-// Failures that mean "the database or store is unreachable or too slow", as opposed to a bug. They become 503.
-const DEPENDENCY_ERROR_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '53300', '57014', '55P03', '08000', '08001', '08003', '08004', '08006', '3D000',
-  'P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028',
-]);
-const DEPENDENCY_MESSAGES = [
-  /connection terminated/i, /connection (is )?closed/i, /timeout/i, /timed out/i, /stream isn't writeable/i,
-  /max(imum)? retries/i, /ECONNREFUSED/, /database system is (shutting down|starting up)/i, /too many clients/i,
-  /not (currently )?(allowing|accepting) connections/i, /the database system is in recovery mode/i, /terminating connection/i, /Cannot use a pool after calling end/i,
-];
+export type DependencyFailureReason = 'connection_refused' | 'not_connected' | 'connection_lost' | 'timeout' | 'other';
+export type Dependency = 'database' | 'store';
+
+/**
+ * The database or the short-lived store did not answer. Raised where the failure happens (src/db/failures.ts,
+ * src/store/redis-store.ts), which alone know their drivers' codes; everything above only asks `instanceof`.
+ * `reason` (a metric label): refused (nothing listens, or the server refuses connections), not connected (the
+ * client knows it is down and did not try), lost (the connection broke), timeout.
+ */
+export class DependencyUnavailable extends TemporarilyUnavailable {
+  constructor(
+    readonly dependency: Dependency,
+    readonly reason: DependencyFailureReason,
+    cause: unknown,
+  ) {
+    super(undefined, { cause });
+    this.name = 'DependencyUnavailable';
+  }
+}
 
 // Prisma wraps the driver's error: the original sits under meta.driverAdapterError.
 const next = (e: unknown) => {
@@ -79,50 +87,22 @@ const next = (e: unknown) => {
   return cause ?? meta?.driverAdapterError;
 };
 
-/** True when err (or any error in its cause chain) says a backing service is unavailable. */
+/** The DependencyUnavailable err is or was caused by (oidc-provider and our own code may wrap it), if any. */
+function unavailable(err: unknown): DependencyUnavailable | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DependencyUnavailable) return e;
+  }
+  return undefined;
+}
+
+/** True when err says a backing service is unavailable (a 503 the client may retry). */
 export function isDependencyFailure(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 8; e = next(e), depth++) {
-    if (e instanceof TollgateError) return e.status === 503;
-    const { code, name, message } = e as { code?: unknown; name?: string; message?: string };
-    if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
-    if (name === 'MaxRetriesPerRequestError') return true;
-    if (typeof message === 'string' && DEPENDENCY_MESSAGES.some((re) => re.test(message))) return true;
-  }
-  return false;
+  return unavailable(err) !== undefined || (err instanceof TollgateError && err.status === 503);
 }
 
-/** Wraps a dependency failure as a 503 error; anything else is rethrown as is. */
-export function asDependencyError(err: unknown): never {
-  if (isDependencyFailure(err) && !(err instanceof TollgateError)) throw new TemporarilyUnavailable(undefined, { cause: err });
-  throw err;
-}
-
-/** Runs a database or store call, turning "unreachable" into a 503 and letting everything else through. */
-export async function guardDependency<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    return asDependencyError(err);
-  }
-}
-
-export type DependencyFailureReason = 'connection_refused' | 'not_connected' | 'connection_lost' | 'timeout' | 'other';
-
-/**
- * Why a dependency failed, from a fixed set (a metric label): refused (nothing listens, or the database refuses
- * connections), not connected (the client knows it is down and did not try), lost (the connection broke), timeout.
- * undefined when err is not a dependency failure at all (a constraint violation, a bug).
- */
+/** Why a dependency failed, from a fixed set (a metric label); undefined when err is no dependency failure. */
 export function dependencyFailureReason(err: unknown): DependencyFailureReason | undefined {
-  if (!isDependencyFailure(err)) return undefined;
-  for (let e = err, depth = 0; e && depth < 8; e = next(e), depth++) {
-    const { code, message = '' } = e as { code?: unknown; message?: string };
-    if (code === 'ECONNREFUSED' || /ECONNREFUSED|not (currently )?(allowing|accepting) connections|too many clients/i.test(message)) return 'connection_refused';
-    if (code === 'ETIMEDOUT' || code === '57014' || /time(d)? ?out/i.test(message)) return 'timeout';
-    if (/stream isn't writeable|Connection is closed|max(imum)? retries/i.test(message) || (e as { name?: string }).name === 'MaxRetriesPerRequestError') return 'not_connected';
-    if (code === 'ECONNRESET' || code === 'EPIPE' || /connection terminated|terminating connection/i.test(message)) return 'connection_lost';
-  }
-  return 'other';
+  return unavailable(err)?.reason;
 }
 
 /** A start-up failure an operator can act on: it names the service, the address and the variable that set it. */

@@ -10,6 +10,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 
 import type { Config } from '../config.js';
 import { unreachable } from '../errors.js';
+import { classifyDriverFailure, classifyPrismaFailure } from './failures.js';
 import { PrismaClient } from './generated/client.js';
 import { isSocketServing, openPglite, pgliteSocketUrl } from './pglite.js';
 import type { SqlRunner } from './sql.js';
@@ -27,7 +28,7 @@ export interface Database {
   sql: SqlRunner;
   /** Subscribes to round trips; returns the unsubscribe function. PGlite has no round trips and reports none. */
   observeQueries(observer: QueryObserver): () => void;
-  /** Subscribes to failures (queries and connection attempts); returns the unsubscribe function. */
+  /** Subscribes to failures (queries and connection attempts), classified (src/db/failures.ts); returns the unsubscribe function. */
   observeFailures(observer: FailureObserver): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -38,18 +39,53 @@ type DbConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'db'>;
 /** pg's per-query read timeout for the dedicated connection (0 would fall back to the pool's bound). */
 const UNBOUNDED_MS = 10 * 60_000;
 
+const rethrow = (err: unknown): never => {
+  throw classifyDriverFailure(err);
+};
+
+/**
+ * The Prisma client with each call's failures classified (src/db/failures.ts): model operations through a query
+ * extension, and the top-level calls (raw queries, transactions) that no extension sees, by wrapping them.
+ */
+function classifyingPrisma(base: PrismaClient): PrismaClient {
+  const extended = base.$extends({
+    query: {
+      async $allOperations({ args, query }) {
+        try {
+          return await query(args);
+        } catch (err) {
+          throw classifyPrismaFailure(err);
+        }
+      },
+    },
+  }) as unknown as PrismaClient;
+  const TOP_LEVEL = new Set(['$transaction', '$queryRaw', '$executeRaw', '$queryRawUnsafe', '$executeRawUnsafe']);
+  return new Proxy(extended, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function' || !TOP_LEVEL.has(property as string)) return value;
+      return (...args: unknown[]) => {
+        const result = value.apply(target, args) as Promise<unknown>;
+        return result.catch((err: unknown) => {
+          throw classifyPrismaFailure(err);
+        });
+      };
+    },
+  });
+}
+
 function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
   return {
     async exec(script) {
-      await pool.query(script);
+      await pool.query(script).catch(rethrow);
     },
     async query(text, params, name) {
-      return (await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) })).rows;
+      return (await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) }).catch(rethrow)).rows;
     },
     // The dedicated connection serves migrations: operator work, not a request, so the request-path bounds
     // (statement, lock and read timeouts) do not apply; a busy machine must not fail a migration halfway.
     async withConnection(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(rethrow);
       try {
         await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
         return await fn({
@@ -76,7 +112,7 @@ function instrument(client: pg.PoolClient, observers: Set<QueryObserver>, failur
   const report = (started: number, err: unknown) => {
     const ms = performance.now() - started;
     for (const observer of observers) observer(ms, Boolean(err));
-    if (err) for (const observer of failures) observer(err);
+    if (err) for (const observer of failures) observer(classifyDriverFailure(err));
   };
   (client as unknown as { query: QueryFn }).query = function query(this: unknown, ...args: unknown[]) {
     const started = performance.now();
@@ -116,7 +152,7 @@ type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (
 function reportConnectFailures(pool: pg.Pool, failures: Set<FailureObserver>) {
   const connect = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const report = (err: unknown) => {
-    for (const observer of failures) observer(err);
+    for (const observer of failures) observer(classifyDriverFailure(err));
   };
   (pool as unknown as { connect: (cb?: ConnectCallback) => unknown }).connect = (cb?: ConnectCallback) => {
     if (cb) {
@@ -140,7 +176,7 @@ function fromPool(kind: Database['kind'], pool: pg.Pool): Database {
   const sql = poolRunner(pool, kind === 'postgres');
   // Not over PGlite's socket: its connections share one backend session, where statement names would collide.
   const options = kind === 'postgres' ? { statementNameGenerator: statementName } : {};
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, options) });
+  const prisma = classifyingPrisma(new PrismaClient({ adapter: new PrismaPg(pool, options) }));
   return {
     kind,
     prisma,

@@ -1,8 +1,8 @@
 // Redis-backed short-lived store. Commands fail fast when Redis is away (no offline queue, bounded retries and a
 // command timeout) so that requests answer 503 quickly instead of hanging; ioredis reconnects on its own.
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 
-import { unreachable } from '../errors.js';
+import { DependencyUnavailable, unreachable, type DependencyFailureReason } from '../errors.js';
 import { consumedKey, type ShortLivedStore, type Subscription } from './types.js';
 
 // The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
@@ -54,6 +54,50 @@ for i = 1, #KEYS do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
 return 1`;
+
+// Replies that mean "Redis cannot serve now" (its own error codes, the first word of the reply), not "this command
+// is wrong": a script or type error (WRONGTYPE, NOSCRIPT...) stays what it is, a bug, and answers 500.
+const UNAVAILABLE_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'OOM']);
+
+/**
+ * Store failures classified where they happen. Every ioredis failure that is not a reply from Redis means Redis did
+ * not answer: the connection is down and commands fail at once (no offline queue), the retries ran out, or the
+ * command timed out. ioredis gives those no codes of their own (a refused connection keeps the socket's), so only
+ * the metric's reason label reads which one it was.
+ */
+export function classifyStoreFailure(err: unknown): unknown {
+  if (err instanceof DependencyUnavailable || err instanceof TypeError || err instanceof RangeError) return err;
+  if (err instanceof ReplyError) {
+    const code = String((err as Error).message).split(' ', 1)[0] ?? '';
+    return UNAVAILABLE_REPLIES.has(code) ? new DependencyUnavailable('store', 'other', err) : err;
+  }
+  if (!(err instanceof Error)) return err;
+  const { code, name, message } = err as Error & { code?: unknown };
+  let reason: DependencyFailureReason = 'other';
+  if (code === 'ECONNREFUSED') reason = 'connection_refused';
+  else if (code === 'ECONNRESET' || code === 'EPIPE') reason = 'connection_lost';
+  else if (code === 'ETIMEDOUT' || /timed out/i.test(message)) reason = 'timeout';
+  else if (name === 'MaxRetriesPerRequestError' || /Connection is closed|isn't writeable/i.test(message)) reason = 'not_connected';
+  return new DependencyUnavailable('store', reason, err);
+}
+
+const rethrowClassified = (err: unknown): never => {
+  throw classifyStoreFailure(err);
+};
+
+/** `target` with each method's rejections classified (for the store's own methods, and the client koa-ratelimit uses). */
+function classifying<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(object, args);
+        return result instanceof Promise ? result.catch(rethrowClassified) : result;
+      };
+    },
+  });
+}
 
 export interface RedisStoreOptions {
   url: string;
@@ -147,10 +191,11 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     };
   }
 
-  return {
-    kind: 'redis',
+  // Every method's failures leave classified; `client` stays raw for the tests and tools that inspect Redis.
+  return classifying({
+    kind: 'redis' as const,
     client,
-    rateLimitDb: { driver: 'redis', db: client },
+    rateLimitDb: { driver: 'redis', db: classifying(client) },
     async get(key) {
       return client.get(key);
     },
@@ -227,5 +272,5 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       subscribers.clear();
       client.disconnect();
     },
-  };
+  });
 }
