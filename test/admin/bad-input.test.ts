@@ -30,7 +30,7 @@ describe('admin API: bad input', () => {
     ['a string for redirect_uris', { name: 'A', redirect_uris: 'https://a.example.com/cb' }, 'redirect_uris: Invalid input: expected array, received string'],
     ['a number in redirect_uris', { name: 'A', redirect_uris: ['https://a.example.com/cb', 7] }, 'redirect_uris[1]: Invalid input: expected string, received number'],
     ['a string for public', { name: 'A', public: 'yes' }, 'public: Invalid input: expected boolean, received string'],
-    ['an unknown grant type', { name: 'A', grant_types: ['password'] }, 'grant_types[0]: Invalid option: expected one of "authorization_code"|"refresh_token"|"client_credentials"|"urn:ietf:params:oauth:grant-type:device_code"'],
+    ['an unknown grant type', { name: 'A', grant_types: ['password'] }, 'grant_types[0]: Invalid option: expected one of "authorization_code"|"refresh_token"|"client_credentials"|"urn:ietf:params:oauth:grant-type:device_code"|"urn:ietf:params:oauth:grant-type:token-exchange"'],
     ['admin with a scope', { name: 'A', admin: true, scope: 'openid' }, 'admin: an admin client is a client_credentials client with the scope admin; omit grant_types and scope'],
     ['a redirect URI with a wildcard', { name: 'A', redirect_uris: ['https://*.example.com/cb'] }, 'redirect_uri "https://*.example.com/cb" must not contain wildcards'],
     ['an array body', [{ name: 'A' }], 'the request body must be a JSON object'],
