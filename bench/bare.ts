@@ -2,7 +2,7 @@
 import { freePort } from '../test/support/process.js';
 import { startChild } from './children.js';
 import type { ClientCredentials } from './http-client.js';
-import type { Target } from './target.js';
+import { providerEndpoints, type Target } from './target.js';
 
 interface ReadyLine {
   url: string;
@@ -21,6 +21,7 @@ export async function startBare(): Promise<Target> {
     name: 'bare',
     url,
     pid: child.pid,
+    endpoints: providerEndpoints(url),
     codeClient: { client_id: codeClient.client_id, client_secret: codeClient.client_secret, redirect_uri: codeClient.redirect_uris[0]! },
     ccClient: { client_id: ccClient.client_id, client_secret: ccClient.client_secret, scope: ccClient.scope },
     user: { username: 'bench-user', password: 'any password' }, // the dev login page accepts anyone

@@ -48,9 +48,14 @@ function killGroup(child: ChildProcess) {
   }
 }
 
-export async function startChild(name: string, entry: string, { env, ready: until, nodeFlags = [], timeoutMs = 60_000 }: StartOptions): Promise<ChildServer> {
+export async function startChild(name: string, entry: string, { nodeFlags = [], ...options }: StartOptions): Promise<ChildServer> {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []; // compiled JavaScript runs on plain node
-  const child = spawn(process.execPath, [...nodeFlags, ...loader, entry], {
+  return startProcess(name, process.execPath, [...nodeFlags, ...loader, entry], options);
+}
+
+/** Any server program (a peer such as Hydra is a Go binary), run and watched as startChild runs a node entry. */
+export async function startProcess(name: string, command: string, args: string[], { env, ready: until, timeoutMs = 60_000 }: Omit<StartOptions, 'nodeFlags'>): Promise<ChildServer> {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     // Only what the child needs: nothing leaks in from the shell (DATABASE_URL, NODE_OPTIONS ...).
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },

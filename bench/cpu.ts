@@ -36,7 +36,7 @@ async function machineBusyMs(): Promise<number> {
 }
 
 export interface CpuUse {
-  /** The server under test: its process and, for Tollgate, the PostgreSQL backends of its database. */
+  /** The server under test: its process and, for the durable ones (Tollgate, Hydra), the PostgreSQL backends of its database. */
   serverMs: number;
   /**
    * User-space instructions the server's own process retired (perf), when perf can count them here: unlike time,

@@ -11,6 +11,8 @@ import type { Target } from './target.js';
 export interface Tokens {
   access_token: string;
   refresh_token: string;
+  /** Present where the scope held openid: its header says which algorithm signed it. */
+  id_token?: string;
 }
 
 interface Form {
@@ -52,9 +54,8 @@ function readForm(page: string): Form | undefined {
   return { action, fields, hasPassword, ...(userField ? { userField } : {}) };
 }
 
-/** Login and consent through the pages; resolves with the code and the PKCE verifier that goes with it. */
-async function authorize(target: Target): Promise<{ code: string; verifier: string }> {
-  const browser = new Browser(target.url);
+/** The authorization request every server is sent (code, PKCE S256, a refresh token asked for), and its verifier. */
+export function authorizationRequest(target: Target): { params: URLSearchParams; verifier: string } {
   const { verifier, challenge } = pkce();
   const params = new URLSearchParams({
     client_id: target.codeClient.client_id,
@@ -66,6 +67,13 @@ async function authorize(target: Target): Promise<{ code: string; verifier: stri
     code_challenge_method: 'S256',
     prompt: 'consent', // OpenID Connect Core §11: offline_access (a refresh token) only with prompt=consent
   });
+  return { params, verifier };
+}
+
+/** Login and consent through the pages; resolves with the code and the PKCE verifier that goes with it. */
+async function authorize(target: Target): Promise<{ code: string; verifier: string }> {
+  const browser = new Browser(target.url);
+  const { params, verifier } = authorizationRequest(target);
   let { res, url } = await browser.follow(await browser.get(`${target.url}/auth?${params}`));
   for (let step = 0; step < 4 && res.status === 200; step++) {
     const form = readForm(await res.text());
@@ -81,17 +89,39 @@ async function authorize(target: Target): Promise<{ code: string; verifier: stri
   return { code, verifier };
 }
 
-/** A whole flow, ending in the client's tokens; throws when any step fails. */
-export async function codeFlow(target: Target, http: HttpClient): Promise<Tokens> {
-  const { code, verifier } = await authorize(target);
+/** The client's code exchange (with its PKCE verifier) at the target's token endpoint. */
+export async function exchangeCode(target: Target, http: HttpClient, { code, verifier }: { code: string; verifier: string }): Promise<Tokens> {
   const res = await http.postForm(
-    '/token',
+    target.endpoints.token,
     { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: target.codeClient.redirect_uri },
     { authorization: basicAuth(target.codeClient) },
   );
-  const body = JSON.parse(res.body) as Partial<Tokens> & { error?: string };
-  if (res.status !== 200 || !body.access_token || !body.refresh_token) {
-    throw new Error(`${target.name}: code exchange answered ${res.status} ${body.error ?? ''}`);
+  let body: Partial<Tokens> & { error?: string; error_description?: string };
+  try {
+    body = JSON.parse(res.body) as typeof body;
+  } catch {
+    body = {};
   }
-  return { access_token: body.access_token, refresh_token: body.refresh_token };
+  if (res.status !== 200 || !body.access_token || !body.refresh_token) {
+    throw new Error(`${target.name}: code exchange answered ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim());
+  }
+  return { access_token: body.access_token, refresh_token: body.refresh_token, ...(body.id_token ? { id_token: body.id_token } : {}) };
+}
+
+/** A whole flow, ending in the client's tokens; throws when any step fails. */
+export async function codeFlow(target: Target, http: HttpClient): Promise<Tokens> {
+  if (target.codeFlow) return target.codeFlow(http);
+  return exchangeCode(target, http, await authorize(target));
+}
+
+/** The `alg` of a JWS's protected header; undefined for anything else (an opaque token). */
+export function jwsAlgorithm(token: string | undefined): string | undefined {
+  const [header, payload, signature] = token?.split('.') ?? [];
+  if (!header || payload === undefined || signature === undefined) return undefined;
+  try {
+    const { alg } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown };
+    return typeof alg === 'string' ? alg : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -37,7 +37,7 @@ export function refreshOperation(target: Target, http: HttpClient, chains: (stri
     async request(worker) {
       const token = chains[worker];
       if (!token) throw new WorkerDone(`chain ${worker} is broken`);
-      const res = await http.postForm('/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization });
+      const res = await http.postForm(target.endpoints.token, { grant_type: 'refresh_token', refresh_token: token }, { authorization });
       const body = json(res);
       if (res.status === 200 && typeof body.refresh_token === 'string' && typeof body.access_token === 'string') {
         chains[worker] = body.refresh_token;
@@ -59,21 +59,26 @@ export function clientCredentialsOperation(target: Target, http: HttpClient, con
     name: 'client_credentials',
     concurrency,
     async request() {
-      const res = await http.postForm('/token', form, { authorization });
+      const res = await http.postForm(target.endpoints.token, form, { authorization });
       const body = json(res);
       if (res.status !== 200 || typeof body.access_token !== 'string') throw new Error(failure('client_credentials', res, body));
     },
   };
 }
 
-/** RFC 7662 introspection of a user's access token by the client it was issued to; it must come back active. */
+/**
+ * RFC 7662 introspection of a user's access token by the client it was issued to (where the server authenticates
+ * the caller as a client; Hydra's admin endpoint does not); it must come back active. `http` is a client of the
+ * introspection endpoint's base URL.
+ */
 export function introspectionOperation(target: Target, http: HttpClient, accessToken: string, concurrency: number): Operation {
-  const authorization = basicAuth(target.codeClient);
+  const { path, clientAuthenticated } = target.endpoints.introspection;
+  const headers: Record<string, string> = clientAuthenticated ? { authorization: basicAuth(target.codeClient) } : {};
   return {
     name: 'introspection',
     concurrency,
     async request() {
-      const res = await http.postForm('/token/introspection', { token: accessToken }, { authorization });
+      const res = await http.postForm(path, { token: accessToken }, headers);
       const body = json(res);
       if (res.status !== 200 || body.active !== true) throw new Error(failure('introspection', res, body));
     },

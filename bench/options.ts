@@ -7,6 +7,10 @@ import type { OperationName } from './operations.js';
 export const COMPARED_OPERATIONS = ['refresh', 'client_credentials', 'introspection'] as const satisfies readonly OperationName[];
 export type ComparedOperation = (typeof COMPARED_OPERATIONS)[number];
 
+/** Servers that can be measured beside bare and Tollgate (`--peer`). */
+export const PEERS = ['hydra'] as const;
+export type PeerName = (typeof PEERS)[number];
+
 export interface BenchOptions {
   /** The operations compared in rounds (all by default; one alone makes a profile of just that operation). */
   operations: ComparedOperation[];
@@ -37,12 +41,17 @@ export interface BenchOptions {
   tollgateNodeFlags: string[];
   /** Settings for Tollgate beyond the benchmark's own (e.g. DB_POOL_SIZE=4), to compare configurations. */
   tollgateEnv: Record<string, string>;
+  /** A durable peer measured in the same rounds (Ory Hydra, built with Go when there is Go), or none. */
+  peer: PeerName | undefined;
+  /** Settings for the peer beyond its defaults (e.g. OAUTH2_HASHERS_PBKDF2_ITERATIONS=1), to see what one costs. */
+  peerEnv: Record<string, string>;
 }
 
 const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
                        [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry dist/src/main.js]
-                       [--tollgate-node-flags="--max-old-space-size=96"] [--tollgate-env "DB_POOL_SIZE=4 ..."]`;
+                       [--tollgate-node-flags="--max-old-space-size=96"] [--tollgate-env "DB_POOL_SIZE=4 ..."]
+                       [--peer ${PEERS.join('|')}] [--peer-env "NAME=value ..."]`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -53,9 +62,9 @@ function int(flag: string, raw: string | undefined, fallback: number, min: numbe
 
 const DEFAULT_ENTRY = 'dist/src/main.js';
 
-function parseEnv(raw: string): Record<string, string> {
+function parseEnv(flag: string, raw: string): Record<string, string> {
   const pairs = raw.split(/\s+/).filter(Boolean).map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
-  if (pairs.some((m) => !m)) throw new Error(`--tollgate-env takes NAME=value pairs separated by spaces\n${USAGE}`);
+  if (pairs.some((m) => !m)) throw new Error(`--${flag} takes NAME=value pairs separated by spaces\n${USAGE}`);
   return Object.fromEntries(pairs.map((m) => [m![1]!, m![2]!]));
 }
 
@@ -76,6 +85,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'tollgate-entry': { type: 'string' },
       'tollgate-node-flags': { type: 'string' },
       'tollgate-env': { type: 'string' },
+      peer: { type: 'string' },
+      'peer-env': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -87,6 +98,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   const operations = (values.operations ?? COMPARED_OPERATIONS.join(',')).split(',').map((o) => o.trim()).filter(Boolean);
   const unknown = operations.filter((o) => !(COMPARED_OPERATIONS as readonly string[]).includes(o));
   if (unknown.length || operations.length === 0) throw new Error(`--operations takes a list of ${COMPARED_OPERATIONS.join(', ')}\n${USAGE}`);
+  const peer = values.peer;
+  if (peer !== undefined && !(PEERS as readonly string[]).includes(peer)) throw new Error(`--peer takes one of ${PEERS.join(', ')}, not ${JSON.stringify(peer)}\n${USAGE}`);
+  if (values['peer-env'] !== undefined && peer === undefined) throw new Error(`--peer-env needs --peer\n${USAGE}`);
   return {
     operations: [...new Set(operations)] as ComparedOperation[],
     chains: int('chains', values.chains, 32, 1, 256),
@@ -101,6 +115,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     tollgateEntry: values['tollgate-entry'] ?? DEFAULT_ENTRY,
     build: values['tollgate-entry'] === undefined,
     tollgateNodeFlags: (values['tollgate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
-    tollgateEnv: parseEnv(values['tollgate-env'] ?? ''),
+    tollgateEnv: parseEnv('tollgate-env', values['tollgate-env'] ?? ''),
+    peer: peer as PeerName | undefined,
+    peerEnv: parseEnv('peer-env', values['peer-env'] ?? ''),
   };
 }

@@ -16,10 +16,10 @@ export interface Facts {
   samples: Sample[];
   flows: Phase | undefined;
   browsers: number;
-  rss: Record<ServerName, RssSummary>;
+  rss: Record<'bare' | 'tollgate', RssSummary>;
 }
 
-interface Row {
+export interface Row {
   rate: number;
   p50: number;
   p99: number;
@@ -45,13 +45,13 @@ export interface Goal {
   met: boolean | undefined; // undefined: not measured by the benchmark
 }
 
-const rateOf = (r: LoadResult) => (r.ok / r.elapsedMs) * 1000;
+export const rateOf = (r: LoadResult) => (r.ok / r.elapsedMs) * 1000;
 const cpuPerRequest = (p: Phase) => p.cpu.serverMs / Math.max(1, p.result.ok);
 const instructionsPerRequest = (p: Phase) => (p.cpu.serverInstructions ?? Number.NaN) / Math.max(1, p.result.ok) / 1e6;
 /** Cores' worth of CPU used by processes that are neither the server, its database backends, nor the generator. */
-const otherLoad = (p: Phase) => Math.max(0, p.cpu.machineMs - p.cpu.serverMs - p.cpu.generatorMs) / p.result.elapsedMs;
+export const otherLoad = (p: Phase) => Math.max(0, p.cpu.machineMs - p.cpu.serverMs - p.cpu.generatorMs) / p.result.elapsedMs;
 
-function row(phases: Phase[]): Row {
+export function row(phases: Phase[]): Row {
   const results = phases.map((p) => p.result);
   const latencies = results.flatMap((r) => r.latenciesMs);
   return {
@@ -82,7 +82,7 @@ export function compare(samples: Sample[]): Comparison[] {
   });
 }
 
-const peakKiB = (r: RssSummary) => Math.max(r.peakSampledKiB, r.highWaterKiB);
+export const peakKiB = (r: RssSummary) => Math.max(r.peakSampledKiB, r.highWaterKiB);
 
 export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
   const by = (op: OperationName) => comparisons.find((c) => c.operation === op);
@@ -113,7 +113,7 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
   ];
 }
 
-const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+export const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 /** The run's heading: when, where, and with which settings. */
 export function renderHeader(machine: string, o: BenchOptions): string {
@@ -121,6 +121,7 @@ export function renderHeader(machine: string, o: BenchOptions): string {
     `Tollgate entry ${o.tollgateEntry}${o.tollgateNodeFlags.length ? ` (node ${o.tollgateNodeFlags.join(' ')})` : ''}`,
     ...(Object.keys(o.tollgateEnv).length ? [`Tollgate settings ${Object.entries(o.tollgateEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
     `operations ${o.operations.join(', ')}`,
+    ...(o.peer ? [`peer ${o.peer}${Object.keys(o.peerEnv).length ? ` (settings ${Object.entries(o.peerEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ' (its defaults)'}`] : []),
     `${o.chains} chains`,
     `${o.rounds} rounds × ${o.roundSeconds} s per operation and server, warm-up ${o.warmupSeconds} s`,
     `${o.concurrency} workers for client_credentials and introspection`,

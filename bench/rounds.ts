@@ -1,6 +1,7 @@
-// The measurement schedule. For each round and operation the bare provider runs, then Tollgate, back to back, so
-// the two figures compared in a round saw the same machine state (thermal, page cache, other tenants). A warm-up
-// pass first, unrecorded, so neither server is measured with a cold JIT.
+// The measurement schedule. For each round and operation the bare provider runs, then Tollgate, then the peer where
+// there is one (`--peer hydra`, for the operations it is compared on), back to back, so the figures compared in a
+// round saw the same machine state (thermal, page cache, other tenants). A warm-up pass first, unrecorded, so no
+// server is measured with a cold JIT (or cold caches).
 import { startCpuMeter, type CpuUse } from './cpu.js';
 import { runLoad, type LoadResult } from './load.js';
 import { clientCredentialsOperation, introspectionOperation, refreshOperation, type Operation, type OperationName } from './operations.js';
@@ -29,13 +30,20 @@ export interface Schedule {
   signal?: AbortSignal;
 }
 
-function operationsOf(p: Prepared, s: Schedule): Operation[] {
+/** A server beside bare and Tollgate, measured on the operations it is compared on. */
+export interface Peer {
+  prepared: Prepared;
+  operations: readonly ComparedOperation[];
+}
+
+/** The server's operation for each scheduled name, or undefined where the server is not measured on it. */
+function operationsOf(p: Prepared, s: Schedule, only: readonly ComparedOperation[] = s.operations): (Operation | undefined)[] {
   const make: Record<ComparedOperation, () => Operation> = {
     refresh: () => refreshOperation(p.target, p.http, p.chains),
     client_credentials: () => clientCredentialsOperation(p.target, p.http, s.concurrency),
-    introspection: () => introspectionOperation(p.target, p.http, p.introspectedToken, s.concurrency),
+    introspection: () => introspectionOperation(p.target, p.introspectionHttp, p.introspectedToken, s.concurrency),
   };
-  return s.operations.map((name) => make[name]());
+  return s.operations.map((name) => (only.includes(name) ? make[name]() : undefined));
 }
 
 export interface PhaseBounds {
@@ -55,16 +63,17 @@ export async function measure(operation: Operation, { seconds, maxRequests, sign
   return { result, cpu: await stopMeter() };
 }
 
-export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule, log: (line: string) => void): Promise<Sample[]> {
-  const servers = [bare, tollgate];
-  const operations = new Map(servers.map((p) => [p.target.name, operationsOf(p, s)]));
-  const count = operations.get('bare')!.length;
+export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule, log: (line: string) => void, peer?: Peer): Promise<Sample[]> {
+  const servers = peer ? [bare, tollgate, peer.prepared] : [bare, tollgate];
+  const operations = new Map(servers.map((p) => [p.target.name, operationsOf(p, s, p === peer?.prepared ? peer.operations : undefined)]));
+  const count = s.operations.length;
 
   if (s.warmupSeconds > 0) {
     log(`warm-up: ${s.warmupSeconds} s per operation and server`);
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
-        const operation = operations.get(p.target.name)![i]!;
+        const operation = operations.get(p.target.name)![i];
+        if (!operation) continue;
         const { errors, firstError } = (await measure(operation, { seconds: s.warmupSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target)).result;
         // Not recorded, but not hidden either: a failure here (a chain broken) would change what the rounds measure.
         if (errors) log(`warm-up ${operation.name} ${p.target.name}: ${errors} errors (${firstError})`);
@@ -76,7 +85,8 @@ export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule,
   for (let round = 1; round <= s.rounds; round++) {
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
-        const operation = operations.get(p.target.name)![i]!;
+        const operation = operations.get(p.target.name)![i];
+        if (!operation) continue;
         const { result, cpu } = await measure(operation, { seconds: s.roundSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target);
         samples.push({ operation: operation.name, server: p.target.name, round, result, cpu });
         const rate = (result.ok / result.elapsedMs) * 1000;

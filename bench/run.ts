@@ -7,15 +7,18 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { startBare } from './bare.js';
+import { ensureHydra } from './hydra-build.js';
+import { HYDRA_NAME, HYDRA_OPERATIONS, startHydra } from './hydra.js';
 import { killAllChildren, REPO_ROOT } from './children.js';
 import type { HttpClient } from './http-client.js';
 import { describeMachine } from './machine.js';
 import { codeFlowOperation } from './operations.js';
 import { parseOptions } from './options.js';
+import { renderPeerReport, type PeerOutcome } from './peer-report.js';
 import { prepare } from './prepare.js';
 import { summarizeProfile } from './profile-summary.js';
 import { renderHeader, renderReport } from './report.js';
-import { measure, runRounds, type Phase } from './rounds.js';
+import { measure, runRounds, type Peer, type Phase } from './rounds.js';
 import { sampleRss } from './rss.js';
 import type { Target } from './target.js';
 import { startTollgate } from './tollgate.js';
@@ -60,6 +63,9 @@ async function main() {
       const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
       if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status ?? built.signal})`);
     }
+    // The peer's binary first: building it takes minutes, and no server should sit idle (or hold a database) meanwhile.
+    const hydraBinary = options.peer === 'hydra' ? await ensureHydra(log) : undefined;
+    if (hydraBinary && 'skipped' in hydraBinary) log(`--peer hydra: ${hydraBinary.skipped}`);
     const bare = await startBare();
     targets.push(bare);
     const tollgate = await startTollgate({
@@ -69,15 +75,27 @@ async function main() {
     });
     targets.push(tollgate);
     log(`bare provider at ${bare.url} (pid ${bare.pid}), Tollgate at ${tollgate.url} (pid ${tollgate.pid})`);
+    const hydra = hydraBinary && 'path' in hydraBinary ? await startHydra(hydraBinary.path, options.peerEnv) : undefined;
+    if (hydra) {
+      targets.push(hydra);
+      log(`${HYDRA_NAME} at ${hydra.url} (pid ${hydra.pid}, ${hydraBinary && 'path' in hydraBinary ? hydraBinary.path : ''}), on its own database`);
+    }
     const rss = { bare: sampleRss(bare.pid), tollgate: sampleRss(tollgate.pid) };
+    const hydraRss = hydra && sampleRss(hydra.pid);
 
     log(`preparing ${options.chains} refresh-token chains on each server through real code + PKCE flows`);
     const preparedBare = await prepare(bare, options);
     clients.push(preparedBare.http);
     const preparedTollgate = await prepare(tollgate, options);
     clients.push(preparedTollgate.http);
+    let peer: Peer | undefined;
+    if (hydra) {
+      const prepared = await prepare(hydra, options);
+      clients.push(prepared.http, prepared.introspectionHttp);
+      peer = { prepared, operations: HYDRA_OPERATIONS };
+    }
 
-    const samples = await runRounds(preparedBare, preparedTollgate, { ...options, signal: interrupted.signal }, log);
+    const samples = await runRounds(preparedBare, preparedTollgate, { ...options, signal: interrupted.signal }, log, peer);
     let flows: Phase | undefined;
     if (options.flowSeconds > 0) {
       const bounds = { seconds: options.flowSeconds, maxRequests: options.maxRequests, signal: interrupted.signal };
@@ -86,10 +104,23 @@ async function main() {
       log(`code flows on Tollgate: ${ok} in ${(elapsedMs / 1000).toFixed(1)} s, errors ${errors}${firstError ? ` (${firstError})` : ''}`);
     }
     const memory = { bare: await rss.bare.stop(), tollgate: await rss.tollgate.stop() };
+    let peerOutcome: PeerOutcome | undefined;
+    if (hydraBinary && 'skipped' in hydraBinary) peerOutcome = { title: HYDRA_NAME, skipped: hydraBinary.skipped };
+    if (peer && hydraRss) {
+      peerOutcome = {
+        title: HYDRA_NAME,
+        server: 'hydra',
+        label: 'Hydra',
+        samples,
+        algorithms: { bare: preparedBare.algorithms, tollgate: preparedTollgate.algorithms, hydra: peer.prepared.algorithms },
+        rss: await hydraRss.stop(),
+      };
+    }
     const warnings = tollgate.warnings();
     await cleanup(); // before the report: a profiled Tollgate writes its profile as it exits
 
     console.log(`${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory }, options.rounds)}`);
+    if (peerOutcome) console.log(`\n${renderPeerReport(peerOutcome, options.rounds)}`);
     if (warnings.length) console.log(`\nTollgate logged ${warnings.length} warnings or errors; the first:\n${warnings.slice(0, 5).join('\n')}`);
     if (profileDir) {
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, where requests are served

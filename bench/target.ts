@@ -1,9 +1,27 @@
 // A server under test, as the benchmark sees it: where it listens, which process it is, and the clients and user
-// it was given. Both the bare provider and Tollgate are reduced to this, so every operation runs the same code
-// against either.
-import type { ClientCredentials } from './http-client.js';
+// it was given. The bare provider, Tollgate and a peer (Ory Hydra) are reduced to this, so every operation runs the
+// same code against each.
+import type { Tokens } from './flow.js';
+import type { ClientCredentials, HttpClient } from './http-client.js';
 
-export type ServerName = 'bare' | 'tollgate';
+export type ServerName = 'bare' | 'tollgate' | 'hydra';
+
+/** Where a server answers what the benchmark asks. */
+export interface Endpoints {
+  /** Path of the token endpoint on `url`. */
+  token: string;
+  /**
+   * RFC 7662 introspection: its base URL (Hydra answers on its admin port, not on the public one), its path, and
+   * whether the caller authenticates as the client (Hydra's admin API takes no client credentials).
+   */
+  introspection: { base: string; path: string; clientAuthenticated: boolean };
+}
+
+/** The endpoints of node-oidc-provider, which bare and Tollgate share. */
+export const providerEndpoints = (url: string): Endpoints => ({
+  token: '/token',
+  introspection: { base: url, path: '/token/introspection', clientAuthenticated: true },
+});
 
 export interface Target {
   name: ServerName;
@@ -14,6 +32,11 @@ export interface Target {
   codeClient: ClientCredentials & { redirect_uri: string };
   /** A confidential client_credentials client and the scope it asks for. */
   ccClient: ClientCredentials & { scope: string };
+  endpoints: Endpoints;
+  /** A whole code + PKCE flow ending in tokens, where a server has its own way to it (Hydra: login and consent admin API). */
+  codeFlow?: (http: HttpClient) => Promise<Tokens>;
+  /** How its opaque access tokens are made, where that is known (they carry no header that tells). */
+  opaqueAccessTokens?: string;
   /** Who signs in on the login page (the bare provider's dev pages take anyone). */
   user: { username: string; password: string };
   /** Processes doing this server's work, for CPU accounting: its own, plus (Tollgate) its database's backends. */

@@ -9,7 +9,7 @@ import { deleteRedisKeys, redisUrl } from '../test/support/postgres.js';
 import { freePort, runCli } from '../test/support/process.js';
 import { startChild, type ChildServer } from './children.js';
 import { createBenchDatabase } from './database.js';
-import type { Target } from './target.js';
+import { providerEndpoints, type Target } from './target.js';
 
 const REDIRECT_URI = 'https://client.example.com/cb';
 
@@ -77,6 +77,7 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
       name: 'tollgate',
       url,
       pid: server.pid,
+      endpoints: providerEndpoints(url),
       codeClient: { client_id: String(code.client_id), client_secret: String(code.client_secret), redirect_uri: REDIRECT_URI },
       ccClient: { client_id: String(cc.client_id), client_secret: String(cc.client_secret), scope: String(cc.scope) },
       user: { username: String(user.username), password },
