@@ -7,10 +7,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { startBare } from './bare.js';
-import { ensureHydra } from './hydra-build.js';
-import { HYDRA_NAME, HYDRA_OPERATIONS, startHydra } from './hydra.js';
 import { killAllChildren, REPO_ROOT } from './children.js';
 import type { HttpClient } from './http-client.js';
+import { ensureHydra } from './hydra-build.js';
+import { HYDRA_NAME, HYDRA_OPERATIONS, startHydra } from './hydra.js';
 import { describeMachine } from './machine.js';
 import { codeFlowOperation } from './operations.js';
 import { parseOptions } from './options.js';
@@ -66,6 +66,7 @@ async function main() {
     // The peer's binary first: building it takes minutes, and no server should sit idle (or hold a database) meanwhile.
     const hydraBinary = options.peer === 'hydra' ? await ensureHydra(log) : undefined;
     if (hydraBinary && 'skipped' in hydraBinary) log(`--peer hydra: ${hydraBinary.skipped}`);
+    if (hydraBinary && 'path' in hydraBinary) log(`Hydra binary ${hydraBinary.path} (${hydraBinary.built ? 'built now' : 'cached'})`);
     const bare = await startBare();
     targets.push(bare);
     const tollgate = await startTollgate({
@@ -78,7 +79,7 @@ async function main() {
     const hydra = hydraBinary && 'path' in hydraBinary ? await startHydra(hydraBinary.path, options.peerEnv) : undefined;
     if (hydra) {
       targets.push(hydra);
-      log(`${HYDRA_NAME} at ${hydra.url} (pid ${hydra.pid}, ${hydraBinary && 'path' in hydraBinary ? hydraBinary.path : ''}), on its own database`);
+      log(`${HYDRA_NAME} at ${hydra.url} (pid ${hydra.pid}), on its own database`);
     }
     const rss = { bare: sampleRss(bare.pid), tollgate: sampleRss(tollgate.pid) };
     const hydraRss = hydra && sampleRss(hydra.pid);

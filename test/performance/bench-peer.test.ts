@@ -161,7 +161,8 @@ describe('npm run bench -- --peer hydra, with the cached binary', () => {
       '--tollgate-entry', 'src/main.ts',
     ], { env: passThrough, timeoutMs: 110_000 });
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
-    expect(result.stderr).toMatch(/Ory Hydra v2\.3\.0 at http:\/\/127\.0\.0\.1:\d+ \(pid \d+, .*\), on its own database/);
+    expect(result.stderr).toMatch(/Hydra binary \S+\/tollgate-bench\/hydra-v2\.3\.0\/hydra \(cached\)/);
+    expect(result.stderr).toMatch(/Ory Hydra v2\.3\.0 at http:\/\/127\.0\.0\.1:\d+ \(pid \d+\), on its own database/);
     expect(result.stderr).toMatch(/round 1 refresh +hydra +\d+ req\/s .* errors 0$/m);
     const out = result.stdout;
     expect(out).toMatch(/; peer hydra \(its defaults\);/);
