@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { boot, type Running } from '../../src/boot.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { seedPglite } from './pglite-template.js';
 import { createTestDatabase, deleteRedisKeys, redisUrl, uniquePrefix, type TestDatabase } from './postgres.js';
 
 export type Mode = 'external' | 'embedded';
@@ -48,6 +49,7 @@ export async function createStorage(mode: Mode): Promise<Storage> {
     };
   }
   const dir = await mkdtemp(join(tmpdir(), 'tg-'));
+  await seedPglite(dir);
   return { mode, env: { DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
