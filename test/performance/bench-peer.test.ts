@@ -16,9 +16,7 @@ import { comparePeer, renderPeerReport, type PeerFacts } from '../../bench/peer-
 import type { Sample } from '../../bench/rounds.js';
 import type { ServerName } from '../../bench/target.js';
 import { runEntry } from '../support/process.js';
-
-/** The PATH without any directory that holds a `go`: this machine as one without a Go toolchain. */
-const pathWithoutGo = () => (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !existsSync(join(dir, 'go'))).join(delimiter);
+import { pathWithoutGo } from '../support/without-go.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -60,7 +58,7 @@ describe('the Hydra binary', () => {
 
   it('is skipped with a sentence saying why when there is no Go on the PATH', async () => {
     const cache = join(scratch, 'no-go');
-    const result = await ensureHydra(() => {}, { PATH: pathWithoutGo(), XDG_CACHE_HOME: cache });
+    const result = await ensureHydra(() => {}, { PATH: await pathWithoutGo(scratch), XDG_CACHE_HOME: cache });
     expect(result).toEqual({ skipped: expect.stringMatching(/^no Go toolchain on the PATH .* Hydra v2\.3\.0 cannot be built, so the peer is skipped$/) });
   });
 
@@ -72,7 +70,7 @@ describe('the Hydra binary', () => {
     await chmod(join(bin, 'go'), 0o755);
     const cache = join(scratch, 'failing');
     const logs: string[] = [];
-    const result = await ensureHydra((line) => logs.push(line), { PATH: [bin, pathWithoutGo()].join(delimiter), XDG_CACHE_HOME: cache });
+    const result = await ensureHydra((line) => logs.push(line), { PATH: [bin, await pathWithoutGo(scratch)].join(delimiter), XDG_CACHE_HOME: cache });
     expect(result).toEqual({ skipped: expect.stringContaining('building Hydra v2.3.0 failed (`go get` exited 1), so the peer is skipped') });
     expect((result as { skipped: string }).skipped).toContain('lookup proxy.golang.org: no such host');
     expect(logs.join('\n')).toContain('building Hydra v2.3.0 with go version go0.0 stand-in, once, at nice 19');
@@ -85,7 +83,7 @@ describe('the Hydra binary', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'hydra'), '#!/bin/sh\n');
     await chmod(join(dir, 'hydra'), 0o755);
-    expect(await ensureHydra(() => {}, { PATH: pathWithoutGo(), XDG_CACHE_HOME: cache })).toEqual({ path: join(dir, 'hydra'), built: false });
+    expect(await ensureHydra(() => {}, { PATH: await pathWithoutGo(scratch), XDG_CACHE_HOME: cache })).toEqual({ path: join(dir, 'hydra'), built: false });
   });
 });
 

@@ -3,30 +3,30 @@
 // goals. It measures nothing here (one second per phase, two workers); it keeps the benchmark from rotting.
 // It asks for the Hydra peer on a machine made to have no Go (its PATH without go, an empty binary cache): the peer
 // is skipped with a message, and the run goes on and exits 0 (test/performance/bench-peer.test.ts runs Hydra itself).
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
 
 import { runEntry } from '../support/process.js';
+import { pathWithoutGo } from '../support/without-go.js';
 
 const passThrough = Object.fromEntries(
   ['TEST_PG_ADMIN_URL', 'TEST_REDIS_URL'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
 );
-const pathWithoutGo = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !existsSync(join(dir, 'go'))).join(delimiter);
 
 describe('npm run bench', () => {
   it('runs end to end and prints the comparison, the rounds, memory and the goals; without Go, skips the Hydra peer and says why', async () => {
-    const emptyCache = await mkdtemp(join(tmpdir(), 'tg-bench-cache-'));
+    const scratch = await mkdtemp(join(tmpdir(), 'tg-bench-smoke-'));
     const result = await runEntry('bench/run.ts', [
       '--chains', '2', '--rounds', '1', '--seconds', '1', '--warmup', '0', '--concurrency', '2',
       '--browsers', '1', '--flow-seconds', '1',
       // The TypeScript entry (what `npm start` runs): a test builds nothing into dist/ as a side effect.
       '--tollgate-entry', 'src/main.ts',
       '--peer', 'hydra',
-    ], { env: { ...passThrough, PATH: pathWithoutGo, XDG_CACHE_HOME: emptyCache }, timeoutMs: 170_000 }).finally(() => rm(emptyCache, { recursive: true, force: true }));
+    ], { env: { ...passThrough, PATH: await pathWithoutGo(scratch), XDG_CACHE_HOME: join(scratch, 'empty-cache') }, timeoutMs: 170_000 })
+      .finally(() => rm(scratch, { recursive: true, force: true }));
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
     const out = result.stdout;
     for (const operation of ['refresh', 'client_credentials', 'introspection']) {
