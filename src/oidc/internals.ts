@@ -256,3 +256,26 @@ export function replaceSigningKeys(provider: Provider, jwks: { keys: object[] })
 export function publishedSigningKeys(provider: Provider): { keys: JWK[] } {
   return (instance(provider) as unknown as { jwks: { keys: JWK[] } }).jwks;
 }
+
+/**
+ * Relies on undocumented behaviour: oidc-provider answers introspection and revocation of a token that is in none
+ * of its own formats (a JWT access token, which it issues but never looks up) with 400 `unsupported_token_type`,
+ * after it has authenticated the client and parsed the request. `answer` takes the response over at exactly that
+ * point, with `ctx.oidc.client` and `ctx.oidc.params.token` set; its result is the 200 body ('' for revocation).
+ * Installed with provider.use, around oidc-provider's router.
+ */
+export function answerUnsupportedTokens(
+  answer: (ctx: KoaContextWithOIDC, route: 'introspection' | 'revocation', token: string) => Promise<unknown | undefined>,
+): (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void> {
+  return async (ctx, next) => {
+    await next();
+    const route = ctx.oidc?.route;
+    if ((route !== 'introspection' && route !== 'revocation') || ctx.status !== 400) return;
+    const token = ctx.oidc.params?.token;
+    if ((ctx.body as { error?: string })?.error !== 'unsupported_token_type' || !ctx.oidc.client || typeof token !== 'string') return;
+    const body = await answer(ctx, route, token);
+    if (body === undefined) return;
+    ctx.status = 200;
+    ctx.body = body;
+  };
+}

@@ -4,7 +4,8 @@
 // is marked `format: "jwt"`, which oidc-provider's opaque lookup refuses, so a `jti` is never a bearer token.
 //
 // oidc-provider refuses JWTs at introspection and revocation (unsupported_token_type) after it has authenticated
-// the client; `answerForJwtAccessTokens` takes over at exactly that point.
+// the client; `answerForJwtAccessTokens` takes over at exactly that point (`answerUnsupportedTokens` in internals.ts
+// holds that reliance).
 import type { JWTPayload } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Middleware } from 'koa';
@@ -12,6 +13,7 @@ import type { Middleware } from 'koa';
 import type { AdapterFactory } from '../../adapters/index.js';
 import { epochNow, type Payload } from '../store/payload.js';
 import { JWT_SHAPE, type AccessTokenStatus } from './access-token-status.js';
+import { answerUnsupportedTokens } from './internals.js';
 
 type Token = Record<string, unknown> & { kind: string; jti: string };
 
@@ -50,19 +52,11 @@ export function answerForJwtAccessTokens(deps: { adapter: AdapterFactory; status
     if (found && found.record.clientId === ctx.oidc.client!.clientId) await adapter(found.kind).destroy(String(found.claims.jti));
   }
 
-  return async (ctx, next) => {
-    await next();
-    const oidcCtx = ctx as unknown as KoaContextWithOIDC;
-    const route = oidcCtx.oidc?.route;
-    if ((route !== 'introspection' && route !== 'revocation') || ctx.status !== 400) return;
-    const token = oidcCtx.oidc.params?.token;
-    if ((ctx.body as { error?: string })?.error !== 'unsupported_token_type' || !oidcCtx.oidc.client || typeof token !== 'string' || !JWT_SHAPE.test(token)) return;
-    ctx.status = 200;
-    if (route === 'introspection') {
-      ctx.body = await introspect(oidcCtx);
-    } else {
-      await revoke(oidcCtx);
-      ctx.body = '';
-    }
-  };
+  // Only JWTs are ours to answer; anything else keeps oidc-provider's refusal.
+  return answerUnsupportedTokens(async (ctx, route, token) => {
+    if (!JWT_SHAPE.test(token)) return undefined;
+    if (route === 'introspection') return introspect(ctx);
+    await revoke(ctx);
+    return '';
+  }) as unknown as Middleware;
 }
