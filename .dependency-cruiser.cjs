@@ -9,7 +9,7 @@ const layers = [
   ['adapters', '^adapters/'],
   ['protocol', '^src/oidc/'],
   ['delivery', '^src/(http|admin)/'],
-  ['composition', '^(src/(app|boot|main|services)\\.ts$|src/cli/)'],
+  ['composition', '^(src/(app|boot|cluster|main|services)\\.ts$|src/cli/)'],
 ];
 
 const upward = layers.slice(0, -1).map(([name, path], i) => ({

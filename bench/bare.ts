@@ -19,6 +19,8 @@ export async function startBare(): Promise<Target> {
   const { url, codeClient, ccClient } = child.ready as unknown as ReadyLine;
   return {
     name: 'bare',
+    workers: 1,
+    label: 'bare',
     url,
     pid: child.pid,
     endpoints: providerEndpoints(url),

@@ -106,6 +106,8 @@ export async function startHydra(binary: string, extra: Record<string, string> =
     const server = child;
     const target: Target = {
       name: 'hydra',
+      workers: 1,
+      label: 'hydra',
       url,
       pid: server.pid,
       endpoints: {

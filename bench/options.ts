@@ -45,13 +45,18 @@ export interface BenchOptions {
   peer: PeerName | undefined;
   /** Settings for the peer beyond its defaults (e.g. OAUTH2_HASHERS_PBKDF2_ITERATIONS=1), to see what one costs. */
   peerEnv: Record<string, string>;
+  /**
+   * Tollgate's WORKERS, one Tollgate per value, all measured in the same alternating rounds. The first is the one
+   * compared with bare (and the peer); the others are reported against it (throughput by worker count).
+   */
+  workers: number[];
 }
 
 const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] [--warmup 5] [--concurrency 32]
                        [--browsers 4] [--flow-seconds 5] [--max-requests 200000] [--profile]
                        [--operations ${COMPARED_OPERATIONS.join(',')}] [--tollgate-entry dist/src/main.js]
                        [--tollgate-node-flags="--max-old-space-size=96"] [--tollgate-env "DB_POOL_SIZE=4 ..."]
-                       [--peer ${PEERS.join('|')}] [--peer-env "NAME=value ..."]`;
+                       [--peer ${PEERS.join('|')}] [--peer-env "NAME=value ..."] [--workers 1,2]`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -61,6 +66,15 @@ function int(flag: string, raw: string | undefined, fallback: number, min: numbe
 }
 
 const DEFAULT_ENTRY = 'dist/src/main.js';
+
+function parseWorkers(raw: string | undefined): number[] {
+  const list = (raw ?? '1').split(',').map((w) => w.trim());
+  const counts = list.map(Number);
+  if (list.some((w) => !/^\d+$/.test(w)) || counts.some((n) => n < 1 || n > 16) || new Set(counts).size !== counts.length) {
+    throw new Error(`--workers takes a list of distinct integers in 1..16 (e.g. 1,2)\n${USAGE}`);
+  }
+  return counts;
+}
 
 function parseEnv(flag: string, raw: string): Record<string, string> {
   const pairs = raw.split(/\s+/).filter(Boolean).map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
@@ -87,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'tollgate-env': { type: 'string' },
       peer: { type: 'string' },
       'peer-env': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -101,6 +116,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const peer = values.peer;
   if (peer !== undefined && !(PEERS as readonly string[]).includes(peer)) throw new Error(`--peer takes one of ${PEERS.join(', ')}, not ${JSON.stringify(peer)}\n${USAGE}`);
   if (values['peer-env'] !== undefined && peer === undefined) throw new Error(`--peer-env needs --peer\n${USAGE}`);
+  const tollgateEnv = parseEnv('tollgate-env', values['tollgate-env'] ?? '');
+  if ('WORKERS' in tollgateEnv) throw new Error(`--tollgate-env does not take WORKERS: use --workers\n${USAGE}`);
   return {
     operations: [...new Set(operations)] as ComparedOperation[],
     chains: int('chains', values.chains, 32, 1, 256),
@@ -115,8 +132,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     tollgateEntry: values['tollgate-entry'] ?? DEFAULT_ENTRY,
     build: values['tollgate-entry'] === undefined,
     tollgateNodeFlags: (values['tollgate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
-    tollgateEnv: parseEnv('tollgate-env', values['tollgate-env'] ?? ''),
+    tollgateEnv,
     peer: peer as PeerName | undefined,
     peerEnv: parseEnv('peer-env', values['peer-env'] ?? ''),
+    workers: parseWorkers(values.workers),
   };
 }

@@ -17,6 +17,8 @@ export interface Facts {
   flows: Phase | undefined;
   browsers: number;
   rss: Record<'bare' | 'tollgate', RssSummary>;
+  /** `--workers`: Tollgate's worker counts; the first is the Tollgate compared with bare (and the peer). */
+  workers: number[];
 }
 
 export interface Row {
@@ -67,7 +69,14 @@ export function row(phases: Phase[]): Row {
 /** The operations that were measured, in the usual order. */
 const measured = (samples: Sample[]) => COMPARED_OPERATIONS.filter((op) => samples.some((s) => s.operation === op));
 
-export function compare(samples: Sample[]): Comparison[] {
+/**
+ * The samples of the comparisons with bare and the peer: every server's, Tollgate's only for the first worker count
+ * of `--workers` (the others have their own table).
+ */
+export const comparedSamples = (samples: Sample[], workers = 1) => samples.filter((s) => s.server !== 'tollgate' || s.workers === workers);
+
+export function compare(all: Sample[], workers = 1): Comparison[] {
+  const samples = comparedSamples(all, workers);
   return measured(samples).map((operation) => {
     const of = (server: ServerName) => samples.filter((s) => s.operation === operation && s.server === server);
     const bare = of('bare');
@@ -92,7 +101,8 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
     const c = by(op);
     return c ? { goal, actual: c.ratio.toFixed(2), met: c.ratio >= min } : notRun(goal);
   };
-  const tollgateErrors = comparisons.reduce((n, c) => n + c.tollgate.errors, 0) + (facts.flows?.result.errors ?? 0);
+  // Every Tollgate measured counts, whatever its worker count.
+  const tollgateErrors = facts.samples.filter((s) => s.server === 'tollgate').reduce((n, s) => n + s.result.errors, 0) + (facts.flows?.result.errors ?? 0);
   const refresh = by('refresh');
   const p99Goal = 'refresh p99 ≤ 2 × bare p99';
   const rss = peakKiB(facts.rss.tollgate) / MIB;
@@ -120,6 +130,7 @@ export function renderHeader(machine: string, o: BenchOptions): string {
   const settings = [
     `Tollgate entry ${o.tollgateEntry}${o.tollgateNodeFlags.length ? ` (node ${o.tollgateNodeFlags.join(' ')})` : ''}`,
     ...(Object.keys(o.tollgateEnv).length ? [`Tollgate settings ${Object.entries(o.tollgateEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(o.workers.length > 1 || o.workers[0] !== 1 ? [`Tollgate WORKERS ${o.workers.join(', ')} (compared with bare: ${o.workers[0]})`] : []),
     `operations ${o.operations.join(', ')}`,
     ...(o.peer ? [`peer ${o.peer}${Object.keys(o.peerEnv).length ? ` (settings ${Object.entries(o.peerEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ' (its defaults)'}`] : []),
     `${o.chains} chains`,
@@ -131,8 +142,39 @@ export function renderHeader(machine: string, o: BenchOptions): string {
   return [`## Benchmark run of ${new Date().toISOString()}`, '', '```', machine, settings.join('; '), '```'].join('\n');
 }
 
+/**
+ * Throughput by worker count: each Tollgate of `--workers`, the ratio to the first being the median of the per-round
+ * ratios (phases run back to back). On a machine with fewer free cores than workers this says little: see the
+ * other-load figures.
+ */
+export function renderWorkers(samples: Sample[], workers: number[], rounds: number): string[] {
+  if (workers.length < 2) return [];
+  const base = workers[0]!;
+  const lines = [
+    '',
+    `Throughput by worker count (WORKERS), in the same rounds; ratio: median over rounds of req/s over ${base} worker${base === 1 ? '' : 's'}:`,
+    '',
+    `| operation | workers | req/s (median of ${rounds}) | p50 ms | p99 ms | errors | server CPU ms/req | ratio to ${base} |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const operation of measured(samples)) {
+    const of = (w: number) => samples.filter((s) => s.server === 'tollgate' && s.operation === operation && s.workers === w);
+    for (const w of workers) {
+      const phases = of(w);
+      if (!phases.length) continue;
+      const r = row(phases);
+      const ratio = median(phases.map((p) => {
+        const b = of(base).find((s) => s.round === p.round);
+        return b ? rateOf(p.result) / rateOf(b.result) : Number.NaN;
+      }));
+      lines.push(`| ${operation} | ${w} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(ratio, 2)} |`);
+    }
+  }
+  return lines;
+}
+
 export function renderReport(facts: Facts, rounds: number): string {
-  const comparisons = compare(facts.samples);
+  const comparisons = compare(facts.samples, facts.workers[0]);
   const lines: string[] = [];
   lines.push(
     `| operation | server | req/s (median of ${rounds}) | p50 ms | p99 ms | errors | server CPU ms/req | M instructions/req | Tollgate/bare req/s | bare/Tollgate CPU |`,
@@ -157,7 +199,7 @@ export function renderReport(facts: Facts, rounds: number): string {
   );
   for (let round = 1; round <= rounds; round++) {
     for (const operation of measured(facts.samples)) {
-      const at = (server: ServerName) => facts.samples.find((s) => s.round === round && s.operation === operation && s.server === server);
+      const at = (server: ServerName) => comparedSamples(facts.samples, facts.workers[0]).find((s) => s.round === round && s.operation === operation && s.server === server);
       const b = at('bare');
       const t = at('tollgate');
       if (!b || !t) continue;
@@ -165,6 +207,8 @@ export function renderReport(facts: Facts, rounds: number): string {
       lines.push(`| ${round} | ${operation} | ${fixed(rateOf(b.result), 0)} | ${fixed(rateOf(t.result), 0)} | ${fixed(ratio, 2)} | ${fixed(otherLoad(b), 2)} cores | ${fixed(otherLoad(t), 2)} cores |`);
     }
   }
+
+  lines.push(...renderWorkers(facts.samples, facts.workers, rounds));
 
   const loads = facts.samples.map(otherLoad);
   const meanLoad = loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length);

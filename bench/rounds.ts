@@ -1,5 +1,5 @@
-// The measurement schedule. For each round and operation the bare provider runs, then Tollgate, then the peer where
-// there is one (`--peer hydra`, for the operations it is compared on), back to back, so the figures compared in a
+// The measurement schedule. For each round and operation the bare provider runs, then Tollgate (then Tollgate with
+// each further worker count of `--workers`), then the peer where there is one (`--peer hydra`, for the operations it is compared on), back to back, so the figures compared in a
 // round saw the same machine state (thermal, page cache, other tenants). A warm-up pass first, unrecorded, so no
 // server is measured with a cold JIT (or cold caches).
 import { startCpuMeter, type CpuUse } from './cpu.js';
@@ -17,6 +17,8 @@ export interface Phase {
 export interface Sample extends Phase {
   operation: OperationName;
   server: ServerName;
+  /** The server's worker processes (Tollgate's WORKERS; 1 for the others). */
+  workers: number;
   round: number;
 }
 
@@ -52,10 +54,13 @@ export interface PhaseBounds {
   signal?: AbortSignal | undefined;
 }
 
-/** Runs one operation within its bounds, metering the CPU of the server's processes (and its instructions). */
-export async function measure(operation: Operation, { seconds, maxRequests, signal }: PhaseBounds, server: Pick<Target, 'pid' | 'serverPids'>): Promise<Phase> {
+/**
+ * Runs one operation within its bounds, metering the CPU of the server's processes (and the instructions of its one
+ * process; not counted for a cluster, whose primary only hands connections to the workers).
+ */
+export async function measure(operation: Operation, { seconds, maxRequests, signal }: PhaseBounds, server: Pick<Target, 'pid' | 'serverPids' | 'workers'>): Promise<Phase> {
   signal?.throwIfAborted();
-  const stopMeter = await startCpuMeter(() => server.serverPids(), server.pid);
+  const stopMeter = await startCpuMeter(() => server.serverPids(), server.workers === 1 ? server.pid : undefined);
   const result = await runLoad({
     concurrency: operation.concurrency, durationMs: seconds * 1000, maxRequests, request: (w) => operation.request(w), ...(signal ? { signal } : {}),
   });
@@ -63,20 +68,21 @@ export async function measure(operation: Operation, { seconds, maxRequests, sign
   return { result, cpu: await stopMeter() };
 }
 
-export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule, log: (line: string) => void, peer?: Peer): Promise<Sample[]> {
-  const servers = peer ? [bare, tollgate, peer.prepared] : [bare, tollgate];
-  const operations = new Map(servers.map((p) => [p.target.name, operationsOf(p, s, p === peer?.prepared ? peer.operations : undefined)]));
+/** `tollgates`: one per worker count, in the order of `--workers`. */
+export async function runRounds(bare: Prepared, tollgates: Prepared[], s: Schedule, log: (line: string) => void, peer?: Peer): Promise<Sample[]> {
+  const servers = [bare, ...tollgates, ...(peer ? [peer.prepared] : [])];
+  const operations = new Map(servers.map((p) => [p, operationsOf(p, s, p === peer?.prepared ? peer.operations : undefined)]));
   const count = s.operations.length;
 
   if (s.warmupSeconds > 0) {
     log(`warm-up: ${s.warmupSeconds} s per operation and server`);
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
-        const operation = operations.get(p.target.name)![i];
+        const operation = operations.get(p)![i];
         if (!operation) continue;
         const { errors, firstError } = (await measure(operation, { seconds: s.warmupSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target)).result;
         // Not recorded, but not hidden either: a failure here (a chain broken) would change what the rounds measure.
-        if (errors) log(`warm-up ${operation.name} ${p.target.name}: ${errors} errors (${firstError})`);
+        if (errors) log(`warm-up ${operation.name} ${p.target.label}: ${errors} errors (${firstError})`);
       }
     }
   }
@@ -85,13 +91,13 @@ export async function runRounds(bare: Prepared, tollgate: Prepared, s: Schedule,
   for (let round = 1; round <= s.rounds; round++) {
     for (let i = 0; i < count; i++) {
       for (const p of servers) {
-        const operation = operations.get(p.target.name)![i];
+        const operation = operations.get(p)![i];
         if (!operation) continue;
         const { result, cpu } = await measure(operation, { seconds: s.roundSeconds, maxRequests: s.maxRequests, signal: s.signal }, p.target);
-        samples.push({ operation: operation.name, server: p.target.name, round, result, cpu });
+        samples.push({ operation: operation.name, server: p.target.name, workers: p.target.workers, round, result, cpu });
         const rate = (result.ok / result.elapsedMs) * 1000;
         const others = Math.max(0, cpu.machineMs - cpu.serverMs - cpu.generatorMs) / result.elapsedMs;
-        log(`round ${round} ${operation.name.padEnd(18)} ${p.target.name.padEnd(8)} ${rate.toFixed(0).padStart(6)} req/s`
+        log(`round ${round} ${operation.name.padEnd(18)} ${p.target.label.padEnd(11)} ${rate.toFixed(0).padStart(6)} req/s`
           + `  server CPU ${(cpu.serverMs / Math.max(1, result.ok)).toFixed(2)} ms/req`
           + (cpu.processMs !== undefined && cpu.processMs !== cpu.serverMs ? ` (its process ${(cpu.processMs / Math.max(1, result.ok)).toFixed(2)})` : '')
           + (cpu.serverInstructions ? `  ${(cpu.serverInstructions / Math.max(1, result.ok) / 1e6).toFixed(2)} M instructions/req` : '')

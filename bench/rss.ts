@@ -1,6 +1,10 @@
 // Resident memory of a server process, sampled from /proc every 250 ms for the whole run. The kernel's own
-// high-water mark (VmHWM) is read too: it catches a peak shorter than the sampling interval.
+// high-water mark (VmHWM) is read too: it catches a peak shorter than the sampling interval. A server of several
+// processes (a cluster primary and its workers) is summed over its process tree: its VmHWM is then the sum of each
+// process's own, an upper bound of the peak of the sum.
 import { readFile } from 'node:fs/promises';
+
+import { processTree } from './processes.js';
 
 export interface RssSummary {
   peakSampledKiB: number;
@@ -23,11 +27,11 @@ export function sampleRss(pid: number, everyMs = 250) {
   let hwm = 0;
   let samples = 0;
   const take = async () => {
-    const s = await readStatus(pid);
-    if (!s) return;
+    const all = (await Promise.all((await processTree(pid)).map(readStatus))).filter((s) => s !== undefined);
+    if (!all.length) return;
     samples++;
-    peak = Math.max(peak, s.rss);
-    hwm = Math.max(hwm, s.hwm);
+    peak = Math.max(peak, all.reduce((n, s) => n + s.rss, 0));
+    hwm = Math.max(hwm, all.reduce((n, s) => n + s.hwm, 0));
   };
   void take();
   const timer = setInterval(() => void take(), everyMs);

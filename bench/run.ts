@@ -15,9 +15,9 @@ import { describeMachine } from './machine.js';
 import { codeFlowOperation } from './operations.js';
 import { parseOptions } from './options.js';
 import { renderPeerReport, type PeerOutcome } from './peer-report.js';
-import { prepare } from './prepare.js';
+import { prepare, type Prepared } from './prepare.js';
 import { summarizeProfile } from './profile-summary.js';
-import { renderHeader, renderReport } from './report.js';
+import { comparedSamples, renderHeader, renderReport } from './report.js';
 import { measure, runRounds, type Peer, type Phase } from './rounds.js';
 import { sampleRss } from './rss.js';
 import type { Target } from './target.js';
@@ -69,13 +69,21 @@ async function main() {
     if (hydraBinary && 'path' in hydraBinary) log(`Hydra binary ${hydraBinary.path} (${hydraBinary.built ? 'built now' : 'cached'})`);
     const bare = await startBare();
     targets.push(bare);
-    const tollgate = await startTollgate({
-      entry: options.tollgateEntry,
-      env: options.tollgateEnv,
-      nodeFlags: [...options.tollgateNodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
-    });
-    targets.push(tollgate);
-    log(`bare provider at ${bare.url} (pid ${bare.pid}), Tollgate at ${tollgate.url} (pid ${tollgate.pid})`);
+    // One Tollgate per worker count (`--workers`), each on its own database; the first is compared with bare and the
+    // peer (and alone profiled and sampled for memory), the others are measured in the same rounds beside it.
+    const tollgates: Target[] = [];
+    for (const [i, workers] of options.workers.entries()) {
+      const started = await startTollgate({
+        entry: options.tollgateEntry,
+        env: options.tollgateEnv,
+        workers,
+        nodeFlags: [...options.tollgateNodeFlags, ...(profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+      });
+      targets.push(started);
+      tollgates.push(started);
+    }
+    const tollgate = tollgates[0]!;
+    log(`bare provider at ${bare.url} (pid ${bare.pid}), ${tollgates.map((t) => `${t.label} at ${t.url} (pid ${t.pid})`).join(', ')}`);
     const hydra = hydraBinary && 'path' in hydraBinary ? await startHydra(hydraBinary.path, options.peerEnv) : undefined;
     if (hydra) {
       targets.push(hydra);
@@ -87,8 +95,13 @@ async function main() {
     log(`preparing ${options.chains} refresh-token chains on each server through real code + PKCE flows`);
     const preparedBare = await prepare(bare, options);
     clients.push(preparedBare.http);
-    const preparedTollgate = await prepare(tollgate, options);
-    clients.push(preparedTollgate.http);
+    const preparedTollgates: Prepared[] = [];
+    for (const t of tollgates) {
+      const prepared = await prepare(t, options);
+      clients.push(prepared.http);
+      preparedTollgates.push(prepared);
+    }
+    const preparedTollgate = preparedTollgates[0]!;
     let peer: Peer | undefined;
     if (hydra) {
       const prepared = await prepare(hydra, options);
@@ -96,7 +109,7 @@ async function main() {
       peer = { prepared, operations: HYDRA_OPERATIONS };
     }
 
-    const samples = await runRounds(preparedBare, preparedTollgate, { ...options, signal: interrupted.signal }, log, peer);
+    const samples = await runRounds(preparedBare, preparedTollgates, { ...options, signal: interrupted.signal }, log, peer);
     let flows: Phase | undefined;
     if (options.flowSeconds > 0) {
       const bounds = { seconds: options.flowSeconds, maxRequests: options.maxRequests, signal: interrupted.signal };
@@ -112,15 +125,15 @@ async function main() {
         title: HYDRA_NAME,
         server: 'hydra',
         label: 'Hydra',
-        samples,
+        samples: comparedSamples(samples, options.workers[0]),
         algorithms: { bare: preparedBare.algorithms, tollgate: preparedTollgate.algorithms, hydra: peer.prepared.algorithms },
         rss: await hydraRss.stop(),
       };
     }
-    const warnings = tollgate.warnings();
+    const warnings = tollgates.flatMap((t) => t.warnings());
     await cleanup(); // before the report: a profiled Tollgate writes its profile as it exits
 
-    console.log(`${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory }, options.rounds)}`);
+    console.log(`${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory, workers: options.workers }, options.rounds)}`);
     if (peerOutcome) console.log(`\n${renderPeerReport(peerOutcome, options.rounds)}`);
     if (warnings.length) console.log(`\nTollgate logged ${warnings.length} warnings or errors; the first:\n${warnings.slice(0, 5).join('\n')}`);
     if (profileDir) {

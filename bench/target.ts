@@ -25,8 +25,13 @@ export const providerEndpoints = (url: string): Endpoints => ({
 
 export interface Target {
   name: ServerName;
+  /** Server processes answering (Tollgate's WORKERS; 1 for bare). */
+  workers: number;
+  /** How the rounds and the report name it: `bare`, `tollgate`, `tollgate ×2` (2 workers). */
+  label: string;
   /** http://127.0.0.1:<port>, also the issuer. */
   url: string;
+  /** The process started (with several workers: the cluster primary, which forwards connections to them). */
   pid: number;
   /** A confidential authorization_code + refresh_token client. */
   codeClient: ClientCredentials & { redirect_uri: string };

@@ -9,6 +9,7 @@ import { deleteRedisKeys, redisUrl } from '../test/support/postgres.js';
 import { freePort, runCli } from '../test/support/process.js';
 import { startChild, type ChildServer } from './children.js';
 import { createBenchDatabase } from './database.js';
+import { processTree } from './processes.js';
 import { providerEndpoints, type Target } from './target.js';
 
 const REDIRECT_URI = 'https://client.example.com/cb';
@@ -20,6 +21,8 @@ export interface TollgateOptions {
   entry?: string;
   /** Settings added to (or replacing) the benchmark's own. */
   env?: Record<string, string>;
+  /** WORKERS: server processes (a cluster primary and its workers when more than 1). */
+  workers?: number;
 }
 
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Record<string, unknown>> {
@@ -30,7 +33,7 @@ async function cli(args: string[], env: Record<string, string>, stdin?: string):
   return result.json as Record<string, unknown>;
 }
 
-export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env: extra = {} }: TollgateOptions = {}): Promise<Target> {
+export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env: extra = {}, workers = 1 }: TollgateOptions = {}): Promise<Target> {
   const db = await createBenchDatabase();
   const prefix = `tg_bench:${randomBytes(6).toString('hex')}:`;
   const port = await freePort();
@@ -49,6 +52,7 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
     // (a family rotating more than REFRESH_VELOCITY_MAX times a window answers 429) must not trigger.
     REFRESH_VELOCITY_MAX: '1000000',
     ...extra,
+    WORKERS: String(workers),
   };
 
   let child: ChildServer | undefined;
@@ -67,6 +71,8 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
   try {
     await monitor.connect();
     monitoring = true;
+    // With several workers /readyz answers as soon as the first listens; the others start while the CLI below and
+    // the preparation run (seconds), and a worker that fails to start stops the whole cluster.
     child = await startChild('tollgate', entry, { env, nodeFlags, ready: { probe: `${url}/readyz` } });
     const password = randomBytes(12).toString('base64url');
     const user = await cli(['users', 'create', '--username', 'bench', '--password-stdin'], env, password);
@@ -75,6 +81,8 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
     const server = child;
     return {
       name: 'tollgate',
+      workers,
+      label: workers === 1 ? 'tollgate' : `tollgate ×${workers}`,
       url,
       pid: server.pid,
       endpoints: providerEndpoints(url),
@@ -85,7 +93,7 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
         const { rows } = await monitor.query<{ pid: number }>(
           'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
         );
-        return [server.pid, ...rows.map((r) => r.pid)];
+        return [...(await processTree(server.pid)), ...rows.map((r) => r.pid)];
       },
       warnings: () => server.warnings,
       stop,

@@ -91,6 +91,10 @@ const schema = z.object({
   CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   // Dynamic client registration (RFC 7591/7592): with an admin-issued initial access token, open to anyone, or off.
   REGISTRATION: z.enum(['initial-token', 'open', 'off']).default('initial-token'),
+  // Server processes on this host (node:cluster, src/cluster.ts), sharing the listening ports, PostgreSQL and Redis.
+  // 1: one process, no cluster primary. More than 1 needs DATABASE_URL and REDIS_URL: the embedded database and
+  // the in-process store belong to one process, and workers each holding their own would not be one server.
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   // SIGTERM/SIGINT: in-flight requests get this long to finish (connections are cut shortly before), then exit.
   SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
   // A rotated signing key is published at once and signs only this much later, once relying parties' JWKS caches
@@ -193,6 +197,8 @@ export interface Config {
   clientCacheSeconds: number;
   registration: 'initial-token' | 'open' | 'off';
   shutdownTimeoutSeconds: number;
+  /** WORKERS: server processes on this host (1: this process serves, no cluster). */
+  workers: number;
   keyActivationDelaySeconds: number;
   admin: { port: number | undefined; host: string };
   deviceCodeTtl: number;
@@ -246,6 +252,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.REFRESH_FAMILY_MAX_TTL_SECONDS < e.REFRESH_TOKEN_IDLE_TTL_SECONDS) {
     problems.push('REFRESH_FAMILY_MAX_TTL_SECONDS: must not be shorter than REFRESH_TOKEN_IDLE_TTL_SECONDS');
   }
+  if (e.WORKERS > 1 && (!e.DATABASE_URL || !e.REDIS_URL)) {
+    const missing = [e.DATABASE_URL ? [] : ['DATABASE_URL'], e.REDIS_URL ? [] : ['REDIS_URL']].flat().join(' and ');
+    problems.push(`WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (${missing} not set): the embedded database and in-process store belong to one process, so several workers would not share them`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -293,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheSeconds: e.CLIENT_CACHE_SECONDS,
     registration: e.REGISTRATION,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    workers: e.WORKERS,
     keyActivationDelaySeconds: e.KEY_ACTIVATION_DELAY_SECONDS,
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,

@@ -1,11 +1,17 @@
 // Entry point: parse the configuration once, start tracing when configured, boot, listen, and shut down gracefully
 // on SIGTERM/SIGINT.
 //
-// This module imports only the configuration statically; everything else comes in by dynamic import, in order.
-// Under ESM the whole static import graph is loaded before any of it runs, and pg, ioredis and http can be
+// This module imports only the configuration and the cluster primary (which loads nothing but node:cluster)
+// statically; everything else comes in by dynamic import, in order. Under ESM the whole static import graph is loaded before any of it runs, and pg, ioredis and http can be
 // instrumented only if the tracing loader hook is in place before they are loaded. So tracing starts first (its
 // module is loaded only when an OTLP endpoint is set: without one, no OpenTelemetry code is loaded at all), and the
 // server's modules are imported after it.
+//
+// WORKERS > 1: the first run of this module is the cluster primary (src/cluster.ts), which serves nothing and forks
+// the workers; each worker runs this module again and takes the single-process path below, tracing included.
+import cluster from 'node:cluster';
+
+import { READY_MESSAGE, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Tracing } from './observability/tracing.js';
 
@@ -23,18 +29,25 @@ function parseConfig(): Config {
 
 async function main() {
   const config = parseConfig();
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { createLogger } = await import('./observability/logger.js');
+    runPrimary(config, createLogger({ level: config.logLevel, bindings: { role: 'primary', pid: process.pid } }));
+    return;
+  }
   const tracing: Tracing | undefined = config.tracing
     ? await (await import('./observability/tracing.js')).startTracing(config.tracing)
     : undefined;
   const { createLogger } = await import('./observability/logger.js');
   const { boot } = await import('./boot.js');
 
-  const logger = createLogger({ level: config.logLevel });
+  // A worker's lines say which process wrote them: its requests, its errors, its shutdown.
+  const logger = createLogger({ level: config.logLevel, bindings: cluster.worker ? { worker: cluster.worker.id, pid: process.pid } : {} });
   const running = await boot(config, logger, { traceIds: tracing?.traceIds });
   logger.info(
     { url: running.url, issuer: config.issuer, database: running.db.kind, store: running.store.kind, tracing: config.tracing ? 'otlp' : 'off' },
     'tollgate listening',
   );
+  if (cluster.isWorker) process.send?.(READY_MESSAGE);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -15,11 +15,12 @@ export const REDACT_PATHS = [
   ...SECRET_FIELDS.map((f) => (f.includes('-') ? `["${f}"]` : f)),
 ];
 
-export function createLogger({ level }: { level: string }, destination?: DestinationStream): Logger {
+/** `bindings`: fields on every line (a cluster worker names itself: `worker`, `pid`). */
+export function createLogger({ level, bindings = {} }: { level: string; bindings?: Record<string, string | number> }, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
-      base: { service: 'tollgate' },
+      base: { service: 'tollgate', ...bindings },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },

@@ -97,7 +97,7 @@ describe("the peer's section of the report", () => {
   const rates: Record<ServerName, number[]> = { bare: [1000, 900, 1100], tollgate: [500, 700, 600], hydra: [400, 500, 300] };
   const samples: Sample[] = [1, 2, 3].flatMap((round) =>
     (['bare', 'tollgate', 'hydra'] as const).map((server) => ({
-      operation: 'refresh' as const, server, round, ...phase(rates[server][round - 1]!, 1000, server === 'hydra' ? 4000 : 1000),
+      operation: 'refresh' as const, server, workers: 1, round, ...phase(rates[server][round - 1]!, 1000, server === 'hydra' ? 4000 : 1000),
     })),
   );
   const facts: PeerFacts = {

@@ -9,6 +9,9 @@ import type { TestServer } from './server.js';
 
 export const REDIRECT_URI = 'https://client.example.com/cb';
 
+/** Where a server answers: the HTTP helpers below need nothing more, so they drive a server process too. */
+export type Reachable = Pick<TestServer, 'url'>;
+
 export interface User {
   id: string;
   username: string;
@@ -44,7 +47,7 @@ async function asJson(res: Response): Promise<JsonResponse> {
 
 /** POSTs a form to an endpoint, authenticating as the client (Basic for confidential clients). */
 export async function postAsClient(
-  server: TestServer,
+  server: Reachable,
   path: string,
   client: Pick<ClientView, 'client_id' | 'client_secret'>,
   params: Record<string, string>,
@@ -62,16 +65,16 @@ export async function postAsClient(
   return asJson(res);
 }
 
-export const tokenRequest = (server: TestServer, client: Pick<ClientView, 'client_id' | 'client_secret'>, params: Record<string, string>, headers?: Record<string, string>) =>
+export const tokenRequest = (server: Reachable, client: Pick<ClientView, 'client_id' | 'client_secret'>, params: Record<string, string>, headers?: Record<string, string>) =>
   postAsClient(server, '/token', client, params, headers);
 
-export const refresh = (server: TestServer, client: ClientView, refreshToken: string, headers?: Record<string, string>) =>
+export const refresh = (server: Reachable, client: ClientView, refreshToken: string, headers?: Record<string, string>) =>
   tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: refreshToken }, headers);
 
-export const introspect = (server: TestServer, client: Pick<ClientView, 'client_id' | 'client_secret'>, token: string) =>
+export const introspect = (server: Reachable, client: Pick<ClientView, 'client_id' | 'client_secret'>, token: string) =>
   postAsClient(server, '/token/introspection', client, { token });
 
-export const revoke = (server: TestServer, client: ClientView, token: string, hint?: string) =>
+export const revoke = (server: Reachable, client: ClientView, token: string, hint?: string) =>
   postAsClient(server, '/token/revocation', client, { token, ...(hint ? { token_type_hint: hint } : {}) });
 
 export interface AuthorizeOptions {
@@ -91,7 +94,7 @@ export interface Authorized {
 }
 
 /** The authorization request's URL (with PKCE S256 unless overridden in `extra`). */
-export function authorizationUrl(server: TestServer, client: ClientView, challenge: string, opts: AuthorizeOptions = {}) {
+export function authorizationUrl(server: Reachable, client: ClientView, challenge: string, opts: AuthorizeOptions = {}) {
   const params = new URLSearchParams({
     client_id: client.client_id,
     response_type: 'code',
@@ -107,7 +110,7 @@ export function authorizationUrl(server: TestServer, client: ClientView, challen
 }
 
 /** Walks the whole browser flow: authorization request → login page → consent page → redirect with a code. */
-export async function authorize(server: TestServer, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Authorized> {
+export async function authorize(server: Reachable, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Authorized> {
   const browser = opts.browser ?? new Browser(server.url);
   const { verifier, challenge } = pkce();
   let { res, url } = await browser.follow(await browser.get(authorizationUrl(server, client, challenge, opts)));
@@ -136,7 +139,7 @@ export interface Tokens {
   token_type: string;
 }
 
-export const exchangeCode = (server: TestServer, client: ClientView, code: string, verifier: string) =>
+export const exchangeCode = (server: Reachable, client: ClientView, code: string, verifier: string) =>
   tokenRequest(server, client, {
     grant_type: 'authorization_code',
     code,
@@ -145,7 +148,7 @@ export const exchangeCode = (server: TestServer, client: ClientView, code: strin
   });
 
 /** A full flow ending in tokens; fails loudly when any step does. */
-export async function obtainTokens(server: TestServer, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Tokens> {
+export async function obtainTokens(server: Reachable, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Tokens> {
   const { code, verifier } = await authorize(server, client, user, opts);
   const res = await exchangeCode(server, client, code, verifier);
   if (res.status !== 200) throw new Error(`code exchange failed: ${res.status} ${JSON.stringify(res.body)}`);

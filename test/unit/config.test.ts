@@ -114,4 +114,15 @@ describe('configuration', () => {
       expect(contrast(edge, '#ffffff')).toBeGreaterThanOrEqual(3);
     }
   });
+
+  it('runs one process unless WORKERS says more, and more only with DATABASE_URL and REDIS_URL', () => {
+    const external = { DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' };
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...external, WORKERS: '4' }).workers).toBe(4);
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1); // one worker is today's single process: embedded is fine
+    for (const bad of ['0', '-1', '1.5', 'two', '65']) expect(() => loadConfig({ ...external, WORKERS: bad })).toThrow(/^invalid configuration:\n {2}- WORKERS: /);
+    expect(() => loadConfig({ WORKERS: '2' })).toThrow('WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (DATABASE_URL and REDIS_URL not set)');
+    expect(() => loadConfig({ WORKERS: '2', DATABASE_URL: external.DATABASE_URL })).toThrow('(REDIS_URL not set)');
+    expect(() => loadConfig({ WORKERS: '2', REDIS_URL: external.REDIS_URL })).toThrow('(DATABASE_URL not set)');
+  });
 });
