@@ -71,7 +71,10 @@ describe('PostgreSQL unavailable', () => {
     // Telemetry sees the outage: the 503 under its own status, and refused connections under the database.
     expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(1);
     expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="/readyz"', 'status="503"')).toBe(1);
-    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"', 'reason="connection_refused"')).toBeGreaterThanOrEqual(2);
+    // At least the readiness probe's connection is refused. The refresh may instead meet a pooled connection whose
+    // backend was just terminated (the pool had not yet noticed): that one counts as lost.
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"', 'reason="connection_refused"')).toBeGreaterThanOrEqual(1);
+    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"')).toBeGreaterThanOrEqual(2);
     expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="store"')).toBe(0);
 
     await admin(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
