@@ -1,9 +1,12 @@
 // What every CLI command gets: the parsed configuration, the durable database (joined over the embedded
-// server's socket when one runs, opened directly otherwise; migrated either way) and the token hasher.
+// server's socket when one runs, opened directly otherwise; migrated either way), the token hasher, a logger on
+// stderr (stdout is the command's JSON result) and the audit trail, whose events are mirrored to that logger.
+import { createAudit, type Audit } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { DerivedKeys } from '../crypto/secrets.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { Database } from '../db/database.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { openFoundation } from '../services.js';
 
 export interface CliContext {
@@ -11,12 +14,17 @@ export interface CliContext {
   db: Database;
   keys: DerivedKeys;
   hash: TokenHasher;
+  logger: Logger;
+  audit: Audit;
   stdin(): Promise<string>;
 }
 
+const stderrLogger = (config: Config) => createLogger({ level: config.logLevel }, process.stderr);
+
 export async function openCliContext(config: Config, stdin: () => Promise<string>): Promise<CliContext> {
   const { keys, db, hash } = await openFoundation(config, { serve: false });
-  return { config, db, keys, hash, stdin };
+  const logger = stderrLogger(config);
+  return { config, db, keys, hash, logger, audit: createAudit(db.prisma, logger), stdin };
 }
 
 /** Thrown by a dry-run context the moment a command first needs storage: its arguments were all checked by then. */
@@ -34,6 +42,10 @@ export function dryRunContext(config: Config, stdin: () => Promise<string>): Cli
   return {
     config,
     stdin,
+    logger: stderrLogger(config),
+    get audit() {
+      return stop();
+    },
     get db() {
       return stop();
     },

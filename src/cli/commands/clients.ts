@@ -2,14 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 import { allowanceEvent, CLI_ACTOR, eventBy } from '../../admin/actor.js';
-import { createAudit } from '../../audit/audit.js';
 import { setAllowance } from '../../clients/allowances.js';
 import { createClient, rotateClientSecret, type ClientInput } from '../../clients/clients.js';
 import { markClientChanged } from '../../clients/client-versions.js';
 import { checkIdentifier, checkScopes, registerResourceServer } from '../../clients/resource-servers.js';
 import { openStore } from '../../store/index.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import { createLogger } from '../../observability/logger.js';
 import type { CliContext } from '../context.js';
 
 /**
@@ -99,7 +97,7 @@ export async function clientsRotateSecret(ctx: CliContext, args: string[]) {
   const secret = await rotateClientSecret(ctx.db.prisma, ctx.hash, clientId, [event]);
   if (!secret) throw new NotFound(`no client ${clientId}`);
   await announceClientChange(ctx, clientId);
-  createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr)).mirror({ ...event, clientId });
+  ctx.audit.mirror({ ...event, clientId });
   return { client_id: clientId, client_secret: secret };
 }
 
@@ -129,7 +127,7 @@ export async function clientsAllow(ctx: CliContext, args: string[]) {
   if (values.scopes === undefined) throw new InvalidRequest('--scopes is required ("" takes the allowance away)');
   const { allowance, before } = await setAllowance(ctx.db.prisma, clientId, values.resource, values.scopes.split(/\s+/));
   await announceClientChange(ctx, clientId);
-  const audit = createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr));
+  const { audit } = ctx;
   await audit.record({ ...allowanceEvent(CLI_ACTOR, allowance, before), clientId });
   return allowance;
 }

@@ -4,18 +4,15 @@
 import { parseArgs } from 'node:util';
 
 import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
-import { createAudit } from '../../audit/audit.js';
 import { EVERY_CLIENT } from '../../clients/allowances.js';
 import {
   deleteResourceServer, getResourceServer, listResourceServers, registerResourceServer, toResourceServerView, updateResourceServer,
   type ApiScope,
 } from '../../clients/resource-servers.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import { createLogger } from '../../observability/logger.js';
 import type { CliContext } from '../context.js';
 import { announceClientChange } from './clients.js';
 
-const auditOf = (ctx: CliContext) => createAudit(ctx.db.prisma, createLogger({ level: ctx.config.logLevel }, process.stderr));
 
 /** --describe "scope=text" (repeatable): descriptions by scope name. */
 function descriptions(values: string[] | undefined): Map<string, string> {
@@ -71,7 +68,7 @@ export async function resourcesUpdate(ctx: CliContext, args: string[]) {
   });
   if (!updated) throw new NotFound(`no API is registered with the identifier ${values.resource}`);
   await announceClientChange(ctx, EVERY_CLIENT);
-  await auditOf(ctx).record({
+  await ctx.audit.record({
     ...eventBy(CLI_ACTOR, 'resource_server.updated', 'success', { resource: values.resource, removed_scopes: updated.removedScopes }),
     clientId: current.clientId ?? null,
   });
@@ -85,6 +82,6 @@ export async function resourcesDelete(ctx: CliContext, args: string[]) {
   const current = await getResourceServer(ctx.db.prisma, values.resource);
   if (!current || !(await deleteResourceServer(ctx.db.prisma, values.resource))) throw new NotFound(`no API is registered with the identifier ${values.resource}`);
   await announceClientChange(ctx, EVERY_CLIENT);
-  await auditOf(ctx).record({ ...eventBy(CLI_ACTOR, 'resource_server.deleted', 'success', { resource: values.resource }), clientId: current.clientId ?? null });
+  await ctx.audit.record({ ...eventBy(CLI_ACTOR, 'resource_server.deleted', 'success', { resource: values.resource }), clientId: current.clientId ?? null });
   return { resource: values.resource, deleted: true };
 }

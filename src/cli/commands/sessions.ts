@@ -11,9 +11,7 @@
 import { parseArgs } from 'node:util';
 
 import { CLI_ACTOR } from '../../audit/actor.js';
-import { createAudit } from '../../audit/audit.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import { createLogger } from '../../observability/logger.js';
 import { listSessions, logoutEverywhere, revokeSession, toSessionView, type SessionDeps, type SessionKey, type SessionView } from '../../sessions/sessions.js';
 import { findUserByUsername, UUID } from '../../sessions/users.js';
 import { createFamilies } from '../../services.js';
@@ -34,7 +32,7 @@ export async function withSessionDeps<T>(ctx: CliContext, fn: (deps: SessionDeps
   const { config, db, hash } = ctx;
   const store = await openStore(config);
   try {
-    const audit = createAudit(db.prisma, createLogger({ level: config.logLevel }, process.stderr));
+    const { audit } = ctx;
     const families = createFamilies({ config, db, store, hash, audit });
     return await fn({ prisma: db.prisma, families, audit });
   } finally {

@@ -13,7 +13,6 @@ import { findUserByUsername, listUsers, toUserView } from '../../sessions/users.
 import type { CliContext } from '../context.js';
 import { verificationHook } from '../../accounts/recovery.js';
 import { createMailer } from '../../mail/mailer.js';
-import { createLogger } from '../../observability/logger.js';
 import { withSessionDeps } from './sessions.js';
 
 async function userNamed(ctx: CliContext, username: string | undefined) {
@@ -33,7 +32,7 @@ async function passwordFromStdin(ctx: CliContext, given: boolean | undefined): P
 /** The lifecycle's dependencies; a new email address gets its verification link, mailed as the server would. */
 const withLifecycle = <T>(ctx: CliContext, fn: (deps: LifecycleDeps) => Promise<T>) =>
   withSessionDeps(ctx, (deps) => {
-    const logger = createLogger({ level: ctx.config.logLevel }, process.stderr);
+    const { logger } = ctx;
     const mailer = createMailer({ smtpUrl: ctx.config.mail.smtpUrl, from: ctx.config.mail.from, dataDir: ctx.config.dataDir }, logger);
     const recovery = { ...deps, hash: ctx.hash, mailer, logger, issuer: ctx.config.issuer, brandName: ctx.config.brand.name };
     return fn({ ...deps, emailChanged: verificationHook(recovery) }).finally(() => mailer.close());
