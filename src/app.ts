@@ -38,7 +38,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { createLoginLimiter, endpointLimits } from './security/rate-limits.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, instrumentStore, type Metrics } from './observability/metrics.js';
-import { createMetricsRouter, requestMetrics } from './observability/metrics-http.js';
+import { createMetricsRouter, requestMetrics, type MetricsSource } from './observability/metrics-http.js';
 import { requestLogger, type TraceIds } from './observability/request-logger.js';
 import { withRequestContext } from './request/context.js';
 import { createInteractionRouter } from './oidc/interactions.js';
@@ -64,6 +64,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** With tracing on (src/main.ts): the current trace's ids, for the request log. */
   traceIds?: TraceIds;
+  /** What /metrics serves instead of this process's registry: a cluster worker serves every worker's sum. */
+  metricsSource?: MetricsSource;
 }
 
 export interface App {
@@ -101,7 +103,7 @@ function createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme }: 
   return koa;
 }
 
-export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false, traceIds }: AppDeps): Promise<App> {
+export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false, traceIds, metricsSource }: AppDeps): Promise<App> {
   const metrics = createMetrics({ anomalySignals: SIGNALS });
   const theme = createTheme(config.brand); // once: the pages' style and its CSP hash
   const store = instrumentStore(rawStore, metrics);
@@ -173,7 +175,7 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
-  if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metrics, config.metrics.token).routes()));
+  if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metricsSource ?? metrics.registry, config.metrics.token).routes()));
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir }, logger);
   const recovery: RecoveryDeps = { prisma: db.prisma, families, audit, hash, mailer, logger, issuer: config.issuer, brandName: config.brand.name };
   const emailChanged = verificationHook(recovery);

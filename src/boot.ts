@@ -13,6 +13,7 @@ import type { Database } from './db/database.js';
 import type { Logger } from './observability/logger.js';
 import type { TraceIds } from './observability/request-logger.js';
 import { pruneExpired, startPruneJob } from './families/prune.js';
+import type { WorkerMetrics } from './observability/cluster-metrics.js';
 import { listenMetrics } from './observability/metrics-http.js';
 import { openFoundation } from './services.js';
 import { openStore } from './store/index.js';
@@ -32,15 +33,27 @@ export interface Running extends App {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** `traceIds`: given by src/main.ts when tracing is on, so that each request's log line names its trace. */
-export async function boot(config: Config, logger: Logger, { traceIds }: { traceIds?: TraceIds } = {}): Promise<Running> {
+export interface BootOptions {
+  /** Given by src/main.ts when tracing is on, so that each request's log line names its trace. */
+  traceIds?: TraceIds | undefined;
+  /**
+   * A cluster worker's side of the cluster's metrics (WORKERS > 1): /metrics serves every worker's sum, this
+   * process's registry is shared with the primary, and METRICS_PORT is the primary's to serve.
+   */
+  workerMetrics?: WorkerMetrics | undefined;
+}
+
+export async function boot(config: Config, logger: Logger, { traceIds, workerMetrics }: BootOptions = {}): Promise<Running> {
   const { keys, db, applied } = await openFoundation(config, { serve: true });
   if (applied.length) logger.info({ applied }, 'migrations applied');
   let store: ShortLivedStore | undefined;
   try {
     store = await openStore(config);
     let drainer: Drainer | undefined;
-    const app = await createApp({ config, db, store, logger, keys, traceIds, isDraining: () => drainer?.draining ?? false });
+    const app = await createApp({
+      config, db, store, logger, keys, traceIds, isDraining: () => drainer?.draining ?? false, ...(workerMetrics ? { metricsSource: workerMetrics.source } : {}),
+    });
+    workerMetrics?.share(app.metrics.registry);
     const server = createServer(app.koa.callback());
     drainer = drainable(server);
     const draining = drainer;
@@ -54,7 +67,7 @@ export async function boot(config: Config, logger: Logger, { traceIds }: { trace
     const opened = store;
     const adminServer = app.admin ? await listenAdmin(app.admin.callback(), config) : undefined;
     const adminDrainer = adminServer ? drainable(adminServer) : undefined;
-    const metricsServer = config.metrics.port ? await listenMetrics(app.metrics, config.metrics.port, config.metrics.host) : undefined;
+    const metricsServer = config.metrics.port && !workerMetrics ? await listenMetrics(app.metrics.registry, config.metrics.port, config.metrics.host) : undefined;
     const stopPruning = startPruneJob({
       store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
     });

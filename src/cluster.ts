@@ -11,7 +11,10 @@
 //   cluster ever served is a start-up failure: the others are stopped and the primary exits 1, as one process would.
 // - SIGTERM/SIGINT: every worker gets SIGTERM and runs the graceful stop of src/main.ts (SHUTDOWN_TIMEOUT_SECONDS);
 //   the primary exits 0 once all have exited 0. One still running shortly after the timeout is killed (exit 1).
+// - /metrics is the sum of every serving worker (src/observability/cluster-metrics.ts): the primary listens on
+//   METRICS_PORT itself and answers workers asked on the main port. Its modules are loaded only then, in here.
 import cluster, { type Worker } from 'node:cluster';
+import type { Server } from 'node:http';
 
 import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
@@ -27,8 +30,9 @@ const KILL_GRACE_MS = 2_000;
 
 export const restartDelayMs = (failures: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, failures - 1));
 
-export function runPrimary(config: Config, logger: Logger): void {
+export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const readyAt = new Map<Worker, number>();
+  const metricsServer = await serveClusterMetrics(config, () => [...readyAt.keys()]);
   let serving = false;
   let stopping = false;
   let failures = 0;
@@ -72,6 +76,8 @@ export function runPrimary(config: Config, logger: Logger): void {
     for (const timer of pending) clearTimeout(timer);
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     logger.info({ signal, workers: workers.length, timeout_seconds: config.shutdownTimeoutSeconds }, 'shutting down');
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     let clean = true;
     const exits = workers.map((w) =>
       w.isDead()
@@ -105,4 +111,13 @@ export function runPrimary(config: Config, logger: Logger): void {
       stop('startup-failure', true);
     }
   })();
+}
+
+/** The cluster's /metrics: gathered from the workers whatever the port; listened on here when METRICS_PORT is set. */
+async function serveClusterMetrics(config: Config, serving: () => Worker[]): Promise<Server | undefined> {
+  const { gatherClusterMetrics } = await import('./observability/cluster-metrics.js');
+  const sum = gatherClusterMetrics(serving);
+  if (!config.metrics.port) return undefined;
+  const { listenMetrics } = await import('./observability/metrics-http.js');
+  return listenMetrics(sum, config.metrics.port, config.metrics.host);
 }

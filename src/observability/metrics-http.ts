@@ -9,6 +9,12 @@ import { constantTimeEqual } from '../crypto/token-hash.js';
 import { Unauthorized } from '../errors.js';
 import type { Metrics } from './metrics.js';
 
+/** What /metrics serves: this process's registry (a Registry is one), or a cluster's sum (cluster-metrics.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 /** oidc-provider's route name, else the matched router template, else a fixed label: never a raw path. */
 export function requestMetrics(metrics: Metrics): Middleware {
   return async (ctx, next) => {
@@ -22,7 +28,7 @@ export function requestMetrics(metrics: Metrics): Middleware {
   };
 }
 
-export function createMetricsRouter(metrics: Metrics, token: string): Router {
+export function createMetricsRouter(source: MetricsSource, token: string): Router {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
     const presented = /^Bearer (.+)$/i.exec(ctx.get('authorization'))?.[1];
@@ -31,21 +37,21 @@ export function createMetricsRouter(metrics: Metrics, token: string): Router {
       throw new Unauthorized('a valid metrics bearer token is required');
     }
     ctx.set('Cache-Control', 'no-store');
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
+    ctx.type = source.contentType;
+    ctx.body = await source.metrics();
   });
   return router;
 }
 
 /** A separate listener for scrapers on a private interface; it serves /metrics only. */
-export async function listenMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
+export async function listenMetrics(source: MetricsSource, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+    source.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': source.contentType }).end(body),
       () => res.writeHead(500).end(),
     );
   });

@@ -4,6 +4,7 @@
 // setting is refused at start-up. Which process answered a request is read from its log line (each worker's lines
 // carry its pid; the request is found by the X-Request-Id the test sends): nothing public names a process. Tracing is
 // on (an OTLP/HTTP receiver here): each worker starts it, so the refreshes each worker served arrive as traces.
+// /metrics, on METRICS_PORT (served by the primary) and on the main port (by any worker), counts every worker's work.
 import { randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { obtainTokens, REDIRECT_URI, type User } from '../support/oauth.js';
-import { runCli, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
+import { freePort, runCli, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
 import { createStorage, type Storage } from '../support/server.js';
 
 interface LogLine {
@@ -45,8 +46,12 @@ async function waitFor<T>(what: string, server: ServerProcess, find: () => T | u
 
 /** One request on a connection of its own (no keep-alive pool): the cluster hands each connection to a worker. */
 function send(port: number, path: string, { form, authorization, requestId, traceparent }: { form?: Record<string, string>; authorization?: string; requestId: string; traceparent?: string }) {
+  return sendText(port, path, { form, authorization, requestId, traceparent }).then(({ status, text }) => ({ status, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+}
+
+function sendText(port: number, path: string, { form, authorization, requestId, traceparent }: { form?: Record<string, string> | undefined; authorization?: string | undefined; requestId: string; traceparent?: string | undefined }) {
   const body = form ? new URLSearchParams(form).toString() : undefined;
-  return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request({
       host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent: false,
       headers: {
@@ -58,12 +63,18 @@ function send(port: number, path: string, { form, authorization, requestId, trac
     }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.once('error', reject);
     req.end(body);
   });
 }
+
+/** A sample's value in Prometheus text (undefined when the series is absent). */
+const sample = (text: string, series: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
 
 /** The pid of the worker whose log line answered the request `requestId`. */
 const answeredBy = (server: ServerProcess, requestId: string) =>
@@ -115,6 +126,8 @@ async function cli(args: string[], env: Record<string, string>, stdin?: string):
   return res.json as Record<string, unknown>;
 }
 
+const METRICS_TOKEN = randomBytes(16).toString('hex');
+
 describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
   let storage: Storage;
   let server: ServerProcess;
@@ -122,6 +135,7 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
   let client: ClientView;
   let user: User;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let metricsPort: number;
 
   beforeAll(async () => {
     storage = await createStorage('external');
@@ -129,7 +143,9 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
     const env = {
       ...storage.env, WORKERS: '2', SHUTDOWN_TIMEOUT_SECONDS: '5', REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100',
+      METRICS_PORT: String(await freePort()), METRICS_TOKEN: METRICS_TOKEN,
     };
+    metricsPort = Number(env.METRICS_PORT);
     server = await startServerProcess(env, { npmScript: 'start', timeoutMs: 120_000 });
     workerPids = await waitFor('"tollgate cluster ready"', server, () => parsed(server).find((l) => l.msg === 'tollgate cluster ready')?.worker_pids);
     const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -183,6 +199,20 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
       expect(parsed(server).find((l) => l.msg === 'request' && l.trace_id === traceId)).toMatchObject({ pid });
     }
     expect(new Set(chain).size).toBe(chain.length);
+
+    // The metrics count the six rotations, wherever they ran, whoever is asked: the primary on METRICS_PORT, and
+    // each worker on the main port (one scrape per connection: both workers answer one of them).
+    const rotated = 'tollgate_refresh_outcomes_total{outcome="rotated"}';
+    const scraped = await sendText(metricsPort, '/metrics', { requestId: 'scrape-port' });
+    expect({ status: scraped.status, rotated: sample(scraped.text, rotated) }).toEqual({ status: 200, rotated: 6 });
+    const scrapedBy = new Set<number>();
+    for (let i = 0; i < 2; i++) {
+      const id = `scrape-${i}-${randomBytes(4).toString('hex')}`;
+      const res = await sendText(server.port, '/metrics', { requestId: id, authorization: `Bearer ${METRICS_TOKEN}` });
+      expect({ status: res.status, rotated: sample(res.text, rotated) }).toEqual({ status: 200, rotated: 6 });
+      scrapedBy.add(await answeredBy(server, id));
+    }
+    expect([...scrapedBy].sort()).toEqual([...workerPids].sort());
 
     // Replayed on one worker, then the current token on the other: the family is gone for both.
     const replayId = `replay-${randomBytes(4).toString('hex')}`;
