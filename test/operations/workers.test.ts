@@ -263,6 +263,23 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
   }, 60_000);
 });
 
+describe('WORKERS=2 when a worker cannot start', () => {
+  afterAll(() => stopAllProcesses());
+
+  it('stops there: the error on stderr, no second worker, exit 1', async () => {
+    // A database that does not exist: the first worker fails while opening it, before anything listens.
+    const missing = new URL(process.env.TEST_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+    missing.pathname = `/tg_missing_${randomBytes(6).toString('hex')}`;
+    const env = { DATABASE_URL: missing.toString(), REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', WORKERS: '2' };
+    const failed = await startServerProcess(env, { npmScript: 'start', timeoutMs: 60_000 }).then(() => undefined, (err: Error) => err.message);
+    expect(failed).toMatch(/exited \(code 1, signal null\) before listening/);
+    expect(failed).toMatch(/tollgate failed to start: .*tg_missing_/);
+    expect(failed).toContain('a worker failed to start; stopping the others');
+    expect(failed).not.toContain('"worker ready"');
+    expect(failed?.match(/"msg":"stopped"/g)).toHaveLength(1); // the primary's
+  }, 90_000);
+});
+
 describe('WORKERS on the embedded default', () => {
   let storage: Storage;
   afterAll(async () => {
