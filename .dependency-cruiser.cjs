@@ -14,10 +14,18 @@ const layers = [
 
 const upward = layers.slice(0, -1).map(([name, path], i) => ({
   name: `no-upward-from-${name}`,
-  comment: `${name} may not import from ${layers.slice(i + 1).map(([n]) => n).join(', ')} (docs/architecture.md, "Layers")`,
+  comment: `${name} may not import from ${layers
+    .slice(i + 1)
+    .map(([n]) => n)
+    .join(', ')} (docs/architecture.md, "Layers")`,
   severity: 'error',
   from: { path },
-  to: { path: layers.slice(i + 1).map(([, p]) => `(${p})`).join('|') },
+  to: {
+    path: layers
+      .slice(i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+  },
 }));
 
 module.exports = {

@@ -17,13 +17,32 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // A variable assigned once but read earlier by a closure (wired before it exists) stays `let`.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       // Every deep import of oidc-provider goes through the seam (also enforced for resolution by dependency-cruiser).
-      'no-restricted-imports': ['error', { patterns: [{ group: ['oidc-provider/lib/*'], message: 'import oidc-provider internals only in src/oidc/internals*.ts' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['oidc-provider/lib/*'],
+              message: 'import oidc-provider internals only in src/oidc/internals*.ts',
+            },
+          ],
+        },
+      ],
     },
   },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   // Tests read JSON bodies field by field; typing each response would only restate the assertions.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  { files: ['src/oidc/internals*.ts', 'src/oidc/*.d.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    files: ['src/oidc/internals*.ts', 'src/oidc/*.d.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
 );

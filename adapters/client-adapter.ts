@@ -36,7 +36,10 @@ export class ClientAdapter {
   readonly #prisma: PrismaClient;
   readonly #store: ShortLivedStore;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { value: Metadata | undefined; until: number; version?: string | null; epoch?: number }>();
+  readonly #cache = new Map<
+    string,
+    { value: Metadata | undefined; until: number; version?: string | null; epoch?: number }
+  >();
   #changes: Subscription | undefined;
   /** Counts announced changes, so that a lookup overtaken by one does not cache what it read before it. */
   #changesSeen = 0;
@@ -45,7 +48,13 @@ export class ClientAdapter {
   readonly #registered: RegisteredClients | undefined;
   readonly #changed: (clientId: string) => Promise<void>;
 
-  constructor(prisma: PrismaClient, store: ShortLivedStore, cacheSeconds = 0, registered?: RegisteredClients, changed: (clientId: string) => Promise<void> = async () => {}) {
+  constructor(
+    prisma: PrismaClient,
+    store: ShortLivedStore,
+    cacheSeconds = 0,
+    registered?: RegisteredClients,
+    changed: (clientId: string) => Promise<void> = async () => {},
+  ) {
     this.#prisma = prisma;
     this.#store = store;
     this.#cacheMs = cacheSeconds * 1000;
@@ -55,7 +64,8 @@ export class ClientAdapter {
 
   /** Listens to client changes announced by any instance (or the CLI); until then every lookup reads the version. Closed with the store. */
   async watchChanges(): Promise<void> {
-    if (this.#cacheMs > 0 && !this.#changes) this.#changes = await this.#store.subscribe(CLIENT_CHANGED, (clientId) => this.invalidate(clientId));
+    if (this.#cacheMs > 0 && !this.#changes)
+      this.#changes = await this.#store.subscribe(CLIENT_CHANGED, (clientId) => this.invalidate(clientId));
   }
 
   invalidate(clientId: string): void {
@@ -89,12 +99,21 @@ export class ClientAdapter {
     }
     const row = await this.#prisma.client.findUnique({ where: { clientId } });
     const value: Metadata | undefined = row
-      ? { ...forProvider(row.metadata as Metadata), client_id: row.clientId, ...(row.secretHash ? { client_secret: row.secretHash } : undefined) }
+      ? {
+          ...forProvider(row.metadata as Metadata),
+          client_id: row.clientId,
+          ...(row.secretHash ? { client_secret: row.secretHash } : undefined),
+        }
       : undefined;
     if (this.#cacheMs > 0 && this.#changesSeen === seen) {
       if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
       // Trusted later by the same rule it was read under: an epoch, or a version (read before the row).
-      this.#cache.set(clientId, changes ? { value, until: Date.now() + this.#cacheMs, epoch } : { value, until: Date.now() + this.#cacheMs, version });
+      this.#cache.set(
+        clientId,
+        changes
+          ? { value, until: Date.now() + this.#cacheMs, epoch }
+          : { value, until: Date.now() + this.#cacheMs, version },
+      );
     }
     return value;
   }

@@ -15,7 +15,6 @@ export interface GrantAdapterDeps {
   hash: TokenHasher;
 }
 
-
 const expiry = (expiresIn?: number) => (expiresIn ? new Date(Date.now() + expiresIn * 1000) : null);
 const epoch = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
 
@@ -64,15 +63,30 @@ export class GrantAdapter {
    * checks that account's logout-everywhere next, and finds it in the request memo instead of reading again.
    */
   async #findGrant(id: string): Promise<Payload | undefined> {
-    const rows = await this.#deps.sql.query<{ payload: Payload; expires_at: Date | null; consumed_at: Date | null; account_id: string | null; not_before: Date | null; disabled_at: Date | null }>(`
+    const rows = await this.#deps.sql.query<{
+      payload: Payload;
+      expires_at: Date | null;
+      consumed_at: Date | null;
+      account_id: string | null;
+      not_before: Date | null;
+      disabled_at: Date | null;
+    }>(
+      `
       SELECT g.payload, g.expires_at, g.consumed_at, a.id::text AS account_id, a.not_before, a.disabled_at
         FROM oidc_payloads g
         LEFT JOIN accounts a ON a.id = CASE WHEN g.payload->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN (g.payload->>'accountId')::uuid END
-       WHERE g.model = 'Grant' AND g.id = $1`, [this.#deps.hash(id)], 'tg_find_grant');
+       WHERE g.model = 'Grant' AND g.id = $1`,
+      [this.#deps.hash(id)],
+      'tg_find_grant',
+    );
     const row = rows[0];
     if (!row || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) return undefined;
     const ctx = currentRequest();
-    if (ctx && row.account_id) memoOf(ctx).notBefore.set(row.account_id, { notBefore: row.not_before ? new Date(row.not_before) : null, disabled: row.disabled_at !== null });
+    if (ctx && row.account_id)
+      memoOf(ctx).notBefore.set(row.account_id, {
+        notBefore: row.not_before ? new Date(row.not_before) : null,
+        disabled: row.disabled_at !== null,
+      });
     return fromStored(row.payload, id, epoch(row.consumed_at ? new Date(row.consumed_at) : null));
   }
 
@@ -107,7 +121,8 @@ export class GrantAdapter {
   }
 
   async revokeByGrantId(grantId: string) {
-    await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, grantId: this.#deps.hash(grantId) } });
+    await this.#deps.prisma.oidcPayload.deleteMany({
+      where: { model: this.#model, grantId: this.#deps.hash(grantId) },
+    });
   }
 }
-

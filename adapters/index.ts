@@ -16,7 +16,6 @@ import { GrantAdapter } from './grant-adapter.js';
 import { RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { revokeStoreGrant, StoreAdapter } from './store-adapter.js';
 
-
 /** Models whose loss would log users out: grants (generic payload table) and refresh tokens (families). */
 export const DURABLE_MODELS = new Set(['Grant', 'RefreshToken', 'RegistrationAccessToken']);
 
@@ -64,7 +63,8 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   const backendFor = (model: string): Backend => {
     let backend = backends.get(model);
     if (!backend) {
-      if (model === 'RefreshToken') backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
+      if (model === 'RefreshToken')
+        backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
       else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, deps);
       else if (model === 'DeviceCode') backend = new DeviceCodeAdapter(deps);
       else backend = new StoreAdapter(model, deps);
@@ -86,7 +86,13 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     clients.invalidate(clientId);
     await markClientChanged(deps.store, clientId);
   };
-  const clients: ClientAdapter = new ClientAdapter(deps.prisma, deps.store, deps.clientCacheSeconds ?? 0, deps.registeredClients, announce);
+  const clients: ClientAdapter = new ClientAdapter(
+    deps.prisma,
+    deps.store,
+    deps.clientCacheSeconds ?? 0,
+    deps.registeredClients,
+    announce,
+  );
   const adapters = new Map<string, Adapter>();
 
   const factory = (model: string): Adapter => {
@@ -115,7 +121,9 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   };
   const invalidateClient = announce;
   return Object.assign(factory, {
-    revokeGrant, invalidateClient, watchClientChanges: () => clients.watchChanges(),
+    revokeGrant,
+    invalidateClient,
+    watchClientChanges: () => clients.watchChanges(),
     onClientChanged: (listener: (clientId: string) => void) => clients.onChange(listener),
   });
 }

@@ -10,11 +10,12 @@ import { currentRequest } from '../src/request/context.js';
 import { fromStored, toStored, type Payload } from '../src/store/payload.js';
 import { storeKeyFor } from '../src/store/keys.js';
 
-
 const revokedEvent = (reason: string): AuditEvent => {
   const ctx = currentRequest();
   return {
-    type: 'refresh_token.family_revoked', outcome: 'revoked', detail: { reason },
+    type: 'refresh_token.family_revoked',
+    outcome: 'revoked',
+    detail: { reason },
     ...deviceOf(ctx),
   };
 };
@@ -46,7 +47,10 @@ export class RefreshTokenAdapter {
    * refresh token, and one store read spares the database query.
    */
   async find(id: string) {
-    const known = await this.store.getMany([storeKeyFor(this.hash, 'AccessToken', id), storeKeyFor(this.hash, 'ClientCredentials', id)]);
+    const known = await this.store.getMany([
+      storeKeyFor(this.hash, 'AccessToken', id),
+      storeKeyFor(this.hash, 'ClientCredentials', id),
+    ]);
     if (known.some((v) => v !== null)) return undefined;
     const row = await this.families.findToken(id);
     if (!row || !row.payload || row.consumedAt || row.family.revokedAt) return undefined;
@@ -74,6 +78,8 @@ export class RefreshTokenAdapter {
   }
 
   async revokeByGrantId(grantId: string) {
-    await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [revokedEvent('grant_revoked')]);
+    await this.families.revokeWhere({ grantIdHash: this.hash(grantId) }, 'grant_revoked', [
+      revokedEvent('grant_revoked'),
+    ]);
   }
 }

@@ -26,7 +26,6 @@ function withoutSessionCookie(payload: Payload): Payload {
   return { ...payload, session: rest };
 }
 
-
 export class StoreAdapter {
   readonly #model: string;
   readonly #deps: StoreAdapterDeps;

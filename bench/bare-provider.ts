@@ -58,7 +58,10 @@ const configuration: Configuration = {
   features: {
     devInteractions: { enabled: true }, // its built-in login and consent pages; the benchmark drives them
     clientCredentials: { enabled: true },
-    introspection: { enabled: true, allowedPolicy: async (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId },
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId,
+    },
     revocation: { enabled: true },
   },
   ttl: {

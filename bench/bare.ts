@@ -24,7 +24,11 @@ export async function startBare(): Promise<Target> {
     url,
     pid: child.pid,
     endpoints: providerEndpoints(url),
-    codeClient: { client_id: codeClient.client_id, client_secret: codeClient.client_secret, redirect_uri: codeClient.redirect_uris[0]! },
+    codeClient: {
+      client_id: codeClient.client_id,
+      client_secret: codeClient.client_secret,
+      redirect_uri: codeClient.redirect_uris[0]!,
+    },
     ccClient: { client_id: ccClient.client_id, client_secret: ccClient.client_secret, scope: ccClient.scope },
     user: { username: 'bench-user', password: 'any password' }, // the dev login page accepts anyone
     serverPids: async () => [child.pid],

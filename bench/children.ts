@@ -48,13 +48,22 @@ function killGroup(child: ChildProcess) {
   }
 }
 
-export async function startChild(name: string, entry: string, { nodeFlags = [], ...options }: StartOptions): Promise<ChildServer> {
+export async function startChild(
+  name: string,
+  entry: string,
+  { nodeFlags = [], ...options }: StartOptions,
+): Promise<ChildServer> {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []; // compiled JavaScript runs on plain node
   return startProcess(name, process.execPath, [...nodeFlags, ...loader, entry], options);
 }
 
 /** Any server program (a peer such as Hydra is a Go binary), run and watched as startChild runs a node entry. */
-export async function startProcess(name: string, command: string, args: string[], { env, ready: until, timeoutMs = 60_000 }: Omit<StartOptions, 'nodeFlags'>): Promise<ChildServer> {
+export async function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  { env, ready: until, timeoutMs = 60_000 }: Omit<StartOptions, 'nodeFlags'>,
+): Promise<ChildServer> {
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     // Only what the child needs: nothing leaks in from the shell (DATABASE_URL, NODE_OPTIONS ...).
@@ -85,7 +94,12 @@ export async function startProcess(name: string, command: string, args: string[]
       done(entry);
     };
     const timer = setTimeout(() => fail(`was not ready within ${timeoutMs} ms`), timeoutMs);
-    void exited.then(() => (clearTimeout(timer), fail(`exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`)));
+    void exited.then(
+      () => (
+        clearTimeout(timer),
+        fail(`exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`)
+      ),
+    );
     if ('probe' in until) void probe(until.probe, () => settled).then((ok) => ok && succeed({}));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: { msg?: unknown; level?: unknown } | undefined;

@@ -67,11 +67,18 @@ export async function startCpuMeter(pids: () => Promise<number[]>, mainPid?: num
     const end = await snapshot();
     const serverInstructions = await counter?.stop();
     let serverMs = 0;
-    const processMs = mainPid === undefined ? undefined : (end.perPid.get(mainPid) ?? 0) - (start.perPid.get(mainPid) ?? 0);
+    const processMs =
+      mainPid === undefined ? undefined : (end.perPid.get(mainPid) ?? 0) - (start.perPid.get(mainPid) ?? 0);
     // A backend born during the phase counts from zero; one that ended during it is lost (rare while busy).
     for (const [pid, ms] of end.perPid) serverMs += ms - (start.perPid.get(pid) ?? 0);
     const generator = process.cpuUsage(start.generator);
-    return { serverMs, processMs, serverInstructions, generatorMs: (generator.user + generator.system) / 1000, machineMs: end.machine - start.machine };
+    return {
+      serverMs,
+      processMs,
+      serverInstructions,
+      generatorMs: (generator.user + generator.system) / 1000,
+      machineMs: end.machine - start.machine,
+    };
   };
 }
 
@@ -87,7 +94,9 @@ function perfAvailable(): boolean {
 /** `perf stat` attached to one process until stopped; undefined where perf is missing or cannot count. */
 function countInstructions(pid: number | undefined) {
   if (pid === undefined || !perfAvailable()) return undefined;
-  const perf = spawn('perf', ['stat', '-x,', '-e', 'instructions:u', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const perf = spawn('perf', ['stat', '-x,', '-e', 'instructions:u', '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   perf.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

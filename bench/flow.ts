@@ -23,10 +23,18 @@ interface Form {
   hasPassword: boolean;
 }
 
-const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescape = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 function attributes(tag: string): Record<string, string> {
-  return Object.fromEntries([...tag.matchAll(/([a-zA-Z-]+)="([^"]*)"/g)].map(([, k, v]) => [k!.toLowerCase(), unescape(v!)]));
+  return Object.fromEntries(
+    [...tag.matchAll(/([a-zA-Z-]+)="([^"]*)"/g)].map(([, k, v]) => [k!.toLowerCase(), unescape(v!)]),
+  );
 }
 
 function readForm(page: string): Form | undefined {
@@ -85,12 +93,17 @@ async function authorize(target: Target): Promise<{ code: string; verifier: stri
   }
   await res.arrayBuffer(); // releases the connection
   const code = new URL(url).searchParams.get('code');
-  if (!code) throw new Error(`${target.name}: the flow ended at ${new URL(url).pathname} (status ${res.status}) without a code`);
+  if (!code)
+    throw new Error(`${target.name}: the flow ended at ${new URL(url).pathname} (status ${res.status}) without a code`);
   return { code, verifier };
 }
 
 /** The client's code exchange (with its PKCE verifier) at the target's token endpoint. */
-export async function exchangeCode(target: Target, http: HttpClient, { code, verifier }: { code: string; verifier: string }): Promise<Tokens> {
+export async function exchangeCode(
+  target: Target,
+  http: HttpClient,
+  { code, verifier }: { code: string; verifier: string },
+): Promise<Tokens> {
   const res = await http.postForm(
     target.endpoints.token,
     { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: target.codeClient.redirect_uri },
@@ -103,9 +116,15 @@ export async function exchangeCode(target: Target, http: HttpClient, { code, ver
     body = {};
   }
   if (res.status !== 200 || !body.access_token || !body.refresh_token) {
-    throw new Error(`${target.name}: code exchange answered ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim());
+    throw new Error(
+      `${target.name}: code exchange answered ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim(),
+    );
   }
-  return { access_token: body.access_token, refresh_token: body.refresh_token, ...(body.id_token ? { id_token: body.id_token } : {}) };
+  return {
+    access_token: body.access_token,
+    refresh_token: body.refresh_token,
+    ...(body.id_token ? { id_token: body.id_token } : {}),
+  };
 }
 
 /** A whole flow, ending in the client's tokens; throws when any step fails. */

@@ -2,7 +2,12 @@
 // Not on a measured path: plain fetch.
 
 /** One admin API call with a JSON body; throws unless it answers 2xx, resolves with the JSON answer. */
-export async function adminCall(base: string, method: 'POST' | 'PUT' | 'GET', path: string, body?: unknown): Promise<Record<string, unknown>> {
+export async function adminCall(
+  base: string,
+  method: 'POST' | 'PUT' | 'GET',
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', accept: 'application/json' },

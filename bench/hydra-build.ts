@@ -33,7 +33,11 @@ export function hydraCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cache, 'tollgate-bench', `hydra-${HYDRA_VERSION}`);
 }
 
-const executable = (path: string) => access(path, constants.X_OK).then(() => true, () => false);
+const executable = (path: string) =>
+  access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 
 /** `go version`, or undefined when no `go` is on the PATH (or it does not run). */
 function goVersion(env: NodeJS.ProcessEnv): string | undefined {
@@ -58,14 +62,19 @@ const lastLines = async (file: string, n: number) =>
   (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').slice(-n).join('\n');
 
 /** The cached binary, or a fresh build of it, or why there is none. `env` is the build's (PATH finds go; XDG_CACHE_HOME). */
-export async function ensureHydra(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<HydraBinary> {
+export async function ensureHydra(
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<HydraBinary> {
   const dir = hydraCacheDir(env);
   const binary = join(dir, 'hydra');
   if (await executable(binary)) return { path: binary, built: false };
 
   const version = goVersion(env);
   if (!version) {
-    return { skipped: `no Go toolchain on the PATH (\`go version\` did not run): Hydra ${HYDRA_VERSION} cannot be built, so the peer is skipped` };
+    return {
+      skipped: `no Go toolchain on the PATH (\`go version\` did not run): Hydra ${HYDRA_VERSION} cannot be built, so the peer is skipped`,
+    };
   }
   const src = join(dir, 'src');
   const buildLog = join(dir, 'build.log');
@@ -74,10 +83,15 @@ export async function ensureHydra(log: (line: string) => void, env: NodeJS.Proce
   await writeFile(buildLog, `${new Date().toISOString()} building ${HYDRA_MODULE}@${HYDRA_VERSION} with ${version}\n`);
   log(`building Hydra ${HYDRA_VERSION} with ${version}, once, at nice 19 (minutes of CPU; output in ${buildLog})`);
   const partial = `${binary}.partial`;
-  for (const args of [['get', '-tool', `${HYDRA_MODULE}@${HYDRA_VERSION}`], ['build', '-ldflags', `-X ${HYDRA_MODULE}/driver/config.Version=${HYDRA_VERSION}`, '-o', partial, HYDRA_MODULE]]) {
+  for (const args of [
+    ['get', '-tool', `${HYDRA_MODULE}@${HYDRA_VERSION}`],
+    ['build', '-ldflags', `-X ${HYDRA_MODULE}/driver/config.Version=${HYDRA_VERSION}`, '-o', partial, HYDRA_MODULE],
+  ]) {
     const code = await go(args, src, buildLog, env);
     if (code !== 0) {
-      return { skipped: `building Hydra ${HYDRA_VERSION} failed (\`go ${args[0]}\` exited ${code}), so the peer is skipped; the end of ${buildLog}:\n${await lastLines(buildLog, 8)}` };
+      return {
+        skipped: `building Hydra ${HYDRA_VERSION} failed (\`go ${args[0]}\` exited ${code}), so the peer is skipped; the end of ${buildLog}:\n${await lastLines(buildLog, 8)}`,
+      };
     }
   }
   await rename(partial, binary);

@@ -17,7 +17,9 @@ async function redirectedWith(browser: Browser, url: string, parameter: string):
   const value = new URL(landed).searchParams.get(parameter);
   if (!value) {
     const error = new URL(landed).searchParams.get('error_description') ?? new URL(landed).searchParams.get('error');
-    throw new Error(`hydra: the flow reached ${new URL(landed).origin}${new URL(landed).pathname} (status ${res.status}) without a ${parameter}${error ? `: ${error}` : ''}`);
+    throw new Error(
+      `hydra: the flow reached ${new URL(landed).origin}${new URL(landed).pathname} (status ${res.status}) without a ${parameter}${error ? `: ${error}` : ''}`,
+    );
   }
   return value;
 }
@@ -26,15 +28,25 @@ export async function hydraCodeFlow(target: Target, admin: string, http: HttpCli
   const browser = new Browser(target.url);
   const { params, verifier } = authorizationRequest(target);
   const login = await redirectedWith(browser, `${target.url}/oauth2/auth?${params}`, 'login_challenge');
-  const afterLogin = await adminCall(admin, 'PUT', `/admin/oauth2/auth/requests/login/accept?login_challenge=${encodeURIComponent(login)}`, {
-    subject: target.user.username,
-    remember: false,
-  });
+  const afterLogin = await adminCall(
+    admin,
+    'PUT',
+    `/admin/oauth2/auth/requests/login/accept?login_challenge=${encodeURIComponent(login)}`,
+    {
+      subject: target.user.username,
+      remember: false,
+    },
+  );
   const consent = await redirectedWith(browser, String(afterLogin.redirect_to), 'consent_challenge');
-  const afterConsent = await adminCall(admin, 'PUT', `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${encodeURIComponent(consent)}`, {
-    grant_scope: params.get('scope')!.split(' '),
-    remember: false,
-  });
+  const afterConsent = await adminCall(
+    admin,
+    'PUT',
+    `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${encodeURIComponent(consent)}`,
+    {
+      grant_scope: params.get('scope')!.split(' '),
+      remember: false,
+    },
+  );
   const code = await redirectedWith(browser, String(afterConsent.redirect_to), 'code');
   return exchangeCode(target, http, { code, verifier });
 }

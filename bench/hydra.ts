@@ -31,7 +31,10 @@ const INTERACTION_ORIGIN = 'https://interaction.bench.invalid';
 /** Runs `hydra ...args` to its end (migrations); rejects with its output when it fails. */
 function runHydra(binary: string, args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((done, reject) => {
-    const child = spawn(binary, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const keep = (chunk: Buffer) => {
       if (output.length < 16_000) output += chunk.toString('utf8');
@@ -87,7 +90,10 @@ export async function startHydra(binary: string, extra: Record<string, string> =
     await monitor.connect();
     monitoring = true;
     await runHydra(binary, ['migrate', 'sql', 'up', '--read-from-env', '--yes'], env);
-    child = await startProcess('hydra', binary, ['serve', 'all', '--dev'], { env, ready: { probe: `${url}/health/ready` } });
+    child = await startProcess('hydra', binary, ['serve', 'all', '--dev'], {
+      env,
+      ready: { probe: `${url}/health/ready` },
+    });
     const codeClient = await adminCall(admin, 'POST', '/admin/clients', {
       client_name: 'Bench web app',
       grant_types: ['authorization_code', 'refresh_token'],
@@ -117,8 +123,16 @@ export async function startHydra(binary: string, extra: Record<string, string> =
       codeFlow: (http) => hydraCodeFlow(target, admin, http),
       // fosite's HMAC strategy: <random 32 bytes>.<HMAC of it under the system secret>, with an ory_at_ prefix.
       opaqueAccessTokens: 'opaque, HMAC-SHA-512/256 under the system secret',
-      codeClient: { client_id: String(codeClient.client_id), client_secret: String(codeClient.client_secret), redirect_uri: REDIRECT_URI },
-      ccClient: { client_id: String(ccClient.client_id), client_secret: String(ccClient.client_secret), scope: 'admin' },
+      codeClient: {
+        client_id: String(codeClient.client_id),
+        client_secret: String(codeClient.client_secret),
+        redirect_uri: REDIRECT_URI,
+      },
+      ccClient: {
+        client_id: String(ccClient.client_id),
+        client_secret: String(ccClient.client_secret),
+        scope: 'admin',
+      },
       user: { username: 'bench-user', password: '' }, // the subject the benchmark's login accepts; Hydra checks no password
       serverPids: async () => [server.pid, ...(await databaseBackends(monitor))],
       warnings: () => server.warnings,

@@ -26,7 +26,13 @@ export interface LoadResult {
   firstError?: string;
 }
 
-export async function runLoad({ concurrency, durationMs, maxRequests, signal, request }: LoadOptions): Promise<LoadResult> {
+export async function runLoad({
+  concurrency,
+  durationMs,
+  maxRequests,
+  signal,
+  request,
+}: LoadOptions): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   let ok = 0;
   let errors = 0;

@@ -14,7 +14,13 @@ import { Browser, pkce } from '../test/support/browser.js';
 import { startTollgate } from './tollgate.js';
 import type { Target } from './target.js';
 
-const { values } = parseArgs({ options: { burst: { type: 'string', default: '150' }, rounds: { type: 'string', default: '5' }, 'rate-limits': { type: 'string', default: 'on' } } });
+const { values } = parseArgs({
+  options: {
+    burst: { type: 'string', default: '150' },
+    rounds: { type: 'string', default: '5' },
+    'rate-limits': { type: 'string', default: 'on' },
+  },
+});
 const BURST = Number(values.burst);
 const ROUNDS = Number(values.rounds);
 const RATE_LIMITS = values['rate-limits'] !== 'off';
@@ -48,8 +54,13 @@ function sendBurst(requests: { url: string; cookie: string; body: string; addres
 async function loginPage(target: Target) {
   const browser = new Browser(target.url);
   const params = new URLSearchParams({
-    client_id: target.codeClient.client_id, response_type: 'code', redirect_uri: target.codeClient.redirect_uri, scope: 'openid',
-    code_challenge: pkce().challenge, code_challenge_method: 'S256', state: randomBytes(6).toString('hex'),
+    client_id: target.codeClient.client_id,
+    response_type: 'code',
+    redirect_uri: target.codeClient.redirect_uri,
+    scope: 'openid',
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+    state: randomBytes(6).toString('hex'),
   });
   const start = await browser.follow(await browser.get(`${target.url}/auth?${params}`));
   const action = /<form[^>]*action="([^"]*)"/.exec(await start.res.text())?.[1]?.replace(/&amp;/g, '&');
@@ -62,7 +73,9 @@ async function loginPage(target: Target) {
   };
   /** The same post as a plain request, for the burst worker. */
   const request = (address: string, username: string, password: string) => ({
-    url, address, cookie: browser.cookieHeader(new URL(url).pathname),
+    url,
+    address,
+    cookie: browser.cookieHeader(new URL(url).pathname),
     body: new URLSearchParams({ ...(browser.hiddenFields.get(url) ?? {}), username, password }).toString(),
   });
   return Object.assign(post, { request });
@@ -78,7 +91,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function main() {
-  const target = await startTollgate({ env: { RATE_LIMIT_ENABLED: RATE_LIMITS ? 'true' : 'false', TRUST_PROXY: 'true' } });
+  const target = await startTollgate({
+    env: { RATE_LIMIT_ENABLED: RATE_LIMITS ? 'true' : 'false', TRUST_PROXY: 'true' },
+  });
   const rounds: Record<string, unknown>[] = [];
   try {
     const { username, password } = target.user;
@@ -86,30 +101,52 @@ async function main() {
       const attacker = `198.51.100.${r + 1}`;
       // Every page is opened first: the burst and the sign-ins measure the POST only.
       const [baselinePage, legitPage, attackPages] = await Promise.all([
-        loginPage(target), loginPage(target), Promise.all(Array.from({ length: 10 }, () => loginPage(target))),
+        loginPage(target),
+        loginPage(target),
+        Promise.all(Array.from({ length: 10 }, () => loginPage(target))),
       ]);
       const baseline = await timed(() => baselinePage(`203.0.113.${r + 1}`, username, password));
-      const burst = timed(() => sendBurst(Array.from({ length: BURST }, (_, i) => attackPages[i % 10]!.request(attacker, `guess-${i}`, 'wrong-password'))));
+      const burst = timed(() =>
+        sendBurst(
+          Array.from({ length: BURST }, (_, i) =>
+            attackPages[i % 10]!.request(attacker, `guess-${i}`, 'wrong-password'),
+          ),
+        ),
+      );
       await new Promise((resolve) => setTimeout(resolve, 50)); // the burst is on the wire and being served
       const legit = await timed(() => legitPage(`203.0.113.${100 + r}`, username, password));
       const attack = await burst;
       const statuses: Record<string, number> = {};
       for (const s of attack.value) statuses[s] = (statuses[s] ?? 0) + 1;
-      if (baseline.value !== 303 || legit.value !== 303) throw new Error(`a legitimate sign-in failed: ${baseline.value} / ${legit.value}`);
-      rounds.push({ baseline_ms: round1(baseline.ms), during_burst_ms: round1(legit.ms), burst_ms: round1(attack.ms), burst_statuses: statuses });
+      if (baseline.value !== 303 || legit.value !== 303)
+        throw new Error(`a legitimate sign-in failed: ${baseline.value} / ${legit.value}`);
+      rounds.push({
+        baseline_ms: round1(baseline.ms),
+        during_burst_ms: round1(legit.ms),
+        burst_ms: round1(attack.ms),
+        burst_statuses: statuses,
+      });
     }
   } finally {
     await target.stop();
   }
   const during = rounds.map((r) => r.during_burst_ms as number);
-  console.log(JSON.stringify({
-    burst: BURST, rounds: ROUNDS, rate_limits: RATE_LIMITS,
-    legit_sign_in_during_burst_ms: { median: median(during), max: Math.max(...during) },
-    legit_sign_in_alone_ms: { median: median(rounds.map((r) => r.baseline_ms as number)) },
-    goal: 'legitimate sign-in under 500 ms while the burst runs',
-    met: Math.max(...during) < 500,
-    per_round: rounds,
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        burst: BURST,
+        rounds: ROUNDS,
+        rate_limits: RATE_LIMITS,
+        legit_sign_in_during_burst_ms: { median: median(during), max: Math.max(...during) },
+        legit_sign_in_alone_ms: { median: median(rounds.map((r) => r.baseline_ms as number)) },
+        goal: 'legitimate sign-in under 500 ms while the burst runs',
+        met: Math.max(...during) < 500,
+        per_round: rounds,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((err: unknown) => {

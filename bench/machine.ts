@@ -10,7 +10,10 @@ import { REPO_ROOT } from './children.js';
 import { withPgAdmin } from './database.js';
 
 const postgresVersion = () =>
-  withPgAdmin(async (client) => (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
+  withPgAdmin(
+    async (client) =>
+      (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown',
+  );
 
 async function redisVersion(): Promise<string> {
   const client = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -26,7 +29,9 @@ async function redisVersion(): Promise<string> {
 function sourceVersion(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const changed = git('status', '--porcelain', '--', 'src', 'adapters', 'views', 'prisma').split('\n').filter(Boolean).length;
+    const changed = git('status', '--porcelain', '--', 'src', 'adapters', 'views', 'prisma')
+      .split('\n')
+      .filter(Boolean).length;
     return `${git('rev-parse', '--short', 'HEAD')}${changed ? ` + uncommitted changes in ${changed} server source paths` : ''}`;
   } catch {
     return 'unknown (not a git checkout)';

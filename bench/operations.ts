@@ -37,7 +37,11 @@ export function refreshOperation(target: Target, http: HttpClient, chains: (stri
     async request(worker) {
       const token = chains[worker];
       if (!token) throw new WorkerDone(`chain ${worker} is broken`);
-      const res = await http.postForm(target.endpoints.token, { grant_type: 'refresh_token', refresh_token: token }, { authorization });
+      const res = await http.postForm(
+        target.endpoints.token,
+        { grant_type: 'refresh_token', refresh_token: token },
+        { authorization },
+      );
       const body = json(res);
       if (res.status === 200 && typeof body.refresh_token === 'string' && typeof body.access_token === 'string') {
         chains[worker] = body.refresh_token;
@@ -61,7 +65,8 @@ export function clientCredentialsOperation(target: Target, http: HttpClient, con
     async request() {
       const res = await http.postForm(target.endpoints.token, form, { authorization });
       const body = json(res);
-      if (res.status !== 200 || typeof body.access_token !== 'string') throw new Error(failure('client_credentials', res, body));
+      if (res.status !== 200 || typeof body.access_token !== 'string')
+        throw new Error(failure('client_credentials', res, body));
     },
   };
 }
@@ -71,7 +76,12 @@ export function clientCredentialsOperation(target: Target, http: HttpClient, con
  * the caller as a client; Hydra's admin endpoint does not); it must come back active. `http` is a client of the
  * introspection endpoint's base URL.
  */
-export function introspectionOperation(target: Target, http: HttpClient, accessToken: string, concurrency: number): Operation {
+export function introspectionOperation(
+  target: Target,
+  http: HttpClient,
+  accessToken: string,
+  concurrency: number,
+): Operation {
   const { path, clientAuthenticated } = target.endpoints.introspection;
   const headers: Record<string, string> = clientAuthenticated ? { authorization: basicAuth(target.codeClient) } : {};
   return {

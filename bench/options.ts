@@ -4,7 +4,11 @@ import { parseArgs } from 'node:util';
 
 import type { OperationName } from './operations.js';
 
-export const COMPARED_OPERATIONS = ['refresh', 'client_credentials', 'introspection'] as const satisfies readonly OperationName[];
+export const COMPARED_OPERATIONS = [
+  'refresh',
+  'client_credentials',
+  'introspection',
+] as const satisfies readonly OperationName[];
 export type ComparedOperation = (typeof COMPARED_OPERATIONS)[number];
 
 /** Servers that can be measured beside bare and Tollgate (`--peer`). */
@@ -61,7 +65,8 @@ const USAGE = `usage: npm run bench -- [--chains 32] [--rounds 3] [--seconds 5] 
 function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer in ${min}..${max}\n${USAGE}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`--${flag} must be an integer in ${min}..${max}\n${USAGE}`);
   return value;
 }
 
@@ -70,14 +75,21 @@ const DEFAULT_ENTRY = 'dist/src/main.js';
 function parseWorkers(raw: string | undefined): number[] {
   const list = (raw ?? '1').split(',').map((w) => w.trim());
   const counts = list.map(Number);
-  if (list.some((w) => !/^\d+$/.test(w)) || counts.some((n) => n < 1 || n > 16) || new Set(counts).size !== counts.length) {
+  if (
+    list.some((w) => !/^\d+$/.test(w)) ||
+    counts.some((n) => n < 1 || n > 16) ||
+    new Set(counts).size !== counts.length
+  ) {
     throw new Error(`--workers takes a list of distinct integers in 1..16 (e.g. 1,2)\n${USAGE}`);
   }
   return counts;
 }
 
 function parseEnv(flag: string, raw: string): Record<string, string> {
-  const pairs = raw.split(/\s+/).filter(Boolean).map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
+  const pairs = raw
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair));
   if (pairs.some((m) => !m)) throw new Error(`--${flag} takes NAME=value pairs separated by spaces\n${USAGE}`);
   return Object.fromEntries(pairs.map((m) => [m![1]!, m![2]!]));
 }
@@ -110,11 +122,16 @@ export function parseOptions(argv: string[]): BenchOptions {
     console.log(USAGE);
     process.exit(0);
   }
-  const operations = (values.operations ?? COMPARED_OPERATIONS.join(',')).split(',').map((o) => o.trim()).filter(Boolean);
+  const operations = (values.operations ?? COMPARED_OPERATIONS.join(','))
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   const unknown = operations.filter((o) => !(COMPARED_OPERATIONS as readonly string[]).includes(o));
-  if (unknown.length || operations.length === 0) throw new Error(`--operations takes a list of ${COMPARED_OPERATIONS.join(', ')}\n${USAGE}`);
+  if (unknown.length || operations.length === 0)
+    throw new Error(`--operations takes a list of ${COMPARED_OPERATIONS.join(', ')}\n${USAGE}`);
   const peer = values.peer;
-  if (peer !== undefined && !(PEERS as readonly string[]).includes(peer)) throw new Error(`--peer takes one of ${PEERS.join(', ')}, not ${JSON.stringify(peer)}\n${USAGE}`);
+  if (peer !== undefined && !(PEERS as readonly string[]).includes(peer))
+    throw new Error(`--peer takes one of ${PEERS.join(', ')}, not ${JSON.stringify(peer)}\n${USAGE}`);
   if (values['peer-env'] !== undefined && peer === undefined) throw new Error(`--peer-env needs --peer\n${USAGE}`);
   const tollgateEnv = parseEnv('tollgate-env', values['tollgate-env'] ?? '');
   if ('WORKERS' in tollgateEnv) throw new Error(`--tollgate-env does not take WORKERS: use --workers\n${USAGE}`);

@@ -39,14 +39,17 @@ const ORDER: ComparedOperation[] = ['refresh', 'client_credentials', 'introspect
 
 /** Median over rounds of a's requests/s over b's, pairing the phases of the same round. */
 function roundRatio(a: Sample[], b: Sample[]): number {
-  return median(a.flatMap((s) => {
-    const other = b.find((o) => o.round === s.round);
-    return other ? [rateOf(s.result) / rateOf(other.result)] : [];
-  }));
+  return median(
+    a.flatMap((s) => {
+      const other = b.find((o) => o.round === s.round);
+      return other ? [rateOf(s.result) / rateOf(other.result)] : [];
+    }),
+  );
 }
 
 export function comparePeer(samples: Sample[], peer: ServerName): PeerComparison[] {
-  const of = (operation: ComparedOperation, server: ServerName) => samples.filter((s) => s.operation === operation && s.server === server);
+  const of = (operation: ComparedOperation, server: ServerName) =>
+    samples.filter((s) => s.operation === operation && s.server === server);
   return ORDER.filter((op) => of(op, peer).length > 0).map((operation) => {
     const p = of(operation, peer);
     const t = of(operation, 'tollgate');
@@ -75,33 +78,58 @@ export function renderPeerReport(outcome: PeerOutcome, rounds: number): string {
   );
   for (const c of comparisons) {
     const r = c.peer;
-    lines.push(`| ${c.operation} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(c.ratio, 2)} | ${fixed(c.cpuRatio, 2)} | ${fixed(c.bareRatio, 2)} |`);
+    lines.push(
+      `| ${c.operation} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(c.ratio, 2)} | ${fixed(c.cpuRatio, 2)} | ${fixed(c.bareRatio, 2)} |`,
+    );
   }
 
-  lines.push('', `| round | operation | ${label} req/s | Tollgate req/s | Tollgate/${label} | other load, ${label} phase |`, '|---:|---|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    `| round | operation | ${label} req/s | Tollgate req/s | Tollgate/${label} | other load, ${label} phase |`,
+    '|---:|---|---:|---:|---:|---:|',
+  );
   for (let round = 1; round <= rounds; round++) {
     for (const c of comparisons) {
-      const at = (name: ServerName) => samples.find((s) => s.round === round && s.operation === c.operation && s.server === name);
+      const at = (name: ServerName) =>
+        samples.find((s) => s.round === round && s.operation === c.operation && s.server === name);
       const p = at(server);
       const t = at('tollgate');
       if (!p || !t) continue;
-      lines.push(`| ${round} | ${c.operation} | ${fixed(rateOf(p.result), 0)} | ${fixed(rateOf(t.result), 0)} | ${fixed(rateOf(t.result) / rateOf(p.result), 2)} | ${fixed(otherLoad(p), 2)} cores |`);
+      lines.push(
+        `| ${round} | ${c.operation} | ${fixed(rateOf(p.result), 0)} | ${fixed(rateOf(t.result), 0)} | ${fixed(rateOf(t.result) / rateOf(p.result), 2)} | ${fixed(otherLoad(p), 2)} cores |`,
+      );
     }
   }
 
-  lines.push('', 'Signing, read off the tokens of each server\'s code flows:', '', '| server | ID token | access token |', '|---|---|---|');
+  lines.push(
+    '',
+    "Signing, read off the tokens of each server's code flows:",
+    '',
+    '| server | ID token | access token |',
+    '|---|---|---|',
+  );
   for (const [name, algorithms] of Object.entries(outcome.algorithms)) {
     lines.push(`| ${name} | ${algorithms.idToken} | ${algorithms.accessToken} |`);
   }
 
   const rss = outcome.rss;
-  lines.push('', `Peak RSS, ${label}: ${fixed(peakKiB(rss) / 1024, 0)} MiB (largest of ${rss.samples} samples: ${fixed(rss.peakSampledKiB / 1024, 0)} MiB; VmHWM: ${fixed(rss.highWaterKiB / 1024, 0)} MiB)`);
+  lines.push(
+    '',
+    `Peak RSS, ${label}: ${fixed(peakKiB(rss) / 1024, 0)} MiB (largest of ${rss.samples} samples: ${fixed(rss.peakSampledKiB / 1024, 0)} MiB; VmHWM: ${fixed(rss.highWaterKiB / 1024, 0)} MiB)`,
+  );
 
   const refresh = comparisons.find((c) => c.operation === 'refresh');
   const goal = `refresh throughput Tollgate/${label} ≥ 1.0`;
   const peerErrors = comparisons.reduce((n, c) => n + c.peer.errors, 0);
-  lines.push('', 'Goals:', '',
-    refresh ? `- ${refresh.ratio >= 1 ? 'met' : 'MISSED'}: ${goal}: ${fixed(refresh.ratio, 2)}` : `- not measured here: ${goal}: operation not run (--operations)`,
-    '', `Errors on ${label}: ${peerErrors} (its req/s count successes only).`);
+  lines.push(
+    '',
+    'Goals:',
+    '',
+    refresh
+      ? `- ${refresh.ratio >= 1 ? 'met' : 'MISSED'}: ${goal}: ${fixed(refresh.ratio, 2)}`
+      : `- not measured here: ${goal}: operation not run (--operations)`,
+    '',
+    `Errors on ${label}: ${peerErrors} (its req/s count successes only).`,
+  );
   return lines.join('\n');
 }

@@ -39,12 +39,17 @@ async function inParallel<T>(count: number, limit: number, task: (index: number)
   return results;
 }
 
-export async function prepare(target: Target, { chains, browsers, concurrency }: { chains: number; browsers: number; concurrency: number }): Promise<Prepared> {
+export async function prepare(
+  target: Target,
+  { chains, browsers, concurrency }: { chains: number; browsers: number; concurrency: number },
+): Promise<Prepared> {
   const http = new HttpClient(target.url, Math.max(chains, concurrency, browsers));
   const { base } = target.endpoints.introspection;
   const introspectionHttp = base === target.url ? http : new HttpClient(base, concurrency);
   try {
-    const [forIntrospection, ...forChains] = await inParallel<Tokens>(chains + 1, browsers, () => codeFlow(target, http));
+    const [forIntrospection, ...forChains] = await inParallel<Tokens>(chains + 1, browsers, () =>
+      codeFlow(target, http),
+    );
     return {
       target,
       http,

@@ -21,10 +21,12 @@ export async function processTree(pid: number): Promise<number[]> {
     return [pid];
   }
   const children = new Map<number, number[]>();
-  await Promise.all(entries.map(async (e) => {
-    const parent = await parentOf(Number(e));
-    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(e)]);
-  }));
+  await Promise.all(
+    entries.map(async (e) => {
+      const parent = await parentOf(Number(e));
+      if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(e)]);
+    }),
+  );
   const tree: number[] = [];
   for (const queue = [pid]; queue.length;) {
     const next = queue.shift()!;

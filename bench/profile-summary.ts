@@ -38,7 +38,10 @@ function areaOf(url: string, functionName: string): string {
 const CONCERNS: [RegExp, string][] = [
   [/^(@prisma\/|pg$|pg-|prisma$|wasm:\/\/|src\/db\/)/, 'PostgreSQL client (Prisma, pg)'],
   [/^(ioredis|redis-|@ioredis\/|src\/store\/)/, 'Redis client (ioredis)'],
-  [/^(koa|@koa\/|koa-|delegates|http-errors|statuses|content-type|raw-body|accepts|cookies|keygrip)/, 'Koa and its helpers'],
+  [
+    /^(koa|@koa\/|koa-|delegates|http-errors|statuses|content-type|raw-body|accepts|cookies|keygrip)/,
+    'Koa and its helpers',
+  ],
 ];
 
 function concernOf(area: string): string {
@@ -58,7 +61,9 @@ function chargedArea(id: number, byId: Map<number, ProfileNode>, parent: Map<num
 
 const label = (n: ProfileNode) => {
   const { functionName, url, lineNumber } = n.callFrame;
-  const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|src|adapters|views)\//, '$1/')}:${lineNumber + 1}` : '';
+  const where = url
+    ? `${url.replace(/^file:\/\/.*?\/(node_modules|src|adapters|views)\//, '$1/')}:${lineNumber + 1}`
+    : '';
   return `${functionName || '(anonymous)'} ${where}`.trim();
 };
 
@@ -66,7 +71,10 @@ function top(map: Map<string, number>, total: number, count: number): string[] {
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}`);
+    .map(
+      ([key, us]) =>
+        `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}`,
+    );
 }
 
 export async function summarizeProfile(path: string, count = 20): Promise<string> {

@@ -51,7 +51,8 @@ export const rateOf = (r: LoadResult) => (r.ok / r.elapsedMs) * 1000;
 const cpuPerRequest = (p: Phase) => p.cpu.serverMs / Math.max(1, p.result.ok);
 const instructionsPerRequest = (p: Phase) => (p.cpu.serverInstructions ?? Number.NaN) / Math.max(1, p.result.ok) / 1e6;
 /** Cores' worth of CPU used by processes that are neither the server, its database backends, nor the generator. */
-export const otherLoad = (p: Phase) => Math.max(0, p.cpu.machineMs - p.cpu.serverMs - p.cpu.generatorMs) / p.result.elapsedMs;
+export const otherLoad = (p: Phase) =>
+  Math.max(0, p.cpu.machineMs - p.cpu.serverMs - p.cpu.generatorMs) / p.result.elapsedMs;
 
 export function row(phases: Phase[]): Row {
   const results = phases.map((p) => p.result);
@@ -73,7 +74,8 @@ const measured = (samples: Sample[]) => COMPARED_OPERATIONS.filter((op) => sampl
  * The samples of the comparisons with bare and the peer: every server's, Tollgate's only for the first worker count
  * of `--workers` (the others have their own table).
  */
-export const comparedSamples = (samples: Sample[], workers = 1) => samples.filter((s) => s.server !== 'tollgate' || s.workers === workers);
+export const comparedSamples = (samples: Sample[], workers = 1) =>
+  samples.filter((s) => s.server !== 'tollgate' || s.workers === workers);
 
 export function compare(all: Sample[], workers = 1): Comparison[] {
   const samples = comparedSamples(all, workers);
@@ -102,7 +104,9 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
     return c ? { goal, actual: c.ratio.toFixed(2), met: c.ratio >= min } : notRun(goal);
   };
   // Every Tollgate measured counts, whatever its worker count.
-  const tollgateErrors = facts.samples.filter((s) => s.server === 'tollgate').reduce((n, s) => n + s.result.errors, 0) + (facts.flows?.result.errors ?? 0);
+  const tollgateErrors =
+    facts.samples.filter((s) => s.server === 'tollgate').reduce((n, s) => n + s.result.errors, 0) +
+    (facts.flows?.result.errors ?? 0);
   const refresh = by('refresh');
   const p99Goal = 'refresh p99 ≤ 2 × bare p99';
   const rss = peakKiB(facts.rss.tollgate) / MIB;
@@ -110,7 +114,11 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
     ratioGoal('refresh', 0.6),
     ratioGoal('client_credentials', 0.85),
     ratioGoal('introspection', 0.8),
-    { goal: 'zero errors (Tollgate, every operation, code flows included)', actual: String(tollgateErrors), met: tollgateErrors === 0 },
+    {
+      goal: 'zero errors (Tollgate, every operation, code flows included)',
+      actual: String(tollgateErrors),
+      met: tollgateErrors === 0,
+    },
     refresh
       ? {
           goal: p99Goal,
@@ -119,7 +127,11 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
         }
       : notRun(p99Goal),
     { goal: 'Tollgate RSS < 256 MiB through the run', actual: `${rss.toFixed(0)} MiB peak`, met: rss < 256 },
-    { goal: '≤ 3 PostgreSQL round trips per refresh', actual: 'counted by a test with a query counter, not by this benchmark', met: undefined },
+    {
+      goal: '≤ 3 PostgreSQL round trips per refresh',
+      actual: 'counted by a test with a query counter, not by this benchmark',
+      met: undefined,
+    },
   ];
 }
 
@@ -129,10 +141,28 @@ export const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFi
 export function renderHeader(machine: string, o: BenchOptions): string {
   const settings = [
     `Tollgate entry ${o.tollgateEntry}${o.tollgateNodeFlags.length ? ` (node ${o.tollgateNodeFlags.join(' ')})` : ''}`,
-    ...(Object.keys(o.tollgateEnv).length ? [`Tollgate settings ${Object.entries(o.tollgateEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
-    ...(o.workers.length > 1 || o.workers[0] !== 1 ? [`Tollgate WORKERS ${o.workers.join(', ')} (compared with bare: ${o.workers[0]})`] : []),
+    ...(Object.keys(o.tollgateEnv).length
+      ? [
+          `Tollgate settings ${Object.entries(o.tollgateEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
+    ...(o.workers.length > 1 || o.workers[0] !== 1
+      ? [`Tollgate WORKERS ${o.workers.join(', ')} (compared with bare: ${o.workers[0]})`]
+      : []),
     `operations ${o.operations.join(', ')}`,
-    ...(o.peer ? [`peer ${o.peer}${Object.keys(o.peerEnv).length ? ` (settings ${Object.entries(o.peerEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ' (its defaults)'}`] : []),
+    ...(o.peer
+      ? [
+          `peer ${o.peer}${
+            Object.keys(o.peerEnv).length
+              ? ` (settings ${Object.entries(o.peerEnv)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ')})`
+              : ' (its defaults)'
+          }`,
+        ]
+      : []),
     `${o.chains} chains`,
     `${o.rounds} rounds × ${o.roundSeconds} s per operation and server, warm-up ${o.warmupSeconds} s`,
     `${o.concurrency} workers for client_credentials and introspection`,
@@ -158,16 +188,21 @@ export function renderWorkers(samples: Sample[], workers: number[], rounds: numb
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const operation of measured(samples)) {
-    const of = (w: number) => samples.filter((s) => s.server === 'tollgate' && s.operation === operation && s.workers === w);
+    const of = (w: number) =>
+      samples.filter((s) => s.server === 'tollgate' && s.operation === operation && s.workers === w);
     for (const w of workers) {
       const phases = of(w);
       if (!phases.length) continue;
       const r = row(phases);
-      const ratio = median(phases.map((p) => {
-        const b = of(base).find((s) => s.round === p.round);
-        return b ? rateOf(p.result) / rateOf(b.result) : Number.NaN;
-      }));
-      lines.push(`| ${operation} | ${w} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(ratio, 2)} |`);
+      const ratio = median(
+        phases.map((p) => {
+          const b = of(base).find((s) => s.round === p.round);
+          return b ? rateOf(p.result) / rateOf(b.result) : Number.NaN;
+        }),
+      );
+      lines.push(
+        `| ${operation} | ${w} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(ratio, 2)} |`,
+      );
     }
   }
   return lines;
@@ -184,12 +219,16 @@ export function renderReport(facts: Facts, rounds: number): string {
     for (const server of ['bare', 'tollgate'] as const) {
       const r = c[server];
       const ratios = server === 'tollgate' ? `${fixed(c.ratio, 2)} | ${fixed(c.cpuRatio, 2)}` : ' | ';
-      lines.push(`| ${c.operation} | ${server} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(r.mInstructionsPerRequest, 2)} | ${ratios} |`);
+      lines.push(
+        `| ${c.operation} | ${server} | ${fixed(r.rate, 0)} | ${fixed(r.p50, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.cpuMsPerRequest, 2)} | ${fixed(r.mInstructionsPerRequest, 2)} | ${ratios} |`,
+      );
     }
   }
   if (facts.flows) {
     const f = row([facts.flows]);
-    lines.push(`| code + PKCE flow (${facts.browsers} browsers) | tollgate | ${fixed(f.rate, 1)} flows/s | ${fixed(f.p50, 1)} | ${fixed(f.p99, 1)} | ${f.errors} | ${fixed(f.cpuMsPerRequest, 1)} | ${fixed(f.mInstructionsPerRequest, 1)} | | |`);
+    lines.push(
+      `| code + PKCE flow (${facts.browsers} browsers) | tollgate | ${fixed(f.rate, 1)} flows/s | ${fixed(f.p50, 1)} | ${fixed(f.p99, 1)} | ${f.errors} | ${fixed(f.cpuMsPerRequest, 1)} | ${fixed(f.mInstructionsPerRequest, 1)} | | |`,
+    );
   }
 
   lines.push(
@@ -199,12 +238,17 @@ export function renderReport(facts: Facts, rounds: number): string {
   );
   for (let round = 1; round <= rounds; round++) {
     for (const operation of measured(facts.samples)) {
-      const at = (server: ServerName) => comparedSamples(facts.samples, facts.workers[0]).find((s) => s.round === round && s.operation === operation && s.server === server);
+      const at = (server: ServerName) =>
+        comparedSamples(facts.samples, facts.workers[0]).find(
+          (s) => s.round === round && s.operation === operation && s.server === server,
+        );
       const b = at('bare');
       const t = at('tollgate');
       if (!b || !t) continue;
       const ratio = rateOf(t.result) / rateOf(b.result);
-      lines.push(`| ${round} | ${operation} | ${fixed(rateOf(b.result), 0)} | ${fixed(rateOf(t.result), 0)} | ${fixed(ratio, 2)} | ${fixed(otherLoad(b), 2)} cores | ${fixed(otherLoad(t), 2)} cores |`);
+      lines.push(
+        `| ${round} | ${operation} | ${fixed(rateOf(b.result), 0)} | ${fixed(rateOf(t.result), 0)} | ${fixed(ratio, 2)} | ${fixed(otherLoad(b), 2)} cores | ${fixed(otherLoad(t), 2)} cores |`,
+      );
     }
   }
 
@@ -212,8 +256,11 @@ export function renderReport(facts: Facts, rounds: number): string {
 
   const loads = facts.samples.map(otherLoad);
   const meanLoad = loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length);
-  lines.push('', `Other processes on the machine used ${fixed(meanLoad, 2)} cores on average during the measured phases`
-    + ` (at most ${fixed(Math.max(0, ...loads), 2)}); throughput figures move with that, CPU per request much less.`);
+  lines.push(
+    '',
+    `Other processes on the machine used ${fixed(meanLoad, 2)} cores on average during the measured phases` +
+      ` (at most ${fixed(Math.max(0, ...loads), 2)}); throughput figures move with that, CPU per request much less.`,
+  );
 
   const rss = (r: RssSummary) =>
     `${fixed(peakKiB(r) / MIB, 0)} MiB (largest of ${r.samples} samples every 250 ms: ${fixed(r.peakSampledKiB / MIB, 0)} MiB; kernel high-water mark VmHWM: ${fixed(r.highWaterKiB / MIB, 0)} MiB)`;

@@ -30,8 +30,14 @@ export function sampleRss(pid: number, everyMs = 250) {
     const all = (await Promise.all((await processTree(pid)).map(readStatus))).filter((s) => s !== undefined);
     if (!all.length) return;
     samples++;
-    peak = Math.max(peak, all.reduce((n, s) => n + s.rss, 0));
-    hwm = Math.max(hwm, all.reduce((n, s) => n + s.hwm, 0));
+    peak = Math.max(
+      peak,
+      all.reduce((n, s) => n + s.rss, 0),
+    );
+    hwm = Math.max(
+      hwm,
+      all.reduce((n, s) => n + s.hwm, 0),
+    );
   };
   void take();
   const timer = setInterval(() => void take(), everyMs);

@@ -55,7 +55,9 @@ async function main() {
   try {
     const machine = await describeMachine();
     log(machine.replace(/\n/g, '; '));
-    const profileDir = options.profile ? join(REPO_ROOT, 'bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+    const profileDir = options.profile
+      ? join(REPO_ROOT, 'bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
+      : undefined;
 
     if (options.build) {
       log(`building Tollgate (npm run build) to run ${options.tollgateEntry}, the production entry`);
@@ -66,7 +68,8 @@ async function main() {
     // The peer's binary first: building it takes minutes, and no server should sit idle (or hold a database) meanwhile.
     const hydraBinary = options.peer === 'hydra' ? await ensureHydra(log) : undefined;
     if (hydraBinary && 'skipped' in hydraBinary) log(`--peer hydra: ${hydraBinary.skipped}`);
-    if (hydraBinary && 'path' in hydraBinary) log(`Hydra binary ${hydraBinary.path} (${hydraBinary.built ? 'built now' : 'cached'})`);
+    if (hydraBinary && 'path' in hydraBinary)
+      log(`Hydra binary ${hydraBinary.path} (${hydraBinary.built ? 'built now' : 'cached'})`);
     const bare = await startBare();
     targets.push(bare);
     // One Tollgate per worker count (`--workers`), each on its own database; the first is compared with bare and the
@@ -77,14 +80,20 @@ async function main() {
         entry: options.tollgateEntry,
         env: options.tollgateEnv,
         workers,
-        nodeFlags: [...options.tollgateNodeFlags, ...(profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+        nodeFlags: [
+          ...options.tollgateNodeFlags,
+          ...(profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+        ],
       });
       targets.push(started);
       tollgates.push(started);
     }
     const tollgate = tollgates[0]!;
-    log(`bare provider at ${bare.url} (pid ${bare.pid}), ${tollgates.map((t) => `${t.label} at ${t.url} (pid ${t.pid})`).join(', ')}`);
-    const hydra = hydraBinary && 'path' in hydraBinary ? await startHydra(hydraBinary.path, options.peerEnv) : undefined;
+    log(
+      `bare provider at ${bare.url} (pid ${bare.pid}), ${tollgates.map((t) => `${t.label} at ${t.url} (pid ${t.pid})`).join(', ')}`,
+    );
+    const hydra =
+      hydraBinary && 'path' in hydraBinary ? await startHydra(hydraBinary.path, options.peerEnv) : undefined;
     if (hydra) {
       targets.push(hydra);
       log(`${HYDRA_NAME} at ${hydra.url} (pid ${hydra.pid}), on its own database`);
@@ -109,13 +118,21 @@ async function main() {
       peer = { prepared, operations: HYDRA_OPERATIONS };
     }
 
-    const samples = await runRounds(preparedBare, preparedTollgates, { ...options, signal: interrupted.signal }, log, peer);
+    const samples = await runRounds(
+      preparedBare,
+      preparedTollgates,
+      { ...options, signal: interrupted.signal },
+      log,
+      peer,
+    );
     let flows: Phase | undefined;
     if (options.flowSeconds > 0) {
       const bounds = { seconds: options.flowSeconds, maxRequests: options.maxRequests, signal: interrupted.signal };
       flows = await measure(codeFlowOperation(tollgate, preparedTollgate.http, options.browsers), bounds, tollgate);
       const { ok, elapsedMs, errors, firstError } = flows.result;
-      log(`code flows on Tollgate: ${ok} in ${(elapsedMs / 1000).toFixed(1)} s, errors ${errors}${firstError ? ` (${firstError})` : ''}`);
+      log(
+        `code flows on Tollgate: ${ok} in ${(elapsedMs / 1000).toFixed(1)} s, errors ${errors}${firstError ? ` (${firstError})` : ''}`,
+      );
     }
     const memory = { bare: await rss.bare.stop(), tollgate: await rss.tollgate.stop() };
     let peerOutcome: PeerOutcome | undefined;
@@ -126,21 +143,32 @@ async function main() {
         server: 'hydra',
         label: 'Hydra',
         samples: comparedSamples(samples, options.workers[0]),
-        algorithms: { bare: preparedBare.algorithms, tollgate: preparedTollgate.algorithms, hydra: peer.prepared.algorithms },
+        algorithms: {
+          bare: preparedBare.algorithms,
+          tollgate: preparedTollgate.algorithms,
+          hydra: peer.prepared.algorithms,
+        },
         rss: await hydraRss.stop(),
       };
     }
     const warnings = tollgates.flatMap((t) => t.warnings());
     await cleanup(); // before the report: a profiled Tollgate writes its profile as it exits
 
-    console.log(`${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory, workers: options.workers }, options.rounds)}`);
+    console.log(
+      `${renderHeader(machine, options)}\n\n${renderReport({ samples, flows, browsers: options.browsers, rss: memory, workers: options.workers }, options.rounds)}`,
+    );
     if (peerOutcome) console.log(`\n${renderPeerReport(peerOutcome, options.rounds)}`);
-    if (warnings.length) console.log(`\nTollgate logged ${warnings.length} warnings or errors; the first:\n${warnings.slice(0, 5).join('\n')}`);
+    if (warnings.length)
+      console.log(
+        `\nTollgate logged ${warnings.length} warnings or errors; the first:\n${warnings.slice(0, 5).join('\n')}`,
+      );
     if (profileDir) {
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, where requests are served
       // (the others are helper threads, such as tsx's module loader).
       for (const file of (await readdir(profileDir)).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))) {
-        console.log(`\nCPU profile of Tollgate: ${join(profileDir, file)}\n\n\`\`\`\n${await summarizeProfile(join(profileDir, file))}\n\`\`\``);
+        console.log(
+          `\nCPU profile of Tollgate: ${join(profileDir, file)}\n\n\`\`\`\n${await summarizeProfile(join(profileDir, file))}\n\`\`\``,
+        );
       }
     }
   } catch (err) {

@@ -28,12 +28,19 @@ export interface TollgateOptions {
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Record<string, unknown>> {
   const result = await runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}), timeoutMs: 60_000 });
   if (result.code !== 0 || typeof result.json !== 'object' || result.json === null) {
-    throw new Error(`tollgate cli ${args.slice(0, 2).join(' ')} failed (${result.code}): ${result.stderr.slice(0, 500)}`);
+    throw new Error(
+      `tollgate cli ${args.slice(0, 2).join(' ')} failed (${result.code}): ${result.stderr.slice(0, 500)}`,
+    );
   }
   return result.json as Record<string, unknown>;
 }
 
-export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env: extra = {}, workers = 1 }: TollgateOptions = {}): Promise<Target> {
+export async function startTollgate({
+  nodeFlags = [],
+  entry = 'src/main.ts',
+  env: extra = {},
+  workers = 1,
+}: TollgateOptions = {}): Promise<Target> {
   const db = await createBenchDatabase();
   const prefix = `tg_bench:${randomBytes(6).toString('hex')}:`;
   const port = await freePort();
@@ -64,7 +71,9 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
     (stopped ??= (async () => {
       await child?.stop();
       if (monitoring) await monitor.end().catch(() => {});
-      await deleteRedisKeys(prefix).catch((err: unknown) => console.error(`could not delete Redis keys ${prefix}*: ${String(err)}`));
+      await deleteRedisKeys(prefix).catch((err: unknown) =>
+        console.error(`could not delete Redis keys ${prefix}*: ${String(err)}`),
+      );
       await db.drop();
     })());
 
@@ -86,7 +95,11 @@ export async function startTollgate({ nodeFlags = [], entry = 'src/main.ts', env
       url,
       pid: server.pid,
       endpoints: providerEndpoints(url),
-      codeClient: { client_id: String(code.client_id), client_secret: String(code.client_secret), redirect_uri: REDIRECT_URI },
+      codeClient: {
+        client_id: String(code.client_id),
+        client_secret: String(code.client_secret),
+        redirect_uri: REDIRECT_URI,
+      },
       ccClient: { client_id: String(cc.client_id), client_secret: String(cc.client_secret), scope: String(cc.scope) },
       user: { username: String(user.username), password },
       async serverPids() {

@@ -25,14 +25,30 @@ export type Visit = (name: string, page: Page) => Promise<void>;
 
 /** The pages, in the order the tour shows them. */
 export const TOUR_PAGES = [
-  'error', 'sign-in', 'consent', 'account-sign-in', 'account', 'verified', 'device-code', 'device-confirm', 'device-done',
-  'logout', 'logout-stayed', 'logged-out', 'forgot', 'forgot-sent', 'reset', 'reset-done',
+  'error',
+  'sign-in',
+  'consent',
+  'account-sign-in',
+  'account',
+  'verified',
+  'device-code',
+  'device-confirm',
+  'device-done',
+  'logout',
+  'logout-stayed',
+  'logged-out',
+  'forgot',
+  'forgot-sent',
+  'reset',
+  'reset-done',
 ] as const;
 
 /** The application's redirect URI: a page on this machine that says the sign-in came back. */
 async function startCallback(): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html lang="en"><title>Photo Album</title><p>Signed in.</p></html>');
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!DOCTYPE html><html lang="en"><title>Photo Album</title><p>Signed in.</p></html>');
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
@@ -49,20 +65,29 @@ async function json(res: Response): Promise<Record<string, string>> {
 
 /** A user created through the admin API, as an administrator would: the verification mail goes out. */
 async function createTourUser(server: TourServer) {
-  const admin = await createClient(server.prisma, server.hash, { name: 'Tour admin', admin: true, grantTypes: ['client_credentials'], redirectUris: [] });
+  const admin = await createClient(server.prisma, server.hash, {
+    name: 'Tour admin',
+    admin: true,
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+  });
   const basic = `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`;
-  const { access_token } = await json(await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
-  }));
+  const { access_token } = await json(
+    await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+    }),
+  );
   const username = `ada${randomBytes(3).toString('hex')}`;
   const user = { username, password: `pw-${randomBytes(8).toString('hex')}`, email: `${username}@example.com` };
-  await json(await fetch(`${server.url}/admin/users`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(user),
-  }));
+  await json(
+    await fetch(`${server.url}/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(user),
+    }),
+  );
   return user;
 }
 
@@ -85,7 +110,12 @@ async function tour(context: BrowserContext, server: TourServer, visit: Visit, C
   const base = server.url;
   const user = await createTourUser(server);
   const app = await createClient(server.prisma, server.hash, { name: 'Photo Album', redirectUris: [CALLBACK] });
-  const tv = await createClient(server.prisma, server.hash, { name: 'Living room TV', public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'] });
+  const tv = await createClient(server.prisma, server.hash, {
+    name: 'Living room TV',
+    public: true,
+    redirectUris: [],
+    grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
+  });
   const page = await context.newPage();
 
   await page.goto(`${base}/auth?client_id=no-such-application&response_type=code&scope=openid`);
@@ -95,8 +125,14 @@ async function tour(context: BrowserContext, server: TourServer, visit: Visit, C
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const auth = new URL('/auth', base);
   auth.search = new URLSearchParams({
-    client_id: app.client_id, response_type: 'code', redirect_uri: CALLBACK, scope: 'openid offline_access profile email',
-    code_challenge: challenge, code_challenge_method: 'S256', state: 'tour', prompt: 'consent',
+    client_id: app.client_id,
+    response_type: 'code',
+    redirect_uri: CALLBACK,
+    scope: 'openid offline_access profile email',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'tour',
+    prompt: 'consent',
   }).toString();
   await page.goto(auth.href);
   await visit('sign-in', page);
@@ -122,11 +158,13 @@ async function tour(context: BrowserContext, server: TourServer, visit: Visit, C
   await page.goto(await server.mailLink(user.email, '/account/verify'));
   await visit('verified', page);
 
-  const started = await json(await fetch(`${base}/device/auth`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: tv.client_id, scope: 'openid offline_access' }),
-  }));
+  const started = await json(
+    await fetch(`${base}/device/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: tv.client_id, scope: 'openid offline_access' }),
+    }),
+  );
   await page.goto(started.verification_uri!);
   await visit('device-code', page);
   await page.fill('#user_code', started.user_code!);

@@ -12,7 +12,10 @@ env.PRISMA_HIDE_UPDATE_MESSAGE = '1';
 env.CHECKPOINT_DISABLE = '1';
 
 const cli = join(dirname(require.resolve('prisma/package.json')), 'build/index.js');
-const result = spawnSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+const result = spawnSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env,
+});
 if (result.status !== 0) {
   process.stdout.write(result.stdout ?? '');
   process.exit(result.status ?? 1);

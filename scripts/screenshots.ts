@@ -21,10 +21,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const freePort = () =>
   new Promise<number>((done, fail) => {
-    const srv = createServer().once('error', fail).listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
+    const srv = createServer()
+      .once('error', fail)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => done(port));
+      });
   });
 
 /** The outbox as a mailbox: the link to `path` in a mail to `to` not handed out before, waiting for it a while. */
@@ -52,11 +54,24 @@ async function main() {
   const port = await freePort();
   const config = loadConfig({
     ...process.env,
-    NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir,
-    DATABASE_URL: undefined, REDIS_URL: undefined, SMTP_URL: undefined, ADMIN_PORT: undefined, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn',
+    NODE_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: `http://127.0.0.1:${port}`,
+    DATA_DIR: dataDir,
+    DATABASE_URL: undefined,
+    REDIS_URL: undefined,
+    SMTP_URL: undefined,
+    ADMIN_PORT: undefined,
+    RATE_LIMIT_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
   });
   const running = await boot(config, createLogger({ level: config.logLevel }));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   const mailLink = outboxLinks(join(dataDir, 'outbox'));
   try {
     for (const width of WIDTHS) {
@@ -64,12 +79,16 @@ async function main() {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
       const context = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-      await tourPages(context, { url: config.issuer, prisma: running.db.prisma, hash: running.hash, mailLink }, async (name, page) => {
-        const n = String(TOUR_PAGES.indexOf(name as (typeof TOUR_PAGES)[number]) + 1).padStart(2, '0');
-        await page.screenshot({ path: join(dir, `${n}-${name}.png`), fullPage: true });
-        const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
-        console.log(`${width}px ${name}${overflow > 0 ? ` (scrolls sideways by ${overflow}px)` : ''}`);
-      });
+      await tourPages(
+        context,
+        { url: config.issuer, prisma: running.db.prisma, hash: running.hash, mailLink },
+        async (name, page) => {
+          const n = String(TOUR_PAGES.indexOf(name as (typeof TOUR_PAGES)[number]) + 1).padStart(2, '0');
+          await page.screenshot({ path: join(dir, `${n}-${name}.png`), fullPage: true });
+          const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+          console.log(`${width}px ${name}${overflow > 0 ? ` (scrolls sideways by ${overflow}px)` : ''}`);
+        },
+      );
       await context.close();
     }
     console.log(`screenshots in ${OUT}`);

@@ -90,7 +90,21 @@ const notHere: Koa.Middleware = () => {
 };
 
 /** The admin listener's application: the same outer layers as the public one, the admin API, and 404 elsewhere. */
-function createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme }: { config: Config; logger: Logger; metrics: Metrics; adminApi: Koa.Middleware; traceIds: TraceIds | undefined; theme: Theme }): Koa {
+function createAdminKoa({
+  config,
+  logger,
+  metrics,
+  adminApi,
+  traceIds,
+  theme,
+}: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  adminApi: Koa.Middleware;
+  traceIds: TraceIds | undefined;
+  theme: Theme;
+}): Koa {
   const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
   koa.use(requestLogger(logger, traceIds));
@@ -103,7 +117,16 @@ function createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme }: 
   return koa;
 }
 
-export async function createApp({ config, db, store: rawStore, logger, keys, isDraining = () => false, traceIds, metricsSource }: AppDeps): Promise<App> {
+export async function createApp({
+  config,
+  db,
+  store: rawStore,
+  logger,
+  keys,
+  isDraining = () => false,
+  traceIds,
+  metricsSource,
+}: AppDeps): Promise<App> {
   const metrics = createMetrics({ anomalySignals: SIGNALS });
   const theme = createTheme(config.brand); // once: the pages' style and its CSP hash
   const store = instrumentStore(rawStore, metrics);
@@ -113,11 +136,20 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   const sealer = createSealer(keys.seal, keys.sealPrevious);
   const audit = createAudit(db.prisma, logger);
   const families = createFamilies({ config, db, store, hash, audit, metrics });
-  const geolocator = createGeolocator({ onLoadError: (err) => logger.error({ err }, 'geolocation database unavailable: impossible_travel is not computed') });
+  const geolocator = createGeolocator({
+    onLoadError: (err) => logger.error({ err }, 'geolocation database unavailable: impossible_travel is not computed'),
+  });
   const anomalies = createAnomalyDetector(config.anomalies, geolocator);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
   const adapter = createAdapterFactory({
-    prisma: db.prisma, sql: db.sql, store, hash, sealer, families, accessTokenTtl: config.accessTokenTtl, clientCacheSeconds: config.clientCacheSeconds,
+    prisma: db.prisma,
+    sql: db.sql,
+    store,
+    hash,
+    sealer,
+    families,
+    accessTokenTtl: config.accessTokenTtl,
+    clientCacheSeconds: config.clientCacheSeconds,
     registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
   });
   // Allowances and APIs are cached like clients, and end their copies on the same announcements.
@@ -130,12 +162,26 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   await adapter.watchClientChanges();
   // Retired keys stay published as long as anything they signed may live: ID tokens (1 h) and access tokens.
   const signingKeys = await createKeyRing({
-    prisma: db.prisma, sealer, store, logger, alg: config.signingKeyAlg,
-    publishSeconds: Math.max(3600, config.accessTokenTtl) + 300, activationDelaySeconds: config.keyActivationDelaySeconds,
+    prisma: db.prisma,
+    sealer,
+    store,
+    logger,
+    alg: config.signingKeyAlg,
+    publishSeconds: Math.max(3600, config.accessTokenTtl) + 300,
+    activationDelaySeconds: config.keyActivationDelaySeconds,
   });
   const provider = createProvider({
-    config, prisma: db.prisma, adapter, keys: signingKeys.current, cookieKeys: keys.cookies, hash, logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies }, resourceServers, allowances, theme,
+    config,
+    prisma: db.prisma,
+    adapter,
+    keys: signingKeys.current,
+    cookieKeys: keys.cookies,
+    hash,
+    logger,
+    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies },
+    resourceServers,
+    allowances,
+    theme,
   });
   await signingKeys.attach(provider);
 
@@ -144,7 +190,12 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     await enqueueLogout(db.prisma, clientId, sub, sid, 'end_session');
     backchannel.wake();
   });
-  const backchannel = createBackchannelWorker({ prisma: db.prisma, logger, deliver: deliverLogout, maxAttempts: config.backchannelLogoutMaxAttempts });
+  const backchannel = createBackchannelWorker({
+    prisma: db.prisma,
+    logger,
+    deliver: deliverLogout,
+    maxAttempts: config.backchannelLogoutMaxAttempts,
+  });
 
   // Behind TRUST_PROXY, the address every limit counts is the one our proxy appended to X-Forwarded-For (the last
   // entry): earlier entries are whatever the client sent, and would let it choose the address it is limited as.
@@ -152,10 +203,13 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.keys = keys.cookies;
   koa.silent = true; // errors are logged by the error handler, with the request id
 
-  const health = createHealthRouter([
-    { name: 'database', check: () => db.ping() },
-    { name: 'store', check: () => store.ping() },
-  ], isDraining);
+  const health = createHealthRouter(
+    [
+      { name: 'database', check: () => db.ping() },
+      { name: 'store', check: () => store.ping() },
+    ],
+    isDraining,
+  );
   const loginLimiter = config.rateLimitEnabled ? createLoginLimiter(store, config, metrics) : undefined;
   const csrf = createCsrf(keys.csrf, new URL(config.issuer).origin);
   const signInGate = createSignInGate({
@@ -163,7 +217,16 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
     perAddress: config.rateLimitEnabled ? config.rateLimits.loginConcurrentPerIp : Infinity,
   });
   const interactions = createInteractionRouter({
-    provider, prisma: db.prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies: config.issuer.startsWith('https:'), theme,
+    provider,
+    prisma: db.prisma,
+    audit,
+    csrf,
+    loginLimiter,
+    resourceServers,
+    signInGate,
+    hash,
+    secureCookies: config.issuer.startsWith('https:'),
+    theme,
   });
 
   // The logger and the metrics sit outside the error handler: they see the status actually sent, whatever threw.
@@ -175,17 +238,74 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   koa.use(bodyLimit(64 * 1024));
   if (config.rateLimitEnabled) koa.use(endpointLimits({ store, config, metrics })); // OAuth requests are small; the largest legitimate ones are JWT assertions
   koa.use(forPaths(oneOf('/healthz', '/readyz'), health.routes()));
-  if (config.metrics.token) koa.use(forPaths(oneOf('/metrics'), createMetricsRouter(metricsSource ?? metrics.registry, config.metrics.token).routes()));
-  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir }, logger);
-  const recovery: RecoveryDeps = { prisma: db.prisma, families, audit, hash, mailer, logger, issuer: config.issuer, brandName: config.brand.name };
+  if (config.metrics.token)
+    koa.use(
+      forPaths(
+        oneOf('/metrics'),
+        createMetricsRouter(metricsSource ?? metrics.registry, config.metrics.token).routes(),
+      ),
+    );
+  const mailer = createMailer(
+    { smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir },
+    logger,
+  );
+  const recovery: RecoveryDeps = {
+    prisma: db.prisma,
+    families,
+    audit,
+    hash,
+    mailer,
+    logger,
+    issuer: config.issuer,
+    brandName: config.brand.name,
+  };
   const emailChanged = verificationHook(recovery);
-  const adminApi = createAdminApi({ prisma: db.prisma, hash, families, audit, provider, invalidateClient: adapter.invalidateClient, signingKeys, emailChanged });
+  const adminApi = createAdminApi({
+    prisma: db.prisma,
+    hash,
+    families,
+    audit,
+    provider,
+    invalidateClient: adapter.invalidateClient,
+    signingKeys,
+    emailChanged,
+  });
   // With ADMIN_PORT the admin API lives only on its own listener; here /admin is then as unknown as any path.
   koa.use(forPaths(isAdminPath, config.admin.port === undefined ? adminApi : notHere));
-  const account = createAccountRouter({ prisma: db.prisma, families, audit, hash, csrf, loginLimiter, ownName: 'Account page', theme });
-  const recoveryRouter = createRecoveryRouter({ ...recovery, emailChanged, csrf, theme, limits: config.rateLimitEnabled ? { store, windowSeconds: 900 } : undefined });
-  koa.use(forPaths((p) => p === '/account' || under('/account')(p), compose([account.routes(), recoveryRouter.routes(), account.allowedMethods(), recoveryRouter.allowedMethods()] as Koa.Middleware[])));
-  koa.use(forPaths(under('/interaction'), compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[])));
+  const account = createAccountRouter({
+    prisma: db.prisma,
+    families,
+    audit,
+    hash,
+    csrf,
+    loginLimiter,
+    ownName: 'Account page',
+    theme,
+  });
+  const recoveryRouter = createRecoveryRouter({
+    ...recovery,
+    emailChanged,
+    csrf,
+    theme,
+    limits: config.rateLimitEnabled ? { store, windowSeconds: 900 } : undefined,
+  });
+  koa.use(
+    forPaths(
+      (p) => p === '/account' || under('/account')(p),
+      compose([
+        account.routes(),
+        recoveryRouter.routes(),
+        account.allowedMethods(),
+        recoveryRouter.allowedMethods(),
+      ] as Koa.Middleware[]),
+    ),
+  );
+  koa.use(
+    forPaths(
+      under('/interaction'),
+      compose([interactions.routes(), interactions.allowedMethods()] as Koa.Middleware[]),
+    ),
+  );
   // RFC 8414 metadata lives at its own well-known path; its content is the OpenID discovery document.
   koa.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -197,6 +317,9 @@ export async function createApp({ config, db, store: rawStore, logger, keys, isD
   // Mounted as oidc-provider's documentation shows (koa-mount; at the root it composes the provider's middleware).
   koa.use(mount(provider));
 
-  const admin = config.admin.port === undefined ? undefined : createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme });
+  const admin =
+    config.admin.port === undefined
+      ? undefined
+      : createAdminKoa({ config, logger, metrics, adminApi, traceIds, theme });
   return { koa, admin, signingKeys, provider, adapter, hash, families, metrics, allowances, backchannel };
 }

@@ -43,7 +43,11 @@ export interface BootOptions {
   workerMetrics?: WorkerMetrics | undefined;
 }
 
-export async function boot(config: Config, logger: Logger, { traceIds, workerMetrics }: BootOptions = {}): Promise<Running> {
+export async function boot(
+  config: Config,
+  logger: Logger,
+  { traceIds, workerMetrics }: BootOptions = {},
+): Promise<Running> {
   const { keys, db, applied } = await openFoundation(config, { serve: true });
   if (applied.length) logger.info({ applied }, 'migrations applied');
   let store: ShortLivedStore | undefined;
@@ -51,7 +55,14 @@ export async function boot(config: Config, logger: Logger, { traceIds, workerMet
     store = await openStore(config);
     let drainer: Drainer | undefined;
     const app = await createApp({
-      config, db, store, logger, keys, traceIds, isDraining: () => drainer?.draining ?? false, ...(workerMetrics ? { metricsSource: workerMetrics.source } : {}),
+      config,
+      db,
+      store,
+      logger,
+      keys,
+      traceIds,
+      isDraining: () => drainer?.draining ?? false,
+      ...(workerMetrics ? { metricsSource: workerMetrics.source } : {}),
     });
     workerMetrics?.share(app.metrics.registry);
     const server = createServer(app.koa.callback());
@@ -60,22 +71,36 @@ export async function boot(config: Config, logger: Logger, { traceIds, workerMet
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new StartupError(`cannot listen on ${config.host ?? '*'}:${config.port} (PORT${config.host ? ', HOST' : ''}): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`, { cause: err })));
+        reject(
+          new StartupError(
+            `cannot listen on ${config.host ?? '*'}:${config.port} (PORT${config.host ? ', HOST' : ''}): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`,
+            { cause: err },
+          ),
+        ),
+      );
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     const opened = store;
     const adminServer = app.admin ? await listenAdmin(app.admin.callback(), config) : undefined;
     const adminDrainer = adminServer ? drainable(adminServer) : undefined;
-    const metricsServer = config.metrics.port && !workerMetrics ? await listenMetrics(app.metrics.registry, config.metrics.port, config.metrics.host) : undefined;
+    const metricsServer =
+      config.metrics.port && !workerMetrics
+        ? await listenMetrics(app.metrics.registry, config.metrics.port, config.metrics.host)
+        : undefined;
     const stopPruning = startPruneJob({
-      store, logger, intervalSeconds: config.pruneIntervalSeconds, prune: () => pruneExpired(db.prisma),
+      store,
+      logger,
+      intervalSeconds: config.pruneIntervalSeconds,
+      prune: () => pruneExpired(db.prisma),
     });
     app.backchannel.start();
     return {
       ...app,
       server,
-      adminUrl: adminServer ? `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${(adminServer.address() as AddressInfo).port}` : undefined,
+      adminUrl: adminServer
+        ? `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${(adminServer.address() as AddressInfo).port}`
+        : undefined,
       url: `http://localhost:${port}`,
       db,
       store: opened,
@@ -105,7 +130,13 @@ async function listenAdmin(handler: ReturnType<Koa['callback']>, config: Config)
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(`cannot listen on ${config.admin.host}:${config.admin.port} (ADMIN_PORT, ADMIN_HOST): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`, { cause: err })));
+      reject(
+        new StartupError(
+          `cannot listen on ${config.admin.host}:${config.admin.port} (ADMIN_PORT, ADMIN_HOST): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`,
+          { cause: err },
+        ),
+      ),
+    );
     server.listen(config.admin.port, config.admin.host, () => resolve());
   });
   return server;

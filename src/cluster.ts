@@ -28,7 +28,8 @@ const STABLE_AFTER_MS = 60_000;
 /** Beyond SHUTDOWN_TIMEOUT_SECONDS, what a worker's own exit may take before the primary kills it. */
 const KILL_GRACE_MS = 2_000;
 
-export const restartDelayMs = (failures: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, failures - 1));
+export const restartDelayMs = (failures: number) =>
+  Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, failures - 1));
 
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const readyAt = new Map<Worker, number>();
@@ -48,7 +49,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
         logger.info({ worker: worker.id, worker_pid: worker.process.pid }, 'worker ready');
         resolve(worker);
       });
-      worker.once('exit', (code, signal) => reject(new Error(`worker ${worker.id} exited (code ${code}, signal ${signal}) before it listened`)));
+      worker.once('exit', (code, signal) =>
+        reject(new Error(`worker ${worker.id} exited (code ${code}, signal ${signal}) before it listened`)),
+      );
     });
     worker.once('exit', (code, signal) => onExit(worker, code, signal));
     return ready;
@@ -60,7 +63,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     if (stopping || !serving) return;
     failures = servedMs >= STABLE_AFTER_MS ? 1 : failures + 1;
     const delay = restartDelayMs(failures);
-    logger.error({ worker: worker.id, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay }, 'worker died; starting a replacement');
+    logger.error(
+      { worker: worker.id, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay },
+      'worker died; starting a replacement',
+    );
     const timer = setTimeout(() => {
       pending.delete(timer);
       if (stopping) return;
@@ -82,13 +88,17 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     const exits = workers.map((w) =>
       w.isDead()
         ? Promise.resolve()
-        : new Promise<void>((resolve) => w.once('exit', (code) => ((clean &&= code === 0), resolve()))));
+        : new Promise<void>((resolve) => w.once('exit', (code) => ((clean &&= code === 0), resolve()))),
+    );
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
-    const force = setTimeout(() => {
-      logger.error('workers did not stop in time; killing them');
-      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
-      process.exit(1);
-    }, config.shutdownTimeoutSeconds * 1000 + KILL_GRACE_MS);
+    const force = setTimeout(
+      () => {
+        logger.error('workers did not stop in time; killing them');
+        for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      config.shutdownTimeoutSeconds * 1000 + KILL_GRACE_MS,
+    );
     force.unref();
     void Promise.all(exits).then(() => {
       logger.info({ clean: clean && !failed }, 'stopped');
@@ -104,7 +114,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       const rest = await Promise.all(Array.from({ length: config.workers - 1 }, fork));
       if (stopping) return;
       serving = true;
-      logger.info({ workers: config.workers, worker_pids: [first, ...rest].map((w) => w.process.pid) }, 'tollgate cluster ready');
+      logger.info(
+        { workers: config.workers, worker_pids: [first, ...rest].map((w) => w.process.pid) },
+        'tollgate cluster ready',
+      );
     } catch (err) {
       if (stopping) return;
       logger.error({ err }, 'a worker failed to start; stopping the others');

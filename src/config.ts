@@ -25,17 +25,31 @@ const schema = z.object({
   // Address to listen on; unset: every interface (what a container wants).
   HOST: z.string().min(1).optional(),
   ISSUER: z.url().optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   // Lets several deployments (or test runs) share one Redis without seeing each other's keys.
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ -').default('tg:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ -')
+    .default('tg:'),
   DATA_DIR: z.string().min(1).default('./.data'),
   // Root secret; every other key (token hashing, key encryption, cookies) is derived from it with HKDF.
   TOLLGATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // Earlier root secrets, comma-separated, while rotating: what they sealed or signed (keys, cookies) still opens.
   TOLLGATE_SECRET_PREVIOUS: z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters')))
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -105,7 +119,10 @@ const schema = z.object({
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   // Mail (password reset and email verification links): an SMTP server (`smtp://[user:pass@]host:port`, smtps:// for
   // implicit TLS) and the sender. Without SMTP_URL mails are written as .eml files to $DATA_DIR/outbox.
-  SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/]+(:\d+)?\/?(\?.*)?$/, 'must be smtp://[user:pass@]host:port or smtps://...').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s/]+(:\d+)?\/?(\?.*)?$/, 'must be smtp://[user:pass@]host:port or smtps://...')
+    .optional(),
   MAIL_FROM: z.string().min(3).max(320).optional(),
   // RFC 8628: how long a device code (and its user code) can be used.
   DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
@@ -115,7 +132,9 @@ const schema = z.object({
   // Tracing (README "Tracing"), OpenTelemetry's standard variables: set, spans go out over OTLP/HTTP (JSON); unset,
   // no OpenTelemetry code is even loaded. The base endpoint gets `v1/traces` appended; the traces one is used as is.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional(),
   // `key=value,key2=value2`, values percent-encoded (the collector's or vendor's credentials: never logged).
   OTEL_EXPORTER_OTLP_HEADERS: z
     .string()
@@ -127,28 +146,51 @@ const schema = z.object({
   // Branding of every page Tollgate renders (sign-in, consent, account, reset, device, logout, errors) and of its
   // mails. The name is text (escaped where it is shown); the logo is fetched by the person's browser, so only https
   // (or http on this machine, for development) and the page's Content-Security-Policy allows that origin alone.
-  BRAND_NAME: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters').default('Tollgate'),
-  BRAND_LOGO_URL: z.url().max(2000).superRefine((value, ctx) => {
-    const problem = logoProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }).optional(),
-  BRAND_PRIMARY_COLOR: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour').default('#1d4ed8'),
+  BRAND_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(60)
+    .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters')
+    .default('Tollgate'),
+  BRAND_LOGO_URL: z
+    .url()
+    .max(2000)
+    .superRefine((value, ctx) => {
+      const problem = logoProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  BRAND_PRIMARY_COLOR: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')
+    .default('#1d4ed8'),
 });
 
 /** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry specification writes it (W3C Baggage's list format). */
 function parseOtlpHeaders(value: string, ctx: z.RefinementCtx): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const at = entry.indexOf('=');
     const name = entry.slice(0, at).trim();
     let decoded: string | undefined;
     try {
-      decoded = at > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ? decodeURIComponent(entry.slice(at + 1).trim()) : undefined;
+      decoded =
+        at > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)
+          ? decodeURIComponent(entry.slice(at + 1).trim())
+          : undefined;
     } catch {
       decoded = undefined;
     }
     // The value is not echoed: it is usually a credential.
-    if (decoded === undefined) ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of name=value (values percent-encoded)' });
+    if (decoded === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a comma-separated list of name=value (values percent-encoded)',
+      });
     else headers[name.toLowerCase()] = decoded;
   }
   return headers;
@@ -254,7 +296,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.WORKERS > 1 && (!e.DATABASE_URL || !e.REDIS_URL)) {
     const missing = [e.DATABASE_URL ? [] : ['DATABASE_URL'], e.REDIS_URL ? [] : ['REDIS_URL']].flat().join(' and ');
-    problems.push(`WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (${missing} not set): the embedded database and in-process store belong to one process, so several workers would not share them`);
+    problems.push(
+      `WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (${missing} not set): the embedded database and in-process store belong to one process, so several workers would not share them`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -276,7 +320,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshFamilyMaxTtl: e.REFRESH_FAMILY_MAX_TTL_SECONDS,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE_SECONDS,
     refreshVelocity: { max: e.REFRESH_VELOCITY_MAX, windowSeconds: e.REFRESH_VELOCITY_WINDOW_SECONDS },
-    anomalies: { response: e.ANOMALY_RESPONSE, maxSpeedKmh: e.ANOMALY_MAX_SPEED_KMH, minIntervalSeconds: e.ANOMALY_MIN_INTERVAL_SECONDS },
+    anomalies: {
+      response: e.ANOMALY_RESPONSE,
+      maxSpeedKmh: e.ANOMALY_MAX_SPEED_KMH,
+      minIntervalSeconds: e.ANOMALY_MIN_INTERVAL_SECONDS,
+    },
     reuseResponse: e.REUSE_RESPONSE,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
@@ -308,8 +356,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     deviceCodeTtl: e.DEVICE_CODE_TTL_SECONDS,
     backchannelLogoutMaxAttempts: e.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS,
-    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `"${e.BRAND_NAME.replace(/["\\]/g, '')}" <no-reply@${new URL(issuer).hostname}>` },
-    brand: { name: e.BRAND_NAME, logoUrl: e.BRAND_LOGO_URL === undefined ? undefined : new URL(e.BRAND_LOGO_URL).href, primaryColor: e.BRAND_PRIMARY_COLOR.toLowerCase() },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `"${e.BRAND_NAME.replace(/["\\]/g, '')}" <no-reply@${new URL(issuer).hostname}>`,
+    },
+    brand: {
+      name: e.BRAND_NAME,
+      logoUrl: e.BRAND_LOGO_URL === undefined ? undefined : new URL(e.BRAND_LOGO_URL).href,
+      primaryColor: e.BRAND_PRIMARY_COLOR.toLowerCase(),
+    },
     tracing: tracingConfig(e),
   };
 }
@@ -317,5 +372,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function tracingConfig(e: z.infer<typeof schema>): TracingConfig | undefined {
   const url = tracesUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   if (!url) return undefined;
-  return { tracesUrl: url, headers: e.OTEL_EXPORTER_OTLP_HEADERS ?? {}, serviceName: e.OTEL_SERVICE_NAME, scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY };
+  return {
+    tracesUrl: url,
+    headers: e.OTEL_EXPORTER_OTLP_HEADERS ?? {},
+    serviceName: e.OTEL_SERVICE_NAME,
+    scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+  };
 }

@@ -59,7 +59,11 @@ export const PayloadTooLarge = E(413, 'invalid_request', 'the request body is to
 export const UnsupportedMediaType = E(415, 'invalid_request', 'unsupported content type');
 export const TooManyRequests = E(429, 'slow_down', 'too many requests, retry later');
 /** A dependency (database or short-lived store) does not answer: the client may retry. RFC 6749 §4.1.2.1. */
-export const TemporarilyUnavailable = E(503, 'temporarily_unavailable', 'a backing service is unavailable, retry shortly');
+export const TemporarilyUnavailable = E(
+  503,
+  'temporarily_unavailable',
+  'a backing service is unavailable, retry shortly',
+);
 
 export type DependencyFailureReason = 'connection_refused' | 'not_connected' | 'connection_lost' | 'timeout' | 'other';
 export type Dependency = 'database' | 'store';
@@ -114,9 +118,15 @@ export class StartupError extends Error {
 }
 
 const REASONS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', EAI_AGAIN: 'host name lookup failed',
-  ETIMEDOUT: 'timed out', EHOSTUNREACH: 'host unreachable', ECONNRESET: 'connection reset', '28P01': 'password authentication failed',
-  '3D000': 'database does not exist', '28000': 'access refused',
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNRESET: 'connection reset',
+  '28P01': 'password authentication failed',
+  '3D000': 'database does not exist',
+  '28000': 'access refused',
 };
 
 /** The address without its password: it goes into logs and terminals. */
@@ -136,7 +146,8 @@ export function unreachable(service: string, url: string, variable: string, err:
   for (let e = err, depth = 0; e && !reason && depth < 8; e = next(e), depth++) {
     const { code, errors } = e as { code?: unknown; errors?: unknown[] };
     if (typeof code === 'string') reason = REASONS[code];
-    if (!reason && Array.isArray(errors)) reason = errors.map((x) => REASONS[(x as { code?: string }).code ?? '']).find(Boolean); // AggregateError: IPv4 and IPv6 both tried
+    if (!reason && Array.isArray(errors))
+      reason = errors.map((x) => REASONS[(x as { code?: string }).code ?? '']).find(Boolean); // AggregateError: IPv4 and IPv6 both tried
   }
   if (!reason && /time(d)? ?out/i.test(String((err as Error)?.message))) reason = 'timed out';
   reason ??= (err as Error)?.message ?? String(err);

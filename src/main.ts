@@ -39,13 +39,24 @@ async function main() {
     : undefined;
   const { createLogger } = await import('./observability/logger.js');
   const { boot } = await import('./boot.js');
-  const workerMetrics = cluster.isWorker ? (await import('./observability/cluster-metrics.js')).workerMetrics() : undefined;
+  const workerMetrics = cluster.isWorker
+    ? (await import('./observability/cluster-metrics.js')).workerMetrics()
+    : undefined;
 
   // A worker's lines say which process wrote them: its requests, its errors, its shutdown.
-  const logger = createLogger({ level: config.logLevel, bindings: cluster.worker ? { worker: cluster.worker.id, pid: process.pid } : {} });
+  const logger = createLogger({
+    level: config.logLevel,
+    bindings: cluster.worker ? { worker: cluster.worker.id, pid: process.pid } : {},
+  });
   const running = await boot(config, logger, { traceIds: tracing?.traceIds, workerMetrics });
   logger.info(
-    { url: running.url, issuer: config.issuer, database: running.db.kind, store: running.store.kind, tracing: config.tracing ? 'otlp' : 'off' },
+    {
+      url: running.url,
+      issuer: config.issuer,
+      database: running.db.kind,
+      store: running.store.kind,
+      tracing: config.tracing ? 'otlp' : 'off',
+    },
     'tollgate listening',
   );
   if (cluster.isWorker) process.send?.(READY_MESSAGE);

@@ -52,11 +52,18 @@ export interface FamilyDeps {
 
 /** The only door to refresh-token families, under the configured policy. */
 export function createFamilies({ config, db, store, hash, audit, metrics }: FamilyDeps): Families {
-  return new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, {
-    idleTtlSeconds: config.refreshIdleTtl,
-    maxTtlSeconds: config.refreshFamilyMaxTtl,
-    velocityMax: config.refreshVelocity.max,
-    velocityWindowSeconds: config.refreshVelocity.windowSeconds,
-    reuseResponse: config.reuseResponse,
-  }, metrics);
+  return new Families(
+    new FamilyRepository(db.prisma, db.sql),
+    store,
+    hash,
+    audit,
+    {
+      idleTtlSeconds: config.refreshIdleTtl,
+      maxTtlSeconds: config.refreshFamilyMaxTtl,
+      velocityMax: config.refreshVelocity.max,
+      velocityWindowSeconds: config.refreshVelocity.windowSeconds,
+      reuseResponse: config.reuseResponse,
+    },
+    metrics,
+  );
 }

@@ -107,7 +107,10 @@ describe('npm start refuses a bad configuration', () => {
   });
 
   it('refuses NODE_ENV=production without TOLLGATE_SECRET, naming it', async () => {
-    const res = await runEntry('src/main.ts', [], { env: { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' }, timeoutMs: 30_000 });
+    const res = await runEntry('src/main.ts', [], {
+      env: { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' },
+      timeoutMs: 30_000,
+    });
     expect(res.code).not.toBe(0);
     expect(res.code).not.toBeNull();
     expect(res.stderr).toContain('TOLLGATE_SECRET');

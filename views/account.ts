@@ -32,7 +32,8 @@ export interface AccountView {
   error?: string | undefined;
 }
 
-const when = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().slice(0, 16).replace('T', ' ')} UTC</time>`;
+const when = (d: Date) =>
+  html`<time datetime="${d.toISOString()}">${d.toISOString().slice(0, 16).replace('T', ' ')} UTC</time>`;
 
 function device(d: AccountDevice, csrf: string): SafeHtml {
   return html`<li class="card${d.current ? ' current' : ''}">

@@ -27,16 +27,21 @@ const DESCRIPTIONS: Record<string, string> = {
   offline_access: 'Stay signed in on this device (refresh tokens)',
 };
 
-export function consentPage(theme: Theme, { action, csrfToken, clientName, username, scopes, apis = [] }: ConsentView): string {
+export function consentPage(
+  theme: Theme,
+  { action, csrfToken, clientName, username, scopes, apis = [] }: ConsentView,
+): string {
   return layout(
     theme,
     'Authorize',
     html`<h1>${clientName} wants access to your account</h1>
 <p>Signed in as <strong>${username}</strong>.</p>
 ${scopes.length ? html`<ul>${scopes.map((s) => html`<li>${DESCRIPTIONS[s] ?? s} <code>${s}</code></li>`)}</ul>` : ''}
-${apis.map((api) => html`<h2>${api.name}</h2>
+${apis.map(
+  (api) => html`<h2>${api.name}</h2>
 <p>Access to <code>${api.identifier}</code>:</p>
-<ul>${api.scopes.map((s) => html`<li>${s.description ?? s.name} <code>${s.name}</code></li>`)}</ul>`)}
+<ul>${api.scopes.map((s) => html`<li>${s.description ?? s.name} <code>${s.name}</code></li>`)}</ul>`,
+)}
 <form method="post" action="${action}">
 ${csrfField(csrfToken)}
 <button type="submit" name="decision" value="allow">Allow</button>

@@ -51,6 +51,10 @@ export function confirmDevicePage(theme: Theme, { action, xsrf, userCode, client
 }
 
 export function deviceDonePage(theme: Theme, { clientName }: { clientName?: string | undefined }): string {
-  return layout(theme, 'Device connected', html`<h1>Your device is connected${clientName ? html` to ${clientName}` : ''}.</h1>
-<p>You can close this page and return to your device.</p>`);
+  return layout(
+    theme,
+    'Device connected',
+    html`<h1>Your device is connected${clientName ? html` to ${clientName}` : ''}.</h1>
+<p>You can close this page and return to your device.</p>`,
+  );
 }

@@ -2,7 +2,10 @@ import { html } from './html.js';
 import { layout } from './layout.js';
 import type { Theme } from './theme.js';
 
-export function errorPage(theme: Theme, { error, description }: { error: string; description?: string | undefined }): string {
+export function errorPage(
+  theme: Theme,
+  { error, description }: { error: string; description?: string | undefined },
+): string {
   return layout(
     theme,
     'Error',

@@ -13,7 +13,10 @@ export const FORM_POST_SCRIPT_HASH = `'sha256-${createHash('sha256').update(SCRI
  * OAuth 2.0 Form Post Response Mode §2: the authorization response as an auto-submitting form to the client's
  * redirect URI. Without JavaScript the visible button does the same.
  */
-export function formPostPage(theme: Theme, { action, fields }: { action: string; fields: Record<string, string> }): string {
+export function formPostPage(
+  theme: Theme,
+  { action, fields }: { action: string; fields: Record<string, string> },
+): string {
   return layout(
     theme,
     'Continue',

@@ -19,10 +19,13 @@ ${new SafeHtml(form)}
  * After the logout question. `stayedSignedIn`: the person answered "No, stay signed in": the session here goes on,
  * only the application that asked was let go (oidc-provider forwards its client_id in exactly that case).
  */
-export function loggedOutPage(theme: Theme, { clientName, stayedSignedIn }: { clientName?: string | undefined; stayedSignedIn: boolean }): string {
+export function loggedOutPage(
+  theme: Theme,
+  { clientName, stayedSignedIn }: { clientName?: string | undefined; stayedSignedIn: boolean },
+): string {
   if (stayedSignedIn) {
     return layout(
-    theme,
+      theme,
       'Still signed in',
       html`<h1>You are still signed in.</h1>
 <p>${clientName ? html`${clientName} no longer uses this sign-in; ` : ''}you can close this page.</p>`,

@@ -4,16 +4,25 @@ import { html } from './html.js';
 import { csrfField, layout } from './layout.js';
 import type { Theme } from './theme.js';
 
-
-export function forgotPage(theme: Theme, { csrf, email, sent, error }: { csrf: string; email?: string | undefined; sent?: boolean; error?: string | undefined }): string {
+export function forgotPage(
+  theme: Theme,
+  {
+    csrf,
+    email,
+    sent,
+    error,
+  }: { csrf: string; email?: string | undefined; sent?: boolean; error?: string | undefined },
+): string {
   return layout(
     theme,
     'Forgot your password',
     html`<h1>Forgot your password?</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-${sent
+${
+  sent
     ? html`<p class="notice" role="status">If an account has the address ${email ?? ''}, a link to choose a new password is on its way to it. The link works once, for 30 minutes.</p>`
-    : html`<p>Give the email address of your account; we send a link to choose a new password.</p>`}
+    : html`<p>Give the email address of your account; we send a link to choose a new password.</p>`
+}
 <form method="post" action="/account/forgot">
 ${csrfField(csrf)}
 <label for="email">Email address</label>
@@ -24,10 +33,13 @@ ${csrfField(csrf)}
   );
 }
 
-export function resetPage(theme: Theme, { csrf, token, usable, error }: { csrf: string; token: string; usable: boolean; error?: string | undefined }): string {
+export function resetPage(
+  theme: Theme,
+  { csrf, token, usable, error }: { csrf: string; token: string; usable: boolean; error?: string | undefined },
+): string {
   if (!usable) {
     return layout(
-    theme,
+      theme,
       'Link expired',
       html`<h1>This link no longer works</h1>
 <p>A password reset link works once, for 30 minutes.</p>

@@ -17,7 +17,10 @@ import { epochNow } from '../store/payload.js';
 export const ACCOUNT_CLIENT_ID = 'tollgate-account';
 
 /** The user themselves as the actor of a change, from this request's device. */
-export const selfActor = (via: 'account_page' | 'password_reset' | 'email_link', ctx: Context): Actor => ({ via, ...deviceOf(ctx) });
+export const selfActor = (via: 'account_page' | 'password_reset' | 'email_link', ctx: Context): Actor => ({
+  via,
+  ...deviceOf(ctx),
+});
 const COOKIE = 'tg_account';
 /** An account-page session lasts this long from its sign-in, however active: it can change the password. */
 export const ACCOUNT_SESSION_SECONDS = 12 * 3600;
@@ -35,23 +38,43 @@ export interface AccountSessionDeps {
 }
 
 /** Starts the account page's family for this browser and sets its cookie. */
-export async function startAccountSession({ families, hash }: AccountSessionDeps, ctx: Context, accountId: string): Promise<void> {
+export async function startAccountSession(
+  { families, hash }: AccountSessionDeps,
+  ctx: Context,
+  accountId: string,
+): Promise<void> {
   const token = randomBytes(32).toString('base64url');
   const iat = epochNow();
   await families.start({
     tokenId: token,
-    payload: { kind: 'RefreshToken', accountId, clientId: ACCOUNT_CLIENT_ID, grantId: hash(`account-page:${randomUUID()}`), iat, exp: iat + ACCOUNT_SESSION_SECONDS },
+    payload: {
+      kind: 'RefreshToken',
+      accountId,
+      clientId: ACCOUNT_CLIENT_ID,
+      grantId: hash(`account-page:${randomUUID()}`),
+      iat,
+      exp: iat + ACCOUNT_SESSION_SECONDS,
+    },
     ...deviceOf(ctx),
     accessTokenKeys: [],
     accessTokenTtl: 0,
   });
   ctx.cookies.set(COOKIE, token, {
-    httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/account', signed: false, overwrite: true, maxAge: ACCOUNT_SESSION_SECONDS * 1000,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.secure,
+    path: '/account',
+    signed: false,
+    overwrite: true,
+    maxAge: ACCOUNT_SESSION_SECONDS * 1000,
   });
 }
 
 /** The signed-in user of this browser's account page: a live family of the account page, of an enabled account. */
-export async function currentAccountSession({ families }: AccountSessionDeps, ctx: Context): Promise<AccountSession | undefined> {
+export async function currentAccountSession(
+  { families }: AccountSessionDeps,
+  ctx: Context,
+): Promise<AccountSession | undefined> {
   const token = ctx.cookies.get(COOKIE);
   if (!token || !/^[\w-]{43}$/.test(token)) return undefined;
   const row = await families.findToken(token);
@@ -63,7 +86,15 @@ export async function currentAccountSession({ families }: AccountSessionDeps, ct
 }
 
 export function clearAccountSession(ctx: Context): void {
-  ctx.cookies.set(COOKIE, '', { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/account', signed: false, overwrite: true, maxAge: 0 });
+  ctx.cookies.set(COOKIE, '', {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.secure,
+    path: '/account',
+    signed: false,
+    overwrite: true,
+    maxAge: 0,
+  });
 }
 
 /** Records that the account page was used now (the device list's "last used"). */

@@ -40,7 +40,8 @@ export async function createAccount(
   input: { username: string; password: string; email?: string | undefined },
   events: AuditEvent[] = [],
 ): Promise<AccountView> {
-  if (!USERNAME.test(input.username)) throw new InvalidRequest('username must be 1-64 characters of A-Z a-z 0-9 . _ @ + -');
+  if (!USERNAME.test(input.username))
+    throw new InvalidRequest('username must be 1-64 characters of A-Z a-z 0-9 . _ @ + -');
   checkNewPassword(input.password);
   if (input.email !== undefined) checkEmail(input.email);
   const passwordHash = await hashPassword(input.password);
@@ -61,7 +62,11 @@ export async function createAccount(
 }
 
 /** The account id when the credentials are right and the account enabled; undefined otherwise, at equal cost. */
-export async function authenticate(prisma: PrismaClient, username: string, password: string): Promise<string | undefined> {
+export async function authenticate(
+  prisma: PrismaClient,
+  username: string,
+  password: string,
+): Promise<string | undefined> {
   const row = USERNAME.test(username) ? await prisma.account.findUnique({ where: { username } }) : null;
   const ok = await verifyPassword(row?.passwordHash, password);
   return ok && row && !row.disabledAt ? row.id : undefined;
@@ -76,7 +81,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * an access token outside any refresh-token family (nothing revoked it) stops working at /me.
  */
 export function createFindAccount(prisma: PrismaClient, notBefore: NotBeforeCheck) {
-  return async (ctx: { state?: Record<string, unknown> } | undefined, sub: string, token?: { kind?: string; iat?: number }) => {
+  return async (
+    ctx: { state?: Record<string, unknown> } | undefined,
+    sub: string,
+    token?: { kind?: string; iat?: number },
+  ) => {
     if (!UUID.test(sub)) return undefined;
     if (token?.kind === 'AccessToken' && (await notBefore(sub, token.iat))) return undefined;
     const memo = peekMemo(ctx)?.accounts.get(sub);

@@ -30,21 +30,37 @@ export interface ConsentView {
   createdAt: Date;
 }
 
-async function applicationNames(prisma: PrismaClient, clientIds: string[], ownName: string): Promise<Map<string, string>> {
-  const rows = await prisma.client.findMany({ where: { clientId: { in: [...new Set(clientIds)] } }, select: { clientId: true, name: true } });
+async function applicationNames(
+  prisma: PrismaClient,
+  clientIds: string[],
+  ownName: string,
+): Promise<Map<string, string>> {
+  const rows = await prisma.client.findMany({
+    where: { clientId: { in: [...new Set(clientIds)] } },
+    select: { clientId: true, name: true },
+  });
   const names = new Map(rows.map((r) => [r.clientId, r.name]));
   names.set(ACCOUNT_CLIENT_ID, ownName);
   return names;
 }
 
-export async function listDevices(prisma: PrismaClient, accountId: string, currentFamilyId: string | undefined, ownName: string): Promise<DeviceView[]> {
+export async function listDevices(
+  prisma: PrismaClient,
+  accountId: string,
+  currentFamilyId: string | undefined,
+  ownName: string,
+): Promise<DeviceView[]> {
   const now = new Date();
   const families = await prisma.refreshFamily.findMany({
     where: { accountId, revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } },
     orderBy: [{ lastUsedAt: 'desc' }, { id: 'desc' }],
     take: 200,
   });
-  const names = await applicationNames(prisma, families.map((f) => f.clientId), ownName);
+  const names = await applicationNames(
+    prisma,
+    families.map((f) => f.clientId),
+    ownName,
+  );
   return families.map((f) => ({
     id: f.id,
     application: names.get(f.clientId) ?? f.clientId,
@@ -69,16 +85,33 @@ const grantsOf = (prisma: PrismaClient, accountId: string) => prisma.$queryRaw<G
 
 export async function listConsents(prisma: PrismaClient, accountId: string): Promise<ConsentView[]> {
   const grants = await grantsOf(prisma, accountId);
-  const names = await applicationNames(prisma, grants.map((g) => String(g.payload.clientId)), '');
+  const names = await applicationNames(
+    prisma,
+    grants.map((g) => String(g.payload.clientId)),
+    '',
+  );
   return grants.map((g) => {
-    const scopes = (g.payload.openid?.scope ?? '').split(' ').concat(...Object.values(g.payload.resources ?? {}).map((s) => s.split(' ')));
+    const scopes = (g.payload.openid?.scope ?? '')
+      .split(' ')
+      .concat(...Object.values(g.payload.resources ?? {}).map((s) => s.split(' ')));
     const clientId = String(g.payload.clientId);
-    return { id: g.id, clientId, application: names.get(clientId) || clientId, scopes: [...new Set(scopes.filter(Boolean))], createdAt: new Date(g.created_at) };
+    return {
+      id: g.id,
+      clientId,
+      application: names.get(clientId) || clientId,
+      scopes: [...new Set(scopes.filter(Boolean))],
+      createdAt: new Date(g.created_at),
+    };
   });
 }
 
 /** Withdraws one consent of this account: the grant is deleted, its families revoked, consent.withdrawn audited. */
-export async function withdrawConsent(deps: { prisma: PrismaClient; families: Families; audit: Audit }, accountId: string, consentId: string, actor: Actor): Promise<void> {
+export async function withdrawConsent(
+  deps: { prisma: PrismaClient; families: Families; audit: Audit },
+  accountId: string,
+  consentId: string,
+  actor: Actor,
+): Promise<void> {
   const event = { ...eventBy(actor, 'consent.withdrawn', 'success'), accountId };
   const rows = await deps.prisma.$queryRaw<{ client_id: string }[]>`
     WITH gone AS (
@@ -92,5 +125,7 @@ export async function withdrawConsent(deps: { prisma: PrismaClient; families: Fa
     SELECT client_id FROM gone`;
   if (!rows[0]) throw new NotFound('no such consent');
   deps.audit.mirror({ ...event, clientId: rows[0].client_id });
-  await deps.families.revokeWhere({ grantIdHash: consentId }, 'consent_withdrawn', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'consent_withdrawn' })]);
+  await deps.families.revokeWhere({ grantIdHash: consentId }, 'consent_withdrawn', [
+    eventBy(actor, 'session.revoked', 'revoked', { reason: 'consent_withdrawn' }),
+  ]);
 }

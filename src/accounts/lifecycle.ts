@@ -27,7 +27,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * One statement: `change` applied to the account (a SET list, or DELETE), and `events` written with its id. Returns
  * false when no row matched (`where` adds a condition, e.g. "not disabled yet").
  */
-async function changeAccount(prisma: PrismaClient, id: string, statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out', values: { email?: string | null; passwordHash?: string; signOut?: boolean }, events: AuditEvent[]): Promise<boolean> {
+async function changeAccount(
+  prisma: PrismaClient,
+  id: string,
+  statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out',
+  values: { email?: string | null; passwordHash?: string; signOut?: boolean },
+  events: AuditEvent[],
+): Promise<boolean> {
   if (!UUID.test(id)) return false;
   const records = auditRecords(events);
   // The change, then its audit rows for the changed account, in the same statement.
@@ -40,10 +46,14 @@ async function changeAccount(prisma: PrismaClient, id: string, statement: 'disab
   switch (statement) {
     case 'disable':
       // not_before too: tokens issued before the disabling stay dead if the account is enabled again.
-      rows = await run(Prisma.sql`UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id`);
+      rows = await run(
+        Prisma.sql`UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id`,
+      );
       break;
     case 'enable':
-      rows = await run(Prisma.sql`UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id`);
+      rows = await run(
+        Prisma.sql`UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id`,
+      );
       break;
     case 'delete':
       // The audit trail stays: events keep the account id (no foreign key), including this one.
@@ -56,7 +66,9 @@ async function changeAccount(prisma: PrismaClient, id: string, statement: 'disab
           WHERE id = ${id}::uuid RETURNING id`);
       break;
     case 'sign-out':
-      rows = await run(Prisma.sql`UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id`);
+      rows = await run(
+        Prisma.sql`UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id`,
+      );
       break;
     case 'password':
       // signOut: not_before as well, so that every token issued until now is inactive (logout everywhere).
@@ -75,16 +87,29 @@ async function mustFind(prisma: PrismaClient, id: string): Promise<Account> {
 }
 
 /** Revokes every family of the account, except `keep` (the device asking), with a session.revoked event each. */
-export async function revokeFamiliesOf({ prisma, families }: LifecycleDeps, accountId: string, reason: string, actor: Actor, keep?: string): Promise<string[]> {
+export async function revokeFamiliesOf(
+  { prisma, families }: LifecycleDeps,
+  accountId: string,
+  reason: string,
+  actor: Actor,
+  keep?: string,
+): Promise<string[]> {
   const event = eventBy(actor, 'session.revoked', 'revoked', { reason });
   if (!keep) return (await families.revokeWhere({ accountId }, reason, [event])).map((f) => f.id);
-  const others = await prisma.refreshFamily.findMany({ where: { accountId, revokedAt: null, id: { not: keep } }, select: { id: true } });
+  const others = await prisma.refreshFamily.findMany({
+    where: { accountId, revokedAt: null, id: { not: keep } },
+    select: { id: true },
+  });
   const revoked: string[] = [];
   for (const { id } of others) if (id !== keep && (await families.revokeFamily(id, reason, [event]))) revoked.push(id);
   return revoked;
 }
 
-export async function createUser(deps: LifecycleDeps, input: { username: string; password: string; email?: string | undefined }, actor: Actor): Promise<Account> {
+export async function createUser(
+  deps: LifecycleDeps,
+  input: { username: string; password: string; email?: string | undefined },
+  actor: Actor,
+): Promise<Account> {
   const created = await createAccount(deps.prisma, input, [eventBy(actor, 'user.created', 'success')]);
   deps.audit.mirror({ ...eventBy(actor, 'user.created', 'success'), accountId: created.id });
   const account = await mustFind(deps.prisma, created.id);
@@ -105,7 +130,8 @@ export async function updateUser(deps: LifecycleDeps, id: string, change: UserCh
   if (change.email !== undefined && change.email !== before.email) {
     if (change.email !== null) checkEmail(change.email);
     const event = eventBy(actor, 'user.updated', 'success', { changed: ['email'] });
-    if (!(await changeAccount(prisma, id, 'email', { email: change.email }, [event]))) throw new NotFound('no such user');
+    if (!(await changeAccount(prisma, id, 'email', { email: change.email }, [event])))
+      throw new NotFound('no such user');
     audit.mirror({ ...event, accountId: id });
   }
   if (change.disabled === true) await disableUser(deps, id, actor);
@@ -151,12 +177,23 @@ export async function signOutOthers(deps: LifecycleDeps, id: string, actor: Acto
  * Sets a new password. With `signOut`, every token issued until now stops working and every family is revoked except
  * `keep` (the device the user changes it from); an administrator's change signs the user out everywhere.
  */
-export async function setPassword(deps: LifecycleDeps, id: string, password: string, actor: Actor, { signOut = true, keep, detail = {} }: { signOut?: boolean; keep?: string | undefined; detail?: Record<string, unknown> } = {}): Promise<string[]> {
+export async function setPassword(
+  deps: LifecycleDeps,
+  id: string,
+  password: string,
+  actor: Actor,
+  {
+    signOut = true,
+    keep,
+    detail = {},
+  }: { signOut?: boolean; keep?: string | undefined; detail?: Record<string, unknown> } = {},
+): Promise<string[]> {
   checkNewPassword(password);
   await mustFind(deps.prisma, id);
   const event = eventBy(actor, 'user.password_changed', 'success', detail);
   const passwordHash = await hashPassword(password);
-  if (!(await changeAccount(deps.prisma, id, 'password', { passwordHash, signOut }, [event]))) throw new NotFound('no such user');
+  if (!(await changeAccount(deps.prisma, id, 'password', { passwordHash, signOut }, [event])))
+    throw new NotFound('no such user');
   deps.audit.mirror({ ...event, accountId: id });
   return signOut ? revokeFamiliesOf(deps, id, 'password_changed', actor, keep) : [];
 }

@@ -20,10 +20,21 @@ export interface LinkDeps {
 const keyOf = (hash: TokenHasher, purpose: LinkPurpose, token: string) => hash(`${purpose}:${token}`);
 
 /** A new link token for the account; `email` is the address a verification link proves. */
-export async function issueLink({ prisma, hash }: LinkDeps, accountId: string, purpose: LinkPurpose, email: string | null = null): Promise<string> {
+export async function issueLink(
+  { prisma, hash }: LinkDeps,
+  accountId: string,
+  purpose: LinkPurpose,
+  email: string | null = null,
+): Promise<string> {
   const token = randomBytes(32).toString('base64url');
   await prisma.accountToken.create({
-    data: { id: keyOf(hash, purpose, token), accountId, purpose, email, expiresAt: new Date(Date.now() + LINK_TTL_SECONDS[purpose] * 1000) },
+    data: {
+      id: keyOf(hash, purpose, token),
+      accountId,
+      purpose,
+      email,
+      expiresAt: new Date(Date.now() + LINK_TTL_SECONDS[purpose] * 1000),
+    },
   });
   return token;
 }
@@ -36,7 +47,11 @@ export async function linkUsable({ prisma, hash }: LinkDeps, purpose: LinkPurpos
 }
 
 /** Uses the link, once: its account (and proven address), or undefined when unknown, used or expired. */
-export async function consumeLink({ prisma, hash }: LinkDeps, purpose: LinkPurpose, token: string): Promise<{ accountId: string; email: string | null } | undefined> {
+export async function consumeLink(
+  { prisma, hash }: LinkDeps,
+  purpose: LinkPurpose,
+  token: string,
+): Promise<{ accountId: string; email: string | null } | undefined> {
   if (!TOKEN.test(token)) return undefined;
   const rows = await prisma.$queryRaw<{ account_id: string; email: string | null }[]>`
     UPDATE account_tokens SET consumed_at = now()

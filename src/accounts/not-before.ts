@@ -18,7 +18,10 @@ export function createNotBeforeCheck(prisma: PrismaClient) {
     // Read with the token's grant earlier in this request, usually (adapters/grant-adapter.ts).
     let gate: AccountGate | null | undefined = peekMemo(currentRequest())?.notBefore.get(accountId);
     if (gate === undefined) {
-      const row = await prisma.account.findUnique({ where: { id: accountId }, select: { notBefore: true, disabledAt: true } });
+      const row = await prisma.account.findUnique({
+        where: { id: accountId },
+        select: { notBefore: true, disabledAt: true },
+      });
       gate = row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
     }
     if (!gate || gate.disabled) return true;

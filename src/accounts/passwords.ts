@@ -3,7 +3,12 @@ import { hash, verify } from '@node-rs/argon2';
 
 import { createConcurrencyLimit } from './concurrency-limit.js';
 
-const OPTIONS = { algorithm: 2 /* Argon2id; the enum is an ambient const enum */, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const OPTIONS = {
+  algorithm: 2 /* Argon2id; the enum is an ambient const enum */,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+};
 
 export const MAX_PASSWORD_LENGTH = 1024; // bounds the hashing work a request can ask for
 

@@ -77,7 +77,12 @@ The link works once. If you did not ask for it, ignore this mail: your password 
 }
 
 /** Uses a reset link: the new password is set and every device signed out. False when the link is not usable. */
-export async function resetPassword(deps: RecoveryDeps, token: string, password: string, actor: Actor): Promise<boolean> {
+export async function resetPassword(
+  deps: RecoveryDeps,
+  token: string,
+  password: string,
+  actor: Actor,
+): Promise<boolean> {
   const used = await consumeLink(deps, 'password_reset', token);
   if (!used) return false;
   await setPassword(deps, used.accountId, password, actor, { signOut: true, detail: { reason: 'password_reset' } });

@@ -18,6 +18,10 @@ export function actorOf(ctx: Context): Actor {
 /** client.resource_allowed (with the scopes now allowed and before) or, when none are left, client.resource_removed. */
 export function allowanceEvent(actor: Actor, allowance: Allowance, before: string[]): AuditEvent {
   return allowance.scopes.length
-    ? eventBy(actor, 'client.resource_allowed', 'success', { resource: allowance.resource, scopes: allowance.scopes, previous_scopes: before })
+    ? eventBy(actor, 'client.resource_allowed', 'success', {
+        resource: allowance.resource,
+        scopes: allowance.scopes,
+        previous_scopes: before,
+      })
     : eventBy(actor, 'client.resource_removed', 'success', { resource: allowance.resource, previous_scopes: before });
 }

@@ -21,20 +21,26 @@ export interface AdminState {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]{1,512}=*) *$/i;
 
 const invalidToken = (description: string) =>
-  new Unauthorized(description, { headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"` } });
+  new Unauthorized(description, {
+    headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"` },
+  });
 
 export function requireAdmin({ provider, prisma }: AdminAuthDeps): Middleware {
   return async function requireAdmin(ctx, next) {
     const header = ctx.get('authorization');
     // RFC 6750 §3.1: a request without any authentication gets the bare challenge, no error code in the header.
-    if (!header) throw new Unauthorized('a Bearer access token with the scope admin is required', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    if (!header)
+      throw new Unauthorized('a Bearer access token with the scope admin is required', {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
     const value = BEARER.exec(header)?.[1];
     if (!value) throw invalidToken('the Authorization header must carry a Bearer access token');
 
     const token = await provider.ClientCredentials.find(value);
     if (!token || !token.isValid) throw invalidToken('the access token is invalid, expired or revoked');
     // A DPoP- or mTLS-bound token presented as a plain bearer token is not proof of possession (RFC 9449 §7.2).
-    if (token.isSenderConstrained()) throw invalidToken('a sender-constrained access token cannot be used as a Bearer token');
+    if (token.isSenderConstrained())
+      throw invalidToken('a sender-constrained access token cannot be used as a Bearer token');
     const client = token.clientId ? await prisma.client.findUnique({ where: { clientId: token.clientId } }) : null;
     if (!client) throw invalidToken('the client this access token was issued to no longer exists');
     // The scope alone is not enough: any client_credentials client may be registered with a scope named admin.

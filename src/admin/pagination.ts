@@ -42,5 +42,8 @@ export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, sh
 export function toPage<R, V>(rows: R[], limit: number, view: (row: R) => V, keyOf: (row: R) => unknown): Page<V> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  return { items: items.map(view), next_cursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+  return {
+    items: items.map(view),
+    next_cursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null,
+  };
 }

@@ -32,12 +32,14 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<
 /** The JSON body (bounded, application/json) checked against a schema. */
 export async function parseBody<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.output<S>> {
   const body = await readJson(ctx);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new InvalidRequest('the request body must be a JSON object');
   return parse(schema, body);
 }
 
 /** The query string checked against a schema (a parameter given twice arrives as an array and is refused). */
-export const parseQuery = <S extends z.ZodType>(ctx: Context, schema: S): z.output<S> => parse(schema, { ...ctx.query });
+export const parseQuery = <S extends z.ZodType>(ctx: Context, schema: S): z.output<S> =>
+  parse(schema, { ...ctx.query });
 
 /** A path parameter that must match `shape`; anything else names no resource. */
 export function pathParam(ctx: Context, name: string, shape: RegExp, what: string): string {

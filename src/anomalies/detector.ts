@@ -8,7 +8,12 @@ import { isOtherNetwork, normaliseAddress } from './network.js';
 import { memoizedUserAgentFamily } from './user-agent.js';
 
 export type Signal = 'user_agent_changed' | 'address_changed' | 'impossible_travel' | 'rapid_refresh';
-export const SIGNALS: readonly Signal[] = ['user_agent_changed', 'address_changed', 'impossible_travel', 'rapid_refresh'];
+export const SIGNALS: readonly Signal[] = [
+  'user_agent_changed',
+  'address_changed',
+  'impossible_travel',
+  'rapid_refresh',
+];
 /** The signals ANOMALY_RESPONSE=revoke answers: another device, or the same token in two places at once. */
 export const REVOCABLE: ReadonlySet<Signal> = new Set<Signal>(['impossible_travel', 'user_agent_changed']);
 
@@ -63,7 +68,11 @@ export function createAnomalyDetector(policy: AnomalyPolicy, geolocator: Geoloca
       const currentFamily = userAgentFamily(device.userAgent);
       if (previousFamily !== currentFamily) {
         signals.push('user_agent_changed');
-        Object.assign(detail, { previous_user_agent: history.lastUserAgent, user_agent_family: currentFamily, previous_user_agent_family: previousFamily });
+        Object.assign(detail, {
+          previous_user_agent: history.lastUserAgent,
+          user_agent_family: currentFamily,
+          previous_user_agent_family: previousFamily,
+        });
       }
 
       if (isOtherNetwork(history.lastIp, device.ip)) {

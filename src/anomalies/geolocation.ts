@@ -25,7 +25,10 @@ export interface Geolocator {
  * `onLoadError`: a database that cannot be loaded (a pruned install) must not fail refreshes: it is reported once,
  * and from then on no address has a location (so no impossible_travel).
  */
-export function createGeolocator({ load = loadGeoipLite, onLoadError }: { load?: () => Promise<GeoipLite>; onLoadError?: (err: unknown) => void } = {}): Geolocator {
+export function createGeolocator({
+  load = loadGeoipLite,
+  onLoadError,
+}: { load?: () => Promise<GeoipLite>; onLoadError?: (err: unknown) => void } = {}): Geolocator {
   let database: Promise<GeoipLite | undefined> | undefined;
   return {
     async locate(ip) {
@@ -37,7 +40,13 @@ export function createGeolocator({ load = loadGeoipLite, onLoadError }: { load?:
       });
       const found = (await database)?.lookup(address);
       if (!found?.ll || (found.ll[0] === 0 && found.ll[1] === 0)) return undefined;
-      return { lat: found.ll[0], lon: found.ll[1], radiusKm: Number(found.area) || 0, country: found.country, city: found.city };
+      return {
+        lat: found.ll[0],
+        lon: found.ll[1],
+        radiusKm: Number(found.area) || 0,
+        country: found.country,
+        city: found.city,
+      };
     },
   };
 }

@@ -12,7 +12,12 @@ export interface Actor {
 export const CLI_ACTOR: Actor = { via: 'cli', ip: null, userAgent: null };
 
 /** An audit event made by `actor`; the subject (account, client, family) is filled in by whoever writes it. */
-export function eventBy(actor: Actor, type: AuditEvent['type'], outcome: AuditEvent['outcome'], detail: Record<string, unknown> = {}): AuditEvent {
+export function eventBy(
+  actor: Actor,
+  type: AuditEvent['type'],
+  outcome: AuditEvent['outcome'],
+  detail: Record<string, unknown> = {},
+): AuditEvent {
   const by = { via: actor.via, ...(actor.adminClientId ? { admin_client_id: actor.adminClientId } : {}) };
   return { type, outcome, ip: actor.ip, userAgent: actor.userAgent, detail: { ...detail, ...by } };
 }

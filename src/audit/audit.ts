@@ -5,15 +5,37 @@ import type { PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
 
 export type AuditType =
-  | 'login.succeeded' | 'login.failed' | 'consent.granted'
-  | 'refresh_token.rotated' | 'refresh_token.reuse_detected' | 'refresh_token.family_revoked'
-  | 'refresh_token.velocity_exceeded' | 'refresh_token.anomaly'
-  | 'session.revoked' | 'user.logged_out_everywhere' | 'token.exchanged'
-  | 'backchannel_logout.delivered' | 'backchannel_logout.failed'
-  | 'client.created' | 'client.registered' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
-  | 'client.resource_allowed' | 'client.resource_removed' | 'resource_server.updated' | 'resource_server.deleted'
-  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.deleted' | 'user.password_changed'
-  | 'user.password_reset_requested' | 'user.email_verified' | 'consent.withdrawn';
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'consent.granted'
+  | 'refresh_token.rotated'
+  | 'refresh_token.reuse_detected'
+  | 'refresh_token.family_revoked'
+  | 'refresh_token.velocity_exceeded'
+  | 'refresh_token.anomaly'
+  | 'session.revoked'
+  | 'user.logged_out_everywhere'
+  | 'token.exchanged'
+  | 'backchannel_logout.delivered'
+  | 'backchannel_logout.failed'
+  | 'client.created'
+  | 'client.registered'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'client.secret_rotated'
+  | 'client.resource_allowed'
+  | 'client.resource_removed'
+  | 'resource_server.updated'
+  | 'resource_server.deleted'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'user.password_changed'
+  | 'user.password_reset_requested'
+  | 'user.email_verified'
+  | 'consent.withdrawn';
 
 export interface AuditEvent {
   type: AuditType;

@@ -7,4 +7,12 @@
 import type { AuditEvent } from './audit.js';
 
 export const auditRecords = (events: AuditEvent[]): string =>
-  JSON.stringify(events.map((e) => ({ type: e.type, outcome: e.outcome, detail: e.detail ?? {}, ip: e.ip ?? null, user_agent: e.userAgent ?? null })));
+  JSON.stringify(
+    events.map((e) => ({
+      type: e.type,
+      outcome: e.outcome,
+      detail: e.detail ?? {},
+      ip: e.ip ?? null,
+      user_agent: e.userAgent ?? null,
+    })),
+  );

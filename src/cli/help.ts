@@ -9,7 +9,10 @@ export function commandUsage(usage: string, command: string): string | undefined
   const indent = lines[start]!.length - lines[start]!.trimStart().length;
   let end = start + 1;
   while (end < lines.length && lines[end]!.length - lines[end]!.trimStart().length > indent) end++;
-  return lines.slice(start, end).map((line) => line.slice(indent)).join('\n');
+  return lines
+    .slice(start, end)
+    .map((line) => line.slice(indent))
+    .join('\n');
 }
 
 function distance(a: string, b: string): number {

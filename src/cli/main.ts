@@ -12,7 +12,16 @@ import { sessionsList, sessionsRevoke } from './commands/sessions.js';
 import { keysRotate } from './commands/keys.js';
 import { secretsReseal } from './commands/secrets.js';
 import { tokensPrune } from './commands/tokens.js';
-import { usersCreate, usersDelete, usersDisable, usersEnable, usersList, usersSetPassword, usersShow, usersUpdate } from './commands/users.js';
+import {
+  usersCreate,
+  usersDelete,
+  usersDisable,
+  usersEnable,
+  usersList,
+  usersSetPassword,
+  usersShow,
+  usersUpdate,
+} from './commands/users.js';
 import { dryRunContext, NeedsStorage, openCliContext, type CliContext } from './context.js';
 import { commandUsage, nearestCommand } from './help.js';
 
@@ -115,7 +124,10 @@ async function run(argv: string[]): Promise<Outcome> {
     return { json: await command(dryRunContext(config, stdin), args) };
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      throw Object.assign(new Error('bad arguments'), { error: 'invalid_request', error_description: `${(err as Error).message} (see: ${name} --help)` });
+      throw Object.assign(new Error('bad arguments'), {
+        error: 'invalid_request',
+        error_description: `${(err as Error).message} (see: ${name} --help)`,
+      });
     }
     if (!(err instanceof NeedsStorage)) throw err;
   }

@@ -19,7 +19,10 @@ export interface Allowance {
 
 /** Every allowance of a client, by API identifier (uncached). */
 export async function allowancesOf(prisma: PrismaClient, clientId: string): Promise<Map<string, string[]>> {
-  const rows = await prisma.clientResourceScope.findMany({ where: { clientId }, orderBy: [{ resource: 'asc' }, { scope: 'asc' }] });
+  const rows = await prisma.clientResourceScope.findMany({
+    where: { clientId },
+    orderBy: [{ resource: 'asc' }, { scope: 'asc' }],
+  });
   const byResource = new Map<string, string[]>();
   for (const row of rows) byResource.set(row.resource, [...(byResource.get(row.resource) ?? []), row.scope]);
   return byResource;
@@ -29,15 +32,28 @@ export async function allowancesOf(prisma: PrismaClient, clientId: string): Prom
  * The scopes of `resource` that `clientId` may obtain, read from the database; undefined when it has no allowance
  * for that API. Grants use the cached AllowanceLookup (App.allowances) instead.
  */
-export async function allowedScopes(prisma: PrismaClient, clientId: string, resource: string): Promise<string[] | undefined> {
+export async function allowedScopes(
+  prisma: PrismaClient,
+  clientId: string,
+  resource: string,
+): Promise<string[] | undefined> {
   if (typeof clientId !== 'string' || !plausibleIdentifier(resource)) return undefined;
-  const rows = await prisma.clientResourceScope.findMany({ where: { clientId, resource }, orderBy: { scope: 'asc' }, select: { scope: true } });
+  const rows = await prisma.clientResourceScope.findMany({
+    where: { clientId, resource },
+    orderBy: { scope: 'asc' },
+    select: { scope: true },
+  });
   return rows.length ? rows.map((r) => r.scope) : undefined;
 }
 
 export async function listAllowances(prisma: PrismaClient, clientId: string): Promise<Allowance[]> {
-  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } }))) throw new NotFound(`no client ${clientId}`);
-  return [...(await allowancesOf(prisma, clientId))].map(([resource, scopes]) => ({ client_id: clientId, resource, scopes }));
+  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } })))
+    throw new NotFound(`no client ${clientId}`);
+  return [...(await allowancesOf(prisma, clientId))].map(([resource, scopes]) => ({
+    client_id: clientId,
+    resource,
+    scopes,
+  }));
 }
 
 /**
@@ -45,11 +61,20 @@ export async function listAllowances(prisma: PrismaClient, clientId: string): Pr
  * the allowance). Refused with a message naming them when the API does not define some of the scopes. Returns the
  * allowance and the scopes it had before.
  */
-export async function setAllowance(prisma: PrismaClient, clientId: string, resource: string, scopes: string[]): Promise<{ allowance: Allowance; before: string[] }> {
+export async function setAllowance(
+  prisma: PrismaClient,
+  clientId: string,
+  resource: string,
+  scopes: string[],
+): Promise<{ allowance: Allowance; before: string[] }> {
   const wanted = [...new Set(scopes.map((s) => s.trim()).filter(Boolean))].sort();
-  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } }))) throw new NotFound(`no client ${clientId}`);
+  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } })))
+    throw new NotFound(`no client ${clientId}`);
   const api = plausibleIdentifier(resource)
-    ? await prisma.resourceServer.findUnique({ where: { identifier: resource }, include: { scopes: { select: { name: true } } } })
+    ? await prisma.resourceServer.findUnique({
+        where: { identifier: resource },
+        include: { scopes: { select: { name: true } } },
+      })
     : null;
   if (!api) throw new NotFound(`no API is registered with the identifier ${resource}`);
   const defined = new Set(api.scopes.map((s) => s.name));

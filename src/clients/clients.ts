@@ -8,7 +8,14 @@ import type { Client, Prisma, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
-import { buildProtocolMetadata, PROTOCOL_KEYS, protocolInputOf, toProtocolView, type ProtocolInput, type ProtocolView } from './protocol-metadata.js';
+import {
+  buildProtocolMetadata,
+  PROTOCOL_KEYS,
+  protocolInputOf,
+  toProtocolView,
+  type ProtocolInput,
+  type ProtocolView,
+} from './protocol-metadata.js';
 import { checkKnownScopes } from './scopes.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
@@ -17,7 +24,13 @@ export const DEFAULT_SCOPES = 'openid offline_access profile email';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** RFC 8693: a resource server exchanges the access token it received for one to another API (confidential only). */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT] as const;
+export const SUPPORTED_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
+] as const;
 const KNOWN_GRANT_TYPES = new Set<string>(SUPPORTED_GRANT_TYPES);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 
@@ -69,7 +82,8 @@ export function checkRedirectUri(raw: string): 'web' | 'native' {
   } catch {
     throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} is not an absolute URL`);
   }
-  if (url.hash || raw.includes('#')) throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} must not contain a fragment`);
+  if (url.hash || raw.includes('#'))
+    throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} must not contain a fragment`);
   if (raw.includes('*')) throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} must not contain wildcards`);
   if (url.protocol === 'https:') return 'web';
   if (url.protocol === 'http:') {
@@ -77,7 +91,9 @@ export function checkRedirectUri(raw: string): 'web' | 'native' {
     throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} must use https (http only on loopback)`);
   }
   if (/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/i.test(url.protocol)) return 'native';
-  throw new InvalidRequest(`redirect_uri ${JSON.stringify(raw)} must use https, loopback http, or a reverse-domain scheme`);
+  throw new InvalidRequest(
+    `redirect_uri ${JSON.stringify(raw)} must use https, loopback http, or a reverse-domain scheme`,
+  );
 }
 
 /** Turns the input into oidc-provider client metadata (snake_case, without secret). */
@@ -85,26 +101,34 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
   const name = input.name.trim();
   if (!name || name.length > 200) throw new InvalidRequest('name must be 1-200 characters');
   const grantTypes = input.admin ? ['client_credentials'] : (input.grantTypes ?? DEFAULT_GRANT_TYPES);
-  for (const g of grantTypes) if (!KNOWN_GRANT_TYPES.has(g)) throw new InvalidRequest(`grant type ${JSON.stringify(g)} is not supported`);
+  for (const g of grantTypes)
+    if (!KNOWN_GRANT_TYPES.has(g)) throw new InvalidRequest(`grant type ${JSON.stringify(g)} is not supported`);
   if (grantTypes.length === 0) throw new InvalidRequest('at least one grant type is required');
   const scope = (input.admin ? 'admin' : (input.scopes ?? DEFAULT_SCOPES)).trim().split(/\s+/).filter(Boolean);
   for (const s of scope) if (!SCOPE_TOKEN.test(s)) throw new InvalidRequest(`scope ${JSON.stringify(s)} is malformed`);
 
   const usesCode = grantTypes.includes('authorization_code');
   const redirectUris = [...new Set(input.redirectUris ?? [])];
-  if (usesCode && redirectUris.length === 0) throw new InvalidRequest('authorization_code clients need at least one redirect URI');
-  if (!usesCode && redirectUris.length > 0) throw new InvalidRequest('redirect URIs are only for authorization_code clients');
+  if (usesCode && redirectUris.length === 0)
+    throw new InvalidRequest('authorization_code clients need at least one redirect URI');
+  if (!usesCode && redirectUris.length > 0)
+    throw new InvalidRequest('redirect URIs are only for authorization_code clients');
   if (grantTypes.includes('refresh_token') && !usesCode && !grantTypes.includes(DEVICE_CODE_GRANT)) {
     throw new InvalidRequest('refresh_token needs authorization_code or the device_code grant');
   }
-  if (input.public && grantTypes.includes('client_credentials')) throw new InvalidRequest('public clients cannot use client_credentials');
-  if (input.public && grantTypes.includes(TOKEN_EXCHANGE_GRANT)) throw new InvalidRequest('public clients cannot use token exchange');
+  if (input.public && grantTypes.includes('client_credentials'))
+    throw new InvalidRequest('public clients cannot use client_credentials');
+  if (input.public && grantTypes.includes(TOKEN_EXCHANGE_GRANT))
+    throw new InvalidRequest('public clients cannot use token exchange');
   const kinds = redirectUris.map(checkRedirectUri);
   const alg = input.idTokenSignedResponseAlg;
-  if (alg !== undefined && !isSigningAlg(alg)) throw new InvalidRequest('id_token_signed_response_alg must be ES256 or RS256');
+  if (alg !== undefined && !isSigningAlg(alg))
+    throw new InvalidRequest('id_token_signed_response_alg must be ES256 or RS256');
   const nonceInsteadOfPkce = input.allowNonceInsteadOfPkce === true;
   if (nonceInsteadOfPkce && (input.public || !usesCode || !scope.includes('openid'))) {
-    throw new InvalidRequest('allow_nonce_instead_of_pkce is only for confidential OpenID Connect clients (authorization_code, scope openid)');
+    throw new InvalidRequest(
+      'allow_nonce_instead_of_pkce is only for confidential OpenID Connect clients (authorization_code, scope openid)',
+    );
   }
   const protocol = buildProtocolMetadata(input, Boolean(input.public));
 
@@ -125,7 +149,12 @@ export function buildMetadata(input: ClientInput): Omit<ClientView, 'client_id' 
 const newSecret = () => randomBytes(32).toString('base64url');
 
 /** Registers a client; `events` (e.g. client.created) are written by the same statement, with its client_id. */
-export async function createClient(prisma: PrismaClient, hash: TokenHasher, input: ClientInput, events: AuditEvent[] = []): Promise<ClientView> {
+export async function createClient(
+  prisma: PrismaClient,
+  hash: TokenHasher,
+  input: ClientInput,
+  events: AuditEvent[] = [],
+): Promise<ClientView> {
   const metadata = buildMetadata(input);
   await checkKnownScopes(prisma, metadata.scope, input.scopesAboutToBeDefined);
   const clientId = randomBytes(16).toString('base64url');
@@ -140,14 +169,24 @@ export async function createClient(prisma: PrismaClient, hash: TokenHasher, inpu
     INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
     SELECT e.type, c.client_id, e.ip, e.user_agent, e.outcome, e.detail
       FROM c, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)`;
-  return { client_id: clientId, ...(secret ? { client_secret: secret } : undefined), ...metadata, admin: Boolean(input.admin) };
+  return {
+    client_id: clientId,
+    ...(secret ? { client_secret: secret } : undefined),
+    ...metadata,
+    admin: Boolean(input.admin),
+  };
 }
 
 /**
  * Issues a new secret (shown once); the old one stops working at once. Undefined for an unknown client. `events`
  * (client.secret_rotated) are written by the same statement.
  */
-export async function rotateClientSecret(prisma: PrismaClient, hash: TokenHasher, clientId: string, events: AuditEvent[] = []): Promise<string | undefined> {
+export async function rotateClientSecret(
+  prisma: PrismaClient,
+  hash: TokenHasher,
+  clientId: string,
+  events: AuditEvent[] = [],
+): Promise<string | undefined> {
   const secret = newSecret();
   const rotated = await prisma.$queryRaw<{ client_id: string }[]>`
     WITH c AS (
@@ -161,7 +200,8 @@ export async function rotateClientSecret(prisma: PrismaClient, hash: TokenHasher
     )
     SELECT client_id FROM c`;
   if (rotated.length) return secret;
-  if (await prisma.client.findUnique({ where: { clientId } })) throw new InvalidRequest('public clients have no secret');
+  if (await prisma.client.findUnique({ where: { clientId } }))
+    throw new InvalidRequest('public clients have no secret');
   return undefined;
 }
 
@@ -190,19 +230,42 @@ export async function getClient(prisma: PrismaClient, clientId: string): Promise
 }
 
 /** Clients in client_id order, starting after `after` (a keyset page). */
-export async function listClients(prisma: PrismaClient, { after, limit }: { after?: string | undefined; limit: number }): Promise<ClientView[]> {
-  const rows = await prisma.client.findMany({ where: after ? { clientId: { gt: after } } : {}, orderBy: { clientId: 'asc' }, take: limit });
+export async function listClients(
+  prisma: PrismaClient,
+  { after, limit }: { after?: string | undefined; limit: number },
+): Promise<ClientView[]> {
+  const rows = await prisma.client.findMany({
+    where: after ? { clientId: { gt: after } } : {},
+    orderBy: { clientId: 'asc' },
+    take: limit,
+  });
   return rows.map(toClientView);
 }
 
-export type ClientPatch = Partial<Pick<ClientInput, 'name' | 'redirectUris' | 'grantTypes' | 'scopes' | 'idTokenSignedResponseAlg' | 'allowNonceInsteadOfPkce'
-  | 'backchannelLogoutUri' | 'requirePushedAuthorizationRequests' | 'dpopBoundAccessTokens'>>;
+export type ClientPatch = Partial<
+  Pick<
+    ClientInput,
+    | 'name'
+    | 'redirectUris'
+    | 'grantTypes'
+    | 'scopes'
+    | 'idTokenSignedResponseAlg'
+    | 'allowNonceInsteadOfPkce'
+    | 'backchannelLogoutUri'
+    | 'requirePushedAuthorizationRequests'
+    | 'dpopBoundAccessTokens'
+  >
+>;
 
 /**
  * Changes a client's name, redirect URIs, grant types, scope or ID token algorithm, validated exactly as at creation (the patch is
  * merged into the current settings first). Undefined for an unknown client.
  */
-export async function updateClient(prisma: PrismaClient, clientId: string, patch: ClientPatch): Promise<ClientView | undefined> {
+export async function updateClient(
+  prisma: PrismaClient,
+  clientId: string,
+  patch: ClientPatch,
+): Promise<ClientView | undefined> {
   const row = await prisma.client.findUnique({ where: { clientId } });
   if (!row) return undefined;
   // buildMetadata pins admin clients to client_credentials + admin; refuse rather than silently ignore a change.
@@ -220,18 +283,25 @@ export async function updateClient(prisma: PrismaClient, clientId: string, patch
     idTokenSignedResponseAlg: patch.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg,
     allowNonceInsteadOfPkce: patch.allowNonceInsteadOfPkce ?? current.allow_nonce_instead_of_pkce,
     ...protocolInputOf(row.metadata as Record<string, unknown>),
-    ...Object.fromEntries(Object.entries({
-      backchannelLogoutUri: patch.backchannelLogoutUri,
-      requirePushedAuthorizationRequests: patch.requirePushedAuthorizationRequests,
-      dpopBoundAccessTokens: patch.dpopBoundAccessTokens,
-    }).filter(([, v]) => v !== undefined)),
+    ...Object.fromEntries(
+      Object.entries({
+        backchannelLogoutUri: patch.backchannelLogoutUri,
+        requirePushedAuthorizationRequests: patch.requirePushedAuthorizationRequests,
+        dpopBoundAccessTokens: patch.dpopBoundAccessTokens,
+      }).filter(([, v]) => v !== undefined),
+    ),
   });
   if (patch.scopes !== undefined) await checkKnownScopes(prisma, metadata.scope);
   // Metadata keys this module does not manage are kept as they are (protocol settings are rebuilt above, so a removed
   // one goes).
-  const kept = Object.fromEntries(Object.entries(row.metadata as Record<string, unknown>).filter(([k]) => !PROTOCOL_KEYS.includes(k)));
+  const kept = Object.fromEntries(
+    Object.entries(row.metadata as Record<string, unknown>).filter(([k]) => !PROTOCOL_KEYS.includes(k)),
+  );
   const merged = { ...kept, ...metadata } as Prisma.InputJsonObject & Prisma.JsonObject;
-  const { count } = await prisma.client.updateMany({ where: { clientId }, data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() } });
+  const { count } = await prisma.client.updateMany({
+    where: { clientId },
+    data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() },
+  });
   return count ? toClientView({ ...row, name: metadata.client_name, metadata: merged }) : undefined;
 }
 

@@ -33,7 +33,10 @@ const MAX_IDENTIFIER = 2048;
 
 /** True for a string that could name a resource at all; anything else is never looked up. */
 export const plausibleIdentifier = (identifier: unknown): identifier is string =>
-  typeof identifier === 'string' && identifier.length > 0 && identifier.length <= MAX_IDENTIFIER && !/[\x00-\x1f\x7f]/.test(identifier);
+  typeof identifier === 'string' &&
+  identifier.length > 0 &&
+  identifier.length <= MAX_IDENTIFIER &&
+  !/[\x00-\x1f\x7f]/.test(identifier);
 
 /** An API identifier: an absolute URI without query or fragment (RFC 8707 §2). */
 export function checkIdentifier(identifier: string): string {
@@ -46,7 +49,8 @@ export function checkIdentifier(identifier: string): string {
   if (url.hash || url.search || identifier.includes('#') || identifier.includes('?')) {
     throw new InvalidRequest('API identifier must not contain a query or fragment (RFC 8707 §2)');
   }
-  if (!plausibleIdentifier(identifier)) throw new InvalidRequest(`API identifier must be at most ${MAX_IDENTIFIER} characters`);
+  if (!plausibleIdentifier(identifier))
+    throw new InvalidRequest(`API identifier must be at most ${MAX_IDENTIFIER} characters`);
   return identifier;
 }
 
@@ -56,10 +60,13 @@ export function checkScopes(scopes: string | (string | ApiScope)[]): ApiScope[] 
   const seen = new Map<string, ApiScope>();
   for (const item of list) {
     const scope = typeof item === 'string' ? { name: item } : item;
-    if (!SCOPE_TOKEN.test(scope.name) || scope.name.length > 200) throw new InvalidRequest(`scope ${JSON.stringify(scope.name)} is malformed`);
+    if (!SCOPE_TOKEN.test(scope.name) || scope.name.length > 200)
+      throw new InvalidRequest(`scope ${JSON.stringify(scope.name)} is malformed`);
     // A built-in scope on an API would let an allowance confer it (think `admin`).
-    if (BUILT_IN_SCOPE_SET.has(scope.name)) throw new InvalidRequest(`scope ${scope.name} is built in; an API cannot define it`);
-    if (scope.description !== undefined && scope.description.length > 500) throw new InvalidRequest(`the description of scope ${scope.name} is longer than 500 characters`);
+    if (BUILT_IN_SCOPE_SET.has(scope.name))
+      throw new InvalidRequest(`scope ${scope.name} is built in; an API cannot define it`);
+    if (scope.description !== undefined && scope.description.length > 500)
+      throw new InvalidRequest(`the description of scope ${scope.name} is longer than 500 characters`);
     seen.set(scope.name, { name: scope.name, ...(scope.description ? { description: scope.description } : {}) });
   }
   return [...seen.values()];
@@ -74,8 +81,14 @@ export function toResourceServerView(server: ResourceServer): ResourceServerView
   };
 }
 
-type Row = { identifier: string; name: string; clientId: string | null; scopes: { name: string; description: string | null }[] };
-const scopeRecords = (scopes: ApiScope[]) => JSON.stringify(scopes.map((s) => ({ name: s.name, description: s.description ?? null })));
+type Row = {
+  identifier: string;
+  name: string;
+  clientId: string | null;
+  scopes: { name: string; description: string | null }[];
+};
+const scopeRecords = (scopes: ApiScope[]) =>
+  JSON.stringify(scopes.map((s) => ({ name: s.name, description: s.description ?? null })));
 const include = { scopes: { orderBy: { name: 'asc' as const } } };
 const fromRow = (row: Row): ResourceServer => ({
   identifier: row.identifier,
@@ -91,9 +104,15 @@ export async function getResourceServer(prisma: PrismaClient, identifier: string
   return row ? fromRow(row) : undefined;
 }
 
-export async function listResourceServers(prisma: PrismaClient, { after, limit }: { after?: string | undefined; limit: number }): Promise<ResourceServer[]> {
+export async function listResourceServers(
+  prisma: PrismaClient,
+  { after, limit }: { after?: string | undefined; limit: number },
+): Promise<ResourceServer[]> {
   const rows = await prisma.resourceServer.findMany({
-    where: after ? { identifier: { gt: after } } : {}, orderBy: { identifier: 'asc' }, take: limit, include,
+    where: after ? { identifier: { gt: after } } : {},
+    orderBy: { identifier: 'asc' },
+    take: limit,
+    include,
   });
   return rows.map(fromRow);
 }
@@ -127,7 +146,8 @@ export async function registerResourceServer(
   if (await prisma.resourceServer.findUnique({ where: { identifier }, select: { identifier: true } })) {
     throw new InvalidRequest(`an API with the identifier ${identifier} is already registered`);
   }
-  if (clientId && (await resourceServerOf(prisma, clientId))) throw new InvalidRequest(`client ${clientId} already stands for an API`);
+  if (clientId && (await resourceServerOf(prisma, clientId)))
+    throw new InvalidRequest(`client ${clientId} already stands for an API`);
   // One statement, not a Prisma nested write (a transaction): see src/audit/records.ts on the embedded socket.
   await prisma.$executeRaw`
     WITH srv AS (
@@ -149,11 +169,16 @@ export interface ResourceServerPatch {
  * Changes an API's name or scopes (and descriptions). A scope removed here is removed from every allowance (the
  * foreign key cascades): clients stop obtaining it. Undefined for an unknown API.
  */
-export async function updateResourceServer(prisma: PrismaClient, identifier: string, patch: ResourceServerPatch): Promise<{ server: ResourceServer; removedScopes: string[] } | undefined> {
+export async function updateResourceServer(
+  prisma: PrismaClient,
+  identifier: string,
+  patch: ResourceServerPatch,
+): Promise<{ server: ResourceServer; removedScopes: string[] } | undefined> {
   const current = await getResourceServer(prisma, identifier);
   if (!current) return undefined;
   const name = patch.name?.trim();
-  if (patch.name !== undefined && (!name || name.length > 200)) throw new InvalidRequest('an API needs a name of 1-200 characters');
+  if (patch.name !== undefined && (!name || name.length > 200))
+    throw new InvalidRequest('an API needs a name of 1-200 characters');
   const scopes = patch.scopes ? checkScopes(patch.scopes) : current.scopes;
   const keep = new Set(scopes.map((s) => s.name));
   const removedScopes = current.scopes.map((s) => s.name).filter((s) => !keep.has(s));

@@ -11,10 +11,20 @@ export const BUILT_IN_SCOPE_SET: ReadonlySet<string> = new Set(BUILT_IN_SCOPES);
  * Refuses, naming them, the scopes of `scope` (space-separated) that are neither built in nor defined by a
  * registered API (nor in `alsoDefined`, scopes about to be defined by the same command).
  */
-export async function checkKnownScopes(prisma: PrismaClient, scope: string, alsoDefined: readonly string[] = []): Promise<void> {
-  const names = [...new Set(scope.split(/\s+/).filter(Boolean))].filter((s) => !BUILT_IN_SCOPE_SET.has(s) && !alsoDefined.includes(s));
+export async function checkKnownScopes(
+  prisma: PrismaClient,
+  scope: string,
+  alsoDefined: readonly string[] = [],
+): Promise<void> {
+  const names = [...new Set(scope.split(/\s+/).filter(Boolean))].filter(
+    (s) => !BUILT_IN_SCOPE_SET.has(s) && !alsoDefined.includes(s),
+  );
   if (names.length === 0) return;
-  const rows = await prisma.resourceScope.findMany({ where: { name: { in: names } }, select: { name: true }, distinct: ['name'] });
+  const rows = await prisma.resourceScope.findMany({
+    where: { name: { in: names } },
+    select: { name: true },
+    distinct: ['name'],
+  });
   const defined = new Set(rows.map((r) => r.name));
   const unknown = names.filter((n) => !defined.has(n));
   if (unknown.length === 0) return;

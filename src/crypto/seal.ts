@@ -47,14 +47,18 @@ function sealerWith(key: Buffer): Sealer {
       const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
       cipher.setAAD(Buffer.from(context));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, iv, body, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+      return [VERSION, iv, body, cipher.getAuthTag()]
+        .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+        .join('.');
     },
     open(sealed, context = '') {
       const [version, iv, body, tag] = sealed.split('.');
       if (version !== VERSION || !iv || body === undefined || !tag) throw new Error('malformed sealed value');
       const authTag = Buffer.from(tag, 'base64url');
       if (authTag.length !== TAG_LENGTH) throw new Error('malformed sealed value');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_LENGTH });
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), {
+        authTagLength: TAG_LENGTH,
+      });
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');

@@ -23,8 +23,7 @@ export interface DerivedKeys {
   csrf: Buffer;
 }
 
-const derive = (secret: string, purpose: string) =>
-  Buffer.from(hkdfSync('sha256', secret, 'tollgate', purpose, 32));
+const derive = (secret: string, purpose: string) => Buffer.from(hkdfSync('sha256', secret, 'tollgate', purpose, 32));
 
 export function deriveKeys(secret: string, previous: string[] = []): DerivedKeys {
   return {

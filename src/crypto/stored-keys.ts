@@ -14,7 +14,10 @@ const context = (name: string) => `secret-key:${name}`;
 export async function resolveTokenHashKey(prisma: PrismaClient, sealer: Sealer, derived: Buffer): Promise<Buffer> {
   let row = await prisma.secretKey.findUnique({ where: { name: TOKEN_HASH } });
   if (!row) {
-    await prisma.secretKey.createMany({ data: [{ name: TOKEN_HASH, sealed: sealer.seal(derived.toString('base64url'), context(TOKEN_HASH)) }], skipDuplicates: true });
+    await prisma.secretKey.createMany({
+      data: [{ name: TOKEN_HASH, sealed: sealer.seal(derived.toString('base64url'), context(TOKEN_HASH)) }],
+      skipDuplicates: true,
+    });
     row = await prisma.secretKey.findUniqueOrThrow({ where: { name: TOKEN_HASH } });
   }
   try {
@@ -28,7 +31,10 @@ export async function resolveTokenHashKey(prisma: PrismaClient, sealer: Sealer, 
 }
 
 /** Re-seals every stored key and every private signing key under the current secret; returns what it re-sealed. */
-export async function resealStoredKeys(prisma: PrismaClient, sealer: Sealer): Promise<{ secret_keys: number; signing_keys: number }> {
+export async function resealStoredKeys(
+  prisma: PrismaClient,
+  sealer: Sealer,
+): Promise<{ secret_keys: number; signing_keys: number }> {
   const secrets = await prisma.secretKey.findMany();
   for (const row of secrets) {
     const sealed = sealer.seal(sealer.open(row.sealed, context(row.name)), context(row.name));

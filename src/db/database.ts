@@ -80,7 +80,9 @@ function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
       await pool.query(script).catch(rethrow);
     },
     async query(text, params, name) {
-      return (await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) }).catch(rethrow)).rows;
+      return (
+        await pool.query({ text, values: params as unknown[], ...(named && name ? { name } : {}) }).catch(rethrow)
+      ).rows;
     },
     // The dedicated connection serves migrations: operator work, not a request, so the request-path bounds
     // (statement, lock and read timeouts) do not apply; a busy machine must not fail a migration halfway.
@@ -93,7 +95,9 @@ function poolRunner(pool: pg.Pool, named: boolean): SqlRunner {
             await client.query({ text: script, query_timeout: UNBOUNDED_MS } as pg.QueryConfig);
           },
           async query(text, params) {
-            return (await client.query({ text, values: params as unknown[], query_timeout: UNBOUNDED_MS } as pg.QueryConfig)).rows;
+            return (
+              await client.query({ text, values: params as unknown[], query_timeout: UNBOUNDED_MS } as pg.QueryConfig)
+            ).rows;
           },
         });
       } finally {
@@ -144,7 +148,8 @@ function instrument(client: pg.PoolClient, observers: Set<QueryObserver>, failur
  * joins four tables) stop being planned on every call. Queries are constant texts with parameters, so the set of
  * names is small and fixed.
  */
-const statementName = ({ sql }: { sql: string }) => `tg_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
+const statementName = ({ sql }: { sql: string }) =>
+  `tg_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
 
 type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
 

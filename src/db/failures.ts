@@ -5,18 +5,37 @@
 import { DependencyUnavailable, type DependencyFailureReason } from '../errors.js';
 
 // 55000 is what a connection attempt gets from a database that does not allow connections (ALLOW_CONNECTIONS false).
-const REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', '53300', '55000', '57P03', '08001', '08004', '3D000']);
+const REFUSED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  '53300',
+  '55000',
+  '57P03',
+  '08001',
+  '08004',
+  '3D000',
+]);
 const LOST = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', '08000', '08003', '08006']);
 const TIMEOUT = new Set(['ETIMEDOUT', '57014', '55P03']);
 // Prisma's own codes: P1001 unreachable, P1002 timed out, P1008 operation timed out, P1017 connection closed,
 // P2024 pool timeout, P2028 transaction API error (a transaction whose connection went away).
 const PRISMA: Record<string, DependencyFailureReason> = {
-  P1001: 'connection_refused', P1002: 'timeout', P1008: 'timeout', P1017: 'connection_lost', P2024: 'timeout', P2028: 'connection_lost',
+  P1001: 'connection_refused',
+  P1002: 'timeout',
+  P1008: 'timeout',
+  P1017: 'connection_lost',
+  P2024: 'timeout',
+  P2028: 'connection_lost',
 };
 // The kinds @prisma/adapter-pg gives driver failures (DriverAdapterError's cause).
 const ADAPTER_KINDS: Record<string, DependencyFailureReason> = {
-  DatabaseNotReachable: 'connection_refused', DatabaseDoesNotExist: 'connection_refused', TooManyConnections: 'connection_refused',
-  ConnectionClosed: 'connection_lost', SocketTimeout: 'timeout',
+  DatabaseNotReachable: 'connection_refused',
+  DatabaseDoesNotExist: 'connection_refused',
+  TooManyConnections: 'connection_refused',
+  ConnectionClosed: 'connection_lost',
+  SocketTimeout: 'timeout',
 };
 
 function reasonOfCode(code: unknown): DependencyFailureReason | undefined {

@@ -68,16 +68,20 @@ export async function migrate(sql: SqlRunner, migrations?: Migration[]): Promise
     await conn.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
     try {
       await conn.exec(BOOKKEEPING);
-      const rows = await conn.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
-      );
+      const rows = await conn.query<{
+        migration_name: string;
+        checksum: string;
+        finished_at: Date | null;
+        rolled_back_at: Date | null;
+      }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
       const applied = new Map(rows.filter((r) => !r.rolled_back_at).map((r) => [r.migration_name, r]));
       const done: string[] = [];
       for (const m of all) {
         const row = applied.get(m.name);
         if (row) {
           if (!row.finished_at) throw new MigrationError(`migration ${m.name} failed earlier; resolve it by hand`);
-          if (row.checksum !== m.checksum) throw new MigrationError(`migration ${m.name} was modified after it was applied`);
+          if (row.checksum !== m.checksum)
+            throw new MigrationError(`migration ${m.name} was modified after it was applied`);
           continue;
         }
         const id = randomUUID();

@@ -2,7 +2,10 @@
 import type { PrismaClient } from './generated/client.js';
 
 /** Removes expired rows in batches, each a short statement, so no long lock is held. Returns rows removed. */
-export async function pruneExpiredPayloads(prisma: PrismaClient, { batchSize = 1000, maxBatches = 1000 } = {}): Promise<number> {
+export async function pruneExpiredPayloads(
+  prisma: PrismaClient,
+  { batchSize = 1000, maxBatches = 1000 } = {},
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
     const removed = await prisma.$executeRaw`

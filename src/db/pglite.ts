@@ -73,7 +73,10 @@ export interface EmbeddedDatabase {
   close(): Promise<void>;
 }
 
-export async function openPglite(dataDir: string, { serveSocket }: { serveSocket: boolean }): Promise<EmbeddedDatabase> {
+export async function openPglite(
+  dataDir: string,
+  { serveSocket }: { serveSocket: boolean },
+): Promise<EmbeddedDatabase> {
   const unlock = await lockDataDir(dataDir);
   let pglite: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;

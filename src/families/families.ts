@@ -103,7 +103,11 @@ export class Families {
   }
 
   /** Revokes every family of a grant (code replay, RFC 7009), an account (logout everywhere) or a client (deleted). */
-  async revokeWhere(where: { grantIdHash: string } | { accountId: string } | { clientId: string }, reason: string, events: AuditEvent[] = []) {
+  async revokeWhere(
+    where: { grantIdHash: string } | { accountId: string } | { clientId: string },
+    reason: string,
+    events: AuditEvent[] = [],
+  ) {
     const revoked = await this.repo.revoke(where, reason, events);
     if (revoked.length) this.metrics?.familyRevoked(reason, revoked.length);
     await this.dropAccessTokens(revoked.map((f) => f.id));

@@ -38,7 +38,8 @@ export function startPruneJob({ store, logger, intervalSeconds, prune }: PruneJo
       // Held slightly shorter than the interval so the next tick (on any instance) can take it again.
       if (!(await store.setIfAbsent(LOCK_KEY, me, Math.max(1, intervalSeconds * 0.9)))) return;
       const removed = await prune();
-      if (removed.families || removed.payloads) logger.info({ removed }, 'pruned expired refresh-token families and payloads');
+      if (removed.families || removed.payloads)
+        logger.info({ removed }, 'pruned expired refresh-token families and payloads');
     } catch (err) {
       logger.warn({ err }, 'prune job failed; will retry next interval');
     }

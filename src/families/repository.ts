@@ -38,7 +38,13 @@ export interface RotationSignals {
 export interface TokenRow {
   /** The grant and account of the family, read in the same query (absent when they no longer exist). */
   grant: { payload: Payload; expiresAt: Date | null } | null;
-  account: { id: string; username: string; email: string | null; emailVerifiedAt: Date | null; disabledAt: Date | null } | null;
+  account: {
+    id: string;
+    username: string;
+    email: string | null;
+    emailVerifiedAt: Date | null;
+    disabledAt: Date | null;
+  } | null;
   id: string;
   parentId: string | null;
   generation: number;
@@ -96,7 +102,6 @@ const toFamily = (r: JoinedRow): FamilyRow => ({
   rapidStreak: Number(r.rapid_streak) || 0,
 });
 
-
 /**
  * The token endpoint's statements (lookup, rotation) go through the plain SqlRunner as named statements: Prisma's
  * per-query work was a fifth of a refresh's CPU (BENCHMARKS.md). The rarer ones keep Prisma's tagged templates.
@@ -109,7 +114,8 @@ export class FamilyRepository {
 
   /** A token with its family, the family's grant and its account, in one round trip; undefined when unknown. */
   async findToken(idHash: string): Promise<TokenRow | undefined> {
-    const rows = await this.sql.query<JoinedRow>(`
+    const rows = await this.sql.query<JoinedRow>(
+      `
       SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
              f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
              f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
@@ -121,15 +127,24 @@ export class FamilyRepository {
         JOIN refresh_token_families f ON f.id = t.family_id
         LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
         LEFT JOIN accounts a ON a.id = f.account_id
-       WHERE t.id = $1`, [idHash], 'tg_find_refresh_token');
+       WHERE t.id = $1`,
+      [idHash],
+      'tg_find_refresh_token',
+    );
     const r = rows[0];
     if (!r) return undefined;
     return {
-      grant: r.grant_payload ? { payload: r.grant_payload, expiresAt: r.grant_expires_at ? new Date(r.grant_expires_at) : null } : null,
+      grant: r.grant_payload
+        ? { payload: r.grant_payload, expiresAt: r.grant_expires_at ? new Date(r.grant_expires_at) : null }
+        : null,
       account: r.account_username
-        ? { id: r.account_id, username: r.account_username, email: r.account_email,
+        ? {
+            id: r.account_id,
+            username: r.account_username,
+            email: r.account_email,
             emailVerifiedAt: r.account_email_verified_at ? new Date(r.account_email_verified_at) : null,
-            disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null }
+            disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null,
+          }
         : null,
       id: r.id,
       parentId: r.parent_id,
@@ -189,7 +204,8 @@ export class FamilyRepository {
   }): Promise<boolean> {
     const { parentHash, childHash, childPayload, childExpiresAt, audit, signals } = input;
     const raised = signals?.signals.length ? signals : undefined;
-    const rows = await this.sql.query<{ rotated: number }>(`
+    const rows = await this.sql.query<{ rotated: number }>(
+      `
       WITH consumed AS (
         UPDATE refresh_tokens SET consumed_at = now(), payload = NULL
          WHERE id = $1 AND consumed_at IS NULL
@@ -220,19 +236,36 @@ export class FamilyRepository {
       )
       SELECT (SELECT count(*) FROM child)::int AS rotated`,
       [
-        parentHash, childHash, childExpiresAt.toISOString(), JSON.stringify(childPayload), audit.type, audit.ip ?? null, audit.userAgent ?? null, audit.outcome,
-        signals ? signals.rapidStreak : null, raised ? JSON.stringify(raised.signals) : null, raised ? JSON.stringify(raised.detail) : null,
+        parentHash,
+        childHash,
+        childExpiresAt.toISOString(),
+        JSON.stringify(childPayload),
+        audit.type,
+        audit.ip ?? null,
+        audit.userAgent ?? null,
+        audit.outcome,
+        signals ? signals.rapidStreak : null,
+        raised ? JSON.stringify(raised.signals) : null,
+        raised ? JSON.stringify(raised.detail) : null,
       ],
       'tg_rotate_refresh_token',
     );
     if (Number(rows[0]?.rotated) === 1) return true;
-    const existing = await this.sql.query<{ parent_id: string | null }>('SELECT parent_id FROM refresh_tokens WHERE id = $1', [childHash], 'tg_refresh_token_parent');
+    const existing = await this.sql.query<{ parent_id: string | null }>(
+      'SELECT parent_id FROM refresh_tokens WHERE id = $1',
+      [childHash],
+      'tg_refresh_token_parent',
+    );
     return existing[0]?.parent_id === parentHash;
   }
 
   /** The consumption state of a token (for the grace window: has the successor been used?). */
   async consumedAt(idHash: string): Promise<{ consumedAt: Date | null } | undefined> {
-    const rows = await this.sql.query<{ consumed_at: Date | null }>('SELECT consumed_at FROM refresh_tokens WHERE id = $1', [idHash], 'tg_refresh_token_consumed');
+    const rows = await this.sql.query<{ consumed_at: Date | null }>(
+      'SELECT consumed_at FROM refresh_tokens WHERE id = $1',
+      [idHash],
+      'tg_refresh_token_consumed',
+    );
     const r = rows[0];
     return r ? { consumedAt: r.consumed_at ? new Date(r.consumed_at) : null } : undefined;
   }
@@ -291,7 +324,10 @@ export class FamilyRepository {
  * Removes dead families (past their absolute or idle expiry) with their tokens, a batch per statement so no
  * lock is held for long. Live families and their consumed tokens stay: reuse detection needs them.
  */
-export async function pruneDeadFamilies(prisma: PrismaClient, { batchSize = 500, maxBatches = 10_000 } = {}): Promise<number> {
+export async function pruneDeadFamilies(
+  prisma: PrismaClient,
+  { batchSize = 500, maxBatches = 10_000 } = {},
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
     const removed = await prisma.$executeRaw`

@@ -47,7 +47,8 @@ export function errorHandler(logger: Logger, theme: Theme): Middleware {
       ctx.set('Cache-Control', 'no-store');
       ctx.set('Pragma', 'no-cache');
       if (status === 503) ctx.set('Retry-After', '1');
-      for (const [name, value] of Object.entries(err.headers ?? {})) if (/^(retry-after|www-authenticate)$/i.test(name)) ctx.set(name, value);
+      for (const [name, value] of Object.entries(err.headers ?? {}))
+        if (/^(retry-after|www-authenticate)$/i.test(name)) ctx.set(name, value);
       if (ctx.accepts('json', 'html') === 'html') {
         ctx.type = 'html';
         ctx.body = errorPage(theme, { error: body.error, description: body.error_description });

@@ -27,7 +27,16 @@ export function createHealthRouter(probes: Probe[], isDraining: () => boolean = 
       return;
     }
     const results = await Promise.all(
-      probes.map(async (p) => [p.name, await within(timeoutMs, p.check()).then(() => 'ok', () => 'unavailable')] as const),
+      probes.map(
+        async (p) =>
+          [
+            p.name,
+            await within(timeoutMs, p.check()).then(
+              () => 'ok',
+              () => 'unavailable',
+            ),
+          ] as const,
+      ),
     );
     const ready = results.every(([, state]) => state === 'ok');
     ctx.set('Cache-Control', 'no-store');

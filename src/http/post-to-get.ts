@@ -22,7 +22,9 @@ export function redirectFormPostsToGet(paths: string[]): Middleware {
     const form = await readForm(ctx, 64 * 1024); // 415 for anything but a form, 413 past the limit
     const query = form.toString();
     if (Buffer.byteLength(query) > MAX_QUERY_BYTES) {
-      throw new PayloadTooLarge(`the request's parameters exceed ${MAX_QUERY_BYTES} bytes; send them by pushed authorization request (RFC 9126)`);
+      throw new PayloadTooLarge(
+        `the request's parameters exceed ${MAX_QUERY_BYTES} bytes; send them by pushed authorization request (RFC 9126)`,
+      );
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;

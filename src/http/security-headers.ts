@@ -9,7 +9,13 @@ import { allowedScriptHashes } from '../request/csp.js';
 import type { Theme } from '../../views/theme.js';
 
 const pageCsp = (theme: Theme) =>
-  ["default-src 'none'", `style-src ${theme.styleHash}`, `img-src ${theme.imgSrc}`, "base-uri 'none'", "frame-ancestors 'none'"].join('; ');
+  [
+    "default-src 'none'",
+    `style-src ${theme.styleHash}`,
+    `img-src ${theme.imgSrc}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 
 /** What `ctx.response.is('html')` answers, without parsing the media type on every response. */
 const HTML = /^\s*text\/html\s*(;|$)/i;

@@ -2,10 +2,17 @@
 // registered with a backchannel_logout_uri get rows. The worker (worker.ts) delivers them.
 import type { PrismaClient } from '../db/generated/client.js';
 
-export type LogoutReason = 'end_session' | 'logged_out_everywhere' | 'session_revoked' | 'account_disabled' | 'account_deleted';
+export type LogoutReason =
+  'end_session' | 'logged_out_everywhere' | 'session_revoked' | 'account_disabled' | 'account_deleted';
 
 /** One client, one account, and (when the sign-out names one session) that session's sid for the client. */
-export async function enqueueLogout(prisma: PrismaClient, clientId: string, accountId: string, sid: string | null, reason: LogoutReason): Promise<number> {
+export async function enqueueLogout(
+  prisma: PrismaClient,
+  clientId: string,
+  accountId: string,
+  sid: string | null,
+  reason: LogoutReason,
+): Promise<number> {
   return prisma.$executeRaw`
     INSERT INTO backchannel_logouts (client_id, account_id, sid, reason)
     SELECT c.client_id, ${accountId}::uuid, ${sid}, ${reason}
@@ -19,7 +26,11 @@ export async function enqueueLogout(prisma: PrismaClient, clientId: string, acco
  * signed out everywhere, disabled or deleted. The logout token names the account only (`sub`): the client ends
  * every session of that user.
  */
-export async function enqueueAccountLogouts(prisma: PrismaClient, accountId: string, reason: LogoutReason): Promise<number> {
+export async function enqueueAccountLogouts(
+  prisma: PrismaClient,
+  accountId: string,
+  reason: LogoutReason,
+): Promise<number> {
   return prisma.$executeRaw`
     INSERT INTO backchannel_logouts (client_id, account_id, sid, reason)
     SELECT c.client_id, ${accountId}::uuid, NULL, ${reason}
@@ -33,7 +44,11 @@ export async function enqueueAccountLogouts(prisma: PrismaClient, accountId: str
 }
 
 /** The client of one revoked device session (family), with the sid its tokens were issued under, if any. */
-export async function enqueueFamilyLogout(prisma: PrismaClient, familyId: string, reason: LogoutReason): Promise<number> {
+export async function enqueueFamilyLogout(
+  prisma: PrismaClient,
+  familyId: string,
+  reason: LogoutReason,
+): Promise<number> {
   return prisma.$executeRaw`
     INSERT INTO backchannel_logouts (client_id, account_id, sid, reason)
     SELECT f.client_id, f.account_id,

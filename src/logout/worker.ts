@@ -38,7 +38,13 @@ export interface BackchannelWorker {
   wake(): void;
 }
 
-export function createBackchannelWorker({ prisma, logger, deliver, maxAttempts, pollMs = 1000 }: BackchannelWorkerDeps): BackchannelWorker {
+export function createBackchannelWorker({
+  prisma,
+  logger,
+  deliver,
+  maxAttempts,
+  pollMs = 1000,
+}: BackchannelWorkerDeps): BackchannelWorker {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -56,7 +62,17 @@ export function createBackchannelWorker({ prisma, logger, deliver, maxAttempts, 
       WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason, attempts)
       INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
       SELECT 'backchannel_logout.delivered', account_id, client_id, 'success', jsonb_build_object('reason', reason, 'attempts', attempts + 1) FROM d`;
-    logger.info({ audit: { type: 'backchannel_logout.delivered', clientId: row.client_id, accountId: row.account_id, detail: { reason: row.reason, attempts: row.attempts + 1 } } }, 'audit backchannel_logout.delivered');
+    logger.info(
+      {
+        audit: {
+          type: 'backchannel_logout.delivered',
+          clientId: row.client_id,
+          accountId: row.account_id,
+          detail: { reason: row.reason, attempts: row.attempts + 1 },
+        },
+      },
+      'audit backchannel_logout.delivered',
+    );
   }
 
   async function failed(row: Claimed, err: unknown) {
@@ -75,13 +91,30 @@ export function createBackchannelWorker({ prisma, logger, deliver, maxAttempts, 
       WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason)
       INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
       SELECT 'backchannel_logout.failed', account_id, client_id, 'failure', jsonb_build_object('reason', reason, 'attempts', ${attempts}::int, 'error', ${message}::text) FROM d`;
-    logger.warn({ audit: { type: 'backchannel_logout.failed', clientId: row.client_id, accountId: row.account_id, detail: { reason: row.reason, attempts, error: message } } }, 'audit backchannel_logout.failed');
+    logger.warn(
+      {
+        audit: {
+          type: 'backchannel_logout.failed',
+          clientId: row.client_id,
+          accountId: row.account_id,
+          detail: { reason: row.reason, attempts, error: message },
+        },
+      },
+      'audit backchannel_logout.failed',
+    );
   }
 
   async function runOnce() {
     for (;;) {
       const rows = await claim();
-      await Promise.all(rows.map((row) => deliver(row.client_id, row.account_id, row.sid).then(() => delivered(row), (err) => failed(row, err))));
+      await Promise.all(
+        rows.map((row) =>
+          deliver(row.client_id, row.account_id, row.sid).then(
+            () => delivered(row),
+            (err) => failed(row, err),
+          ),
+        ),
+      );
       if (rows.length < BATCH) return;
     }
   }

@@ -49,7 +49,10 @@ export function createMailer(config: MailConfig, logger: Logger): Mailer {
     async send(mail) {
       const info = await transport.sendMail({ from: config.from, ...mail });
       await mkdir(outbox, { recursive: true, mode: 0o700 });
-      const file = join(outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`);
+      const file = join(
+        outbox,
+        `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`,
+      );
       await writeFile(file, info.message as Buffer, { mode: 0o600 });
       logger.info({ mail: { to: mail.to, subject: mail.subject, file } }, `mail written to ${file} (no SMTP_URL)`);
     },

@@ -37,12 +37,17 @@ export function gatherClusterMetrics(serving: () => Worker[]): MetricsSource {
   const pending = new Map<number, (metrics: RegistryJson | undefined) => void>();
 
   async function sum(): Promise<string> {
-    const parts = await Promise.all(serving().map((worker) => new Promise<RegistryJson | undefined>((resolve) => {
-      const id = next++;
-      const timer = setTimeout(() => (pending.delete(id), resolve(undefined)), COLLECT_TIMEOUT_MS);
-      pending.set(id, (metrics) => (clearTimeout(timer), pending.delete(id), resolve(metrics)));
-      worker.send({ type: COLLECT, id }, (err: Error | null) => err && pending.get(id)?.(undefined));
-    })));
+    const parts = await Promise.all(
+      serving().map(
+        (worker) =>
+          new Promise<RegistryJson | undefined>((resolve) => {
+            const id = next++;
+            const timer = setTimeout(() => (pending.delete(id), resolve(undefined)), COLLECT_TIMEOUT_MS);
+            pending.set(id, (metrics) => (clearTimeout(timer), pending.delete(id), resolve(metrics)));
+            worker.send({ type: COLLECT, id }, (err: Error | null) => err && pending.get(id)?.(undefined));
+          }),
+      ),
+    );
     return AggregatorRegistry.aggregate(parts.filter((p): p is RegistryJson => p !== undefined)).metrics();
   }
 
@@ -77,7 +82,9 @@ export function workerMetrics(): WorkerMetrics {
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
     if (message.type === COLLECT) {
-      void (shared?.getMetricsAsJSON() ?? Promise.resolve([])).then((metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }));
+      void (shared?.getMetricsAsJSON() ?? Promise.resolve([])).then((metrics) =>
+        process.send?.({ type: COLLECTED, id: message.id, metrics }),
+      );
     }
     if (message.type === EXPOSED && typeof message.id === 'number') {
       const waiter = waiting.get(message.id);
@@ -92,12 +99,19 @@ export function workerMetrics(): WorkerMetrics {
     },
     source: {
       contentType: Registry.PROMETHEUS_CONTENT_TYPE,
-      metrics: () => new Promise<string>((resolve, reject) => {
-        const id = next++;
-        const timer = setTimeout(() => (waiting.delete(id), reject(new Error('the primary did not answer for metrics'))), COLLECT_TIMEOUT_MS * 2);
-        waiting.set(id, { resolve: (text) => (clearTimeout(timer), resolve(text)), reject: (err) => (clearTimeout(timer), reject(err)) });
-        process.send?.({ type: EXPOSE, id });
-      }),
+      metrics: () =>
+        new Promise<string>((resolve, reject) => {
+          const id = next++;
+          const timer = setTimeout(
+            () => (waiting.delete(id), reject(new Error('the primary did not answer for metrics'))),
+            COLLECT_TIMEOUT_MS * 2,
+          );
+          waiting.set(id, {
+            resolve: (text) => (clearTimeout(timer), resolve(text)),
+            reject: (err) => (clearTimeout(timer), reject(err)),
+          });
+          process.send?.({ type: EXPOSE, id });
+        }),
     },
   };
 }

@@ -5,8 +5,21 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 const SECRET_FIELDS = [
-  'password', 'client_secret', 'secret', 'token', 'access_token', 'refresh_token', 'id_token', 'code',
-  'code_verifier', 'authorization', 'cookie', 'set-cookie', 'assertion', 'client_assertion', 'private_jwk',
+  'password',
+  'client_secret',
+  'secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code',
+  'code_verifier',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'assertion',
+  'client_assertion',
+  'private_jwk',
 ];
 
 export const REDACT_PATHS = [
@@ -16,7 +29,10 @@ export const REDACT_PATHS = [
 ];
 
 /** `bindings`: fields on every line (a cluster worker names itself: `worker`, `pid`). */
-export function createLogger({ level, bindings = {} }: { level: string; bindings?: Record<string, string | number> }, destination?: DestinationStream): Logger {
+export function createLogger(
+  { level, bindings = {} }: { level: string; bindings?: Record<string, string | number> },
+  destination?: DestinationStream,
+): Logger {
   return pino(
     {
       level,

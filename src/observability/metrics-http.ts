@@ -22,7 +22,10 @@ export function requestMetrics(metrics: Metrics): Middleware {
     try {
       await next();
     } finally {
-      const route = (ctx as { oidc?: { route?: string } }).oidc?.route ?? (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      const route =
+        (ctx as { oidc?: { route?: string } }).oidc?.route ??
+        (ctx as { _matchedRoute?: string })._matchedRoute ??
+        'unmatched';
       metrics.observeRequest(String(route), ctx.method, ctx.status, (performance.now() - started) / 1000);
     }
   };

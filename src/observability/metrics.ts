@@ -5,7 +5,15 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import { dependencyFailureReason } from '../errors.js';
 import type { RateWindow, ShortLivedStore } from '../store/types.js';
 
-export type RefreshOutcome = 'rotated' | 'grace_replayed' | 'reuse_detected' | 'anomaly_revoked' | 'expired' | 'invalid' | 'rate_limited' | 'error';
+export type RefreshOutcome =
+  | 'rotated'
+  | 'grace_replayed'
+  | 'reuse_detected'
+  | 'anomaly_revoked'
+  | 'expired'
+  | 'invalid'
+  | 'rate_limited'
+  | 'error';
 
 export interface Metrics {
   registry: Registry;
@@ -96,9 +104,20 @@ export function createMetrics({ anomalySignals = [] }: { anomalySignals?: readon
     labelNames: ['dependency', 'reason'] as const,
     registers: [registry],
   });
-  for (const dependency of ['database', 'store']) for (const reason of DEPENDENCY_REASONS) dependencyErrors.inc({ dependency, reason }, 0);
+  for (const dependency of ['database', 'store'])
+    for (const reason of DEPENDENCY_REASONS) dependencyErrors.inc({ dependency, reason }, 0);
   // Pre-create the outcome series so dashboards and ratios see zeros rather than gaps.
-  for (const outcome of ['rotated', 'grace_replayed', 'reuse_detected', 'anomaly_revoked', 'expired', 'invalid', 'rate_limited', 'error']) refreshes.inc({ outcome }, 0);
+  for (const outcome of [
+    'rotated',
+    'grace_replayed',
+    'reuse_detected',
+    'anomaly_revoked',
+    'expired',
+    'invalid',
+    'rate_limited',
+    'error',
+  ])
+    refreshes.inc({ outcome }, 0);
   for (const signal of anomalySignals) anomalies.inc({ signal }, 0);
 
   const observeRequest = series(requests);
@@ -107,7 +126,8 @@ export function createMetrics({ anomalySignals = [] }: { anomalySignals?: readon
 
   return {
     registry,
-    observeRequest: (route, method, status, seconds) => observeRequest({ route, method, status: String(status) }, seconds),
+    observeRequest: (route, method, status, seconds) =>
+      observeRequest({ route, method, status: String(status) }, seconds),
     refreshOutcome: (outcome) => refreshes.inc({ outcome }),
     familyRevoked: (reason, count = 1) => revocations.inc({ reason }, count),
     refreshAnomaly: (signal) => anomalies.inc({ signal }),
@@ -123,7 +143,8 @@ export function createMetrics({ anomalySignals = [] }: { anomalySignals?: readon
 
 /** The store, with each command timed. Same semantics: the conformance suite holds for the wrapped store too. */
 export function instrumentStore(store: ShortLivedStore, metrics: Metrics): ShortLivedStore {
-  const timed = <A extends unknown[], R>(command: string, fn: (...args: A) => Promise<R>) =>
+  const timed =
+    <A extends unknown[], R>(command: string, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       const started = performance.now();
       try {

@@ -25,7 +25,11 @@ export function requestLogger(logger: Logger, traceIds?: TraceIds): Middleware {
     const ids = traceIds?.();
     const bindings = ids ? { reqId: id, trace_id: ids.traceId, span_id: ids.spanId } : { reqId: id };
     let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', { configurable: true, enumerable: true, get: () => (child ??= logger.child(bindings)) });
+    Object.defineProperty(ctx.state, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= logger.child(bindings)),
+    });
     ctx.set('X-Request-Id', id);
     const started = performance.now();
     try {
@@ -34,7 +38,12 @@ export function requestLogger(logger: Logger, traceIds?: TraceIds): Middleware {
       const status = ctx.status;
       const level = status >= 500 ? 'error' : 'info';
       if (logger.isLevelEnabled(level)) {
-        const line = { method: ctx.method, path: loggablePath(ctx.path), status, ms: Math.round(performance.now() - started) };
+        const line = {
+          method: ctx.method,
+          path: loggablePath(ctx.path),
+          status,
+          ms: Math.round(performance.now() - started),
+        };
         if (level === 'error') ctx.state.log.error(line, 'request failed');
         else ctx.state.log.info(line, 'request');
       }

@@ -37,7 +37,10 @@ const pathOf = (url: string | undefined) => (url ?? '/').split('?', 1)[0]!;
  * The server span records what the request log records: the path with interaction ids masked, never the query
  * string (authorization requests carry state, nonces and login hints; logout requests carry ID tokens).
  */
-const serverSpanAttributes = (url: string | undefined): Attributes => ({ 'url.path': loggablePath(pathOf(url)), 'url.query': undefined });
+const serverSpanAttributes = (url: string | undefined): Attributes => ({
+  'url.path': loggablePath(pathOf(url)),
+  'url.query': undefined,
+});
 
 /**
  * Redis spans name the command only. The default serializer writes every argument of EVAL/EVALSHA, and ours carry

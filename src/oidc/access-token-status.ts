@@ -58,7 +58,8 @@ export interface AccessTokenStatusDeps {
   policy: IntrospectionPolicy;
 }
 
-const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const stringList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 const actorOf = (value: unknown): Actor | undefined =>
   value && typeof value === 'object' && typeof (value as Actor).sub === 'string' ? (value as Actor) : undefined;
 
@@ -98,17 +99,28 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
   async function grantHolds(token: { grantId?: unknown; clientId?: unknown; accountId?: unknown }): Promise<boolean> {
     if (!token.grantId) return true;
     const grant = await provider.Grant.find(String(token.grantId), { ignoreExpiration: true });
-    return Boolean(grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId);
+    return Boolean(
+      grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId,
+    );
   }
 
   /** The JWT's claims and record when it is active for `client` (introspection's answer), else undefined. */
-  async function activeJwt(value: string, client: IntrospectingClient, kinds = JWT_KINDS): Promise<LiveJwt | undefined> {
+  async function activeJwt(
+    value: string,
+    client: IntrospectingClient,
+    kinds = JWT_KINDS,
+  ): Promise<LiveJwt | undefined> {
     const found = await liveJwt(value, kinds);
     if (!found) return undefined;
     const { record, claims } = found;
     // The grant first: its lookup also reads the account's not-before, which the policy checks next.
     if (!(await grantHolds(record))) return undefined;
-    const token = { clientId: record.clientId as string, aud: claims.aud, accountId: record.accountId as string | undefined, iat: claims.iat };
+    const token = {
+      clientId: record.clientId as string,
+      aud: claims.aud,
+      accountId: record.accountId as string | undefined,
+      iat: claims.iat,
+    };
     return (await policy(client, token)) ? found : undefined;
   }
 
@@ -117,10 +129,17 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
     const token = await provider.AccessToken.find(value);
     if (!token?.isValid || !(await grantHolds(token))) return undefined;
     const t = token as typeof token & { aud?: string | string[]; extra?: { act?: unknown } };
-    if (!(await policy(client, { clientId: t.clientId, aud: t.aud, accountId: t.accountId, iat: t.iat }))) return undefined;
+    if (!(await policy(client, { clientId: t.clientId, aud: t.aud, accountId: t.accountId, iat: t.iat })))
+      return undefined;
     return {
-      format: 'opaque', storeKey: storeKeyFor(hash, 'AccessToken', value), clientId: String(t.clientId), accountId: t.accountId,
-      scope: t.scope ?? '', exp: Number(t.exp), act: actorOf(t.extra?.act), exchangedFrom: [],
+      format: 'opaque',
+      storeKey: storeKeyFor(hash, 'AccessToken', value),
+      clientId: String(t.clientId),
+      accountId: t.accountId,
+      scope: t.scope ?? '',
+      exp: Number(t.exp),
+      act: actorOf(t.extra?.act),
+      exchangedFrom: [],
     };
   }
 
@@ -134,9 +153,14 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
       if (!found) return undefined;
       const { claims, record } = found;
       return {
-        format: 'jwt', storeKey: storeKeyFor(hash, 'AccessToken', String(claims.jti)), clientId: String(record.clientId),
-        accountId: record.accountId as string | undefined, scope: typeof claims.scope === 'string' ? claims.scope : '',
-        exp: Number(claims.exp), act: actorOf(claims.act), exchangedFrom: stringList(record.exchangedFrom),
+        format: 'jwt',
+        storeKey: storeKeyFor(hash, 'AccessToken', String(claims.jti)),
+        clientId: String(record.clientId),
+        accountId: record.accountId as string | undefined,
+        scope: typeof claims.scope === 'string' ? claims.scope : '',
+        exp: Number(claims.exp),
+        act: actorOf(claims.act),
+        exchangedFrom: stringList(record.exchangedFrom),
       };
     },
   };

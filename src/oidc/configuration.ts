@@ -72,14 +72,28 @@ function registrationMetadata(config: Config): NonNullable<Configuration['extraC
       }
       const route = (ctx as KoaContextWithOIDC | undefined)?.oidc?.route;
       if (key === 'software_id' && (route === 'registration' || route === 'client_update')) {
-        applyRegistrationPolicy(metadata as Record<string, unknown>, ((ctx as KoaContextWithOIDC).oidc.body ?? {}) as Record<string, unknown>, { allowLoopback });
+        applyRegistrationPolicy(
+          metadata as Record<string, unknown>,
+          ((ctx as KoaContextWithOIDC).oidc.body ?? {}) as Record<string, unknown>,
+          { allowLoopback },
+        );
       }
     },
   };
 }
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
-  const { config, theme, adapter, keys, cookieKeys, findAccount, getResourceServerInfo, introspectionPolicy, notBefore } = deps;
+  const {
+    config,
+    theme,
+    adapter,
+    keys,
+    cookieKeys,
+    findAccount,
+    getResourceServerInfo,
+    introspectionPolicy,
+    notBefore,
+  } = deps;
   const deviceSources = devicePageSources(theme);
   const secureCookies = config.issuer.startsWith('https:');
   return {
@@ -195,7 +209,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           ctx.type = 'html';
           // oidc-provider forwards client_id to this page only when the answer was "no" (lib/actions/end_session.js);
           // a "no" to a logout no application asked for forwards nothing, but leaves the session signed in.
-          const stayedSignedIn = Boolean(ctx.oidc.params?.client_id) || Boolean((await ctx.oidc.provider.Session.get(ctx)).accountId);
+          const stayedSignedIn =
+            Boolean(ctx.oidc.params?.client_id) || Boolean((await ctx.oidc.provider.Session.get(ctx)).accountId);
           ctx.body = loggedOutPage(theme, { clientName: ctx.oidc.client?.clientName, stayedSignedIn });
         },
       },
@@ -232,7 +247,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
 
     async renderError(ctx: KoaContextWithOIDC, out) {
       ctx.type = 'html';
-      ctx.body = errorPage(theme, { error: String(out.error), description: out.error_description ? String(out.error_description) : undefined });
+      ctx.body = errorPage(theme, {
+        error: String(out.error),
+        description: out.error_description ? String(out.error_description) : undefined,
+      });
     },
   };
 }

@@ -19,12 +19,18 @@ const MESSAGES: Record<string, string> = {
   AbortedError: 'The request was cancelled. You can close this page.',
 };
 
-const secretOf = (ctx: KoaContextWithOIDC) => String((ctx.oidc.session as unknown as { state?: { secret?: string } }).state?.secret ?? '');
+const secretOf = (ctx: KoaContextWithOIDC) =>
+  String((ctx.oidc.session as unknown as { state?: { secret?: string } }).state?.secret ?? '');
 
 /** The three page hooks of features.deviceFlow, in the brand's look. */
 export function devicePageSources(theme: Theme) {
   return {
-    async userCodeInputSource(ctx: KoaContextWithOIDC, _form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+    async userCodeInputSource(
+      ctx: KoaContextWithOIDC,
+      _form: string,
+      _out?: unknown,
+      err?: Error & { userCode?: string },
+    ) {
       if (err?.name === 'NotFoundError') (ctx.state as Record<string, unknown>)[USER_CODE_MISS] = true;
       const error = err ? (MESSAGES[err.name] ?? 'Something went wrong. Start again on your device.') : undefined;
       const prefill = (ctx.state as Record<string, unknown>)[USER_CODE_PREFILL];
@@ -37,7 +43,13 @@ export function devicePageSources(theme: Theme) {
       });
     },
 
-    async userCodeConfirmSource(ctx: KoaContextWithOIDC, _form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
+    async userCodeConfirmSource(
+      ctx: KoaContextWithOIDC,
+      _form: string,
+      client: { clientName?: string; clientId: string },
+      _deviceInfo: unknown,
+      userCode: string,
+    ) {
       ctx.type = 'html';
       ctx.body = confirmDevicePage(theme, {
         action: ctx.oidc.urlFor('code_verification'),

@@ -25,7 +25,9 @@ export function deviceRoutes({ store, config, metrics }: DeviceRoutesDeps): Midd
   // A submitted code holds a place in its address's window while it is looked up, and keeps it only if it matched
   // nothing (src/security/rate-limits.ts): a parallel burst gets no more codes tried than the limit.
   const missWindow = (ip: string): RateWindow => ({
-    key: `rl:device-user-code:${ip}`, max: config.rateLimits.loginFailuresPerIp, ttlSeconds: config.rateLimits.loginWindowSeconds,
+    key: `rl:device-user-code:${ip}`,
+    max: config.rateLimits.loginFailuresPerIp,
+    ttlSeconds: config.rateLimits.loginWindowSeconds,
   });
   const misses = config.rateLimitEnabled ? missWindow : undefined;
 
@@ -46,7 +48,9 @@ export function deviceRoutes({ store, config, metrics }: DeviceRoutesDeps): Midd
     if (!place.allowed) {
       const wait = Math.max(1, Math.ceil(place.retryAfterMs / 1000));
       metrics.rateLimited('device_user_code');
-      throw Object.assign(new TooManyRequests(`too many wrong codes; retry in ${wait} s`), { headers: { 'Retry-After': String(wait) } });
+      throw Object.assign(new TooManyRequests(`too many wrong codes; retry in ${wait} s`), {
+        headers: { 'Retry-After': String(wait) },
+      });
     }
     try {
       await next();

@@ -39,11 +39,23 @@ export function listenToProvider(provider: Provider, logger: Logger): void {
   provider.use(surfaceDependencyFailures);
 
   // oidc-provider's typings list each event with its own listener type; these five share one shape.
-  const on = provider.on.bind(provider) as (event: string, listener: (ctx: KoaContextWithOIDC, err: OAuthError) => void) => void;
-  for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'end_session.error']) {
+  const on = provider.on.bind(provider) as (
+    event: string,
+    listener: (ctx: KoaContextWithOIDC, err: OAuthError) => void,
+  ) => void;
+  for (const event of [
+    'grant.error',
+    'introspection.error',
+    'revocation.error',
+    'authorization.error',
+    'end_session.error',
+  ]) {
     on(event, (ctx, err) => {
       const log: Logger = ctx.state?.log ?? logger;
-      log.info({ event, error: err.message, detail: err.error_detail, client: ctx.oidc?.client?.clientId }, 'oauth error');
+      log.info(
+        { event, error: err.message, detail: err.error_detail, client: ctx.oidc?.client?.clientId },
+        'oauth error',
+      );
     });
   }
 }

@@ -9,12 +9,18 @@ import { allowScriptHash } from '../request/csp.js';
 import { FORM_POST_SCRIPT_HASH, formPostPage } from '../../views/form-post.js';
 import type { Theme } from '../../views/theme.js';
 
-export const formPostRenderer = (theme: Theme) => (ctx: KoaContextWithOIDC, redirectUri: string, params: Record<string, unknown>): void => {
-  const fields = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, String(v)]));
-  // As oidc-provider: an error response is a 400 page, a success a 200 one (unless a status was already chosen).
-  if (![200, 400, 500].includes(ctx.status)) ctx.status = 'error' in fields ? 400 : 200;
-  ctx.type = 'html';
-  ctx.set('Cache-Control', 'no-store');
-  allowScriptHash(ctx, FORM_POST_SCRIPT_HASH);
-  ctx.body = formPostPage(theme, { action: redirectUri, fields });
-};
+export const formPostRenderer =
+  (theme: Theme) =>
+  (ctx: KoaContextWithOIDC, redirectUri: string, params: Record<string, unknown>): void => {
+    const fields = Object.fromEntries(
+      Object.entries(params)
+        .filter(([, v]) => v !== undefined && v !== null)
+        .map(([k, v]) => [k, String(v)]),
+    );
+    // As oidc-provider: an error response is a 400 page, a success a 200 one (unless a status was already chosen).
+    if (![200, 400, 500].includes(ctx.status)) ctx.status = 'error' in fields ? 400 : 200;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    allowScriptHash(ctx, FORM_POST_SCRIPT_HASH);
+    ctx.body = formPostPage(theme, { action: redirectUri, fields });
+  };

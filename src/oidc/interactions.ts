@@ -51,10 +51,22 @@ const csrfBinding = (uid: string) => `interaction:${uid}`;
 const KNOWN_DEVICE_COOKIE = 'tollgate.device';
 const KNOWN_DEVICE_DAYS = 180;
 
-export function createInteractionRouter({ provider, prisma, audit, csrf, loginLimiter, resourceServers, signInGate, hash, secureCookies, theme }: InteractionDeps): Router {
+export function createInteractionRouter({
+  provider,
+  prisma,
+  audit,
+  csrf,
+  loginLimiter,
+  resourceServers,
+  signInGate,
+  hash,
+  secureCookies,
+  theme,
+}: InteractionDeps): Router {
   const device = (ctx: Context) => deviceOf(ctx);
   const deviceMark = (username: string) => hash(`known-device:${username.toLowerCase()}`);
-  const isKnownDevice = (ctx: Context, username: string) => ctx.cookies.get(KNOWN_DEVICE_COOKIE, { signed: true }) === deviceMark(username);
+  const isKnownDevice = (ctx: Context, username: string) =>
+    ctx.cookies.get(KNOWN_DEVICE_COOKIE, { signed: true }) === deviceMark(username);
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -70,11 +82,17 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
 
   /** Each API asked for, by name, with the descriptions of the scopes asked (only scopes the client is allowed). */
   async function apisAsked(missing: Record<string, string[]>): Promise<ConsentApi[]> {
-    return Promise.all(Object.entries(missing).map(async ([identifier, scopes]) => {
-      const api = await resourceServers.find(identifier);
-      const described = new Map(api?.scopes.map((s) => [s.name, s.description]));
-      return { name: api?.name ?? identifier, identifier, scopes: scopes.map((s) => ({ name: s, description: described.get(s) })) };
-    }));
+    return Promise.all(
+      Object.entries(missing).map(async ([identifier, scopes]) => {
+        const api = await resourceServers.find(identifier);
+        const described = new Map(api?.scopes.map((s) => [s.name, s.description]));
+        return {
+          name: api?.name ?? identifier,
+          identifier,
+          scopes: scopes.map((s) => ({ name: s, description: described.get(s) })),
+        };
+      }),
+    );
   }
 
   async function render(ctx: Context, interaction: Details, extra: { username?: string; error?: string } = {}) {
@@ -83,13 +101,28 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     const name = await clientName(interaction);
     const csrfToken = csrf.token(csrfBinding(interaction.uid));
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage(theme, { action: `/interaction/${interaction.uid}/login`, clientName: name, csrfToken, ...extra });
+      ctx.body = loginPage(theme, {
+        action: `/interaction/${interaction.uid}/login`,
+        clientName: name,
+        csrfToken,
+        ...extra,
+      });
       return;
     }
     const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
-    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     const apis = await apisAsked(details.missingResourceScopes ?? {});
-    ctx.body = consentPage(theme, { action: `/interaction/${interaction.uid}/confirm`, clientName: name, username: account?.username ?? '', scopes: details.missingOIDCScope ?? [], apis, csrfToken });
+    ctx.body = consentPage(theme, {
+      action: `/interaction/${interaction.uid}/confirm`,
+      clientName: name,
+      username: account?.username ?? '',
+      scopes: details.missingOIDCScope ?? [],
+      apis,
+      csrfToken,
+    });
   }
 
   router.get('/', async (ctx) => {
@@ -110,13 +143,18 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     // The attempt takes its place in the limits before its password is hashed (src/security/rate-limits.ts)...
     const reservation = await loginLimiter?.reserve(username, ctx.ip, isKnownDevice(ctx, username));
     if (reservation?.retryAfter) {
-      await refuse(429, reservation.retryAfter, `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.`);
+      await refuse(
+        429,
+        reservation.retryAfter,
+        `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.`,
+      );
       return;
     }
     // ...and then its place in the queue for the hash, which is bounded.
     const admission = signInGate.admit(ctx.ip);
     if (!admission.admitted) {
-      if (admission.reason === 'address') await refuse(429, 1, 'Too many sign-in attempts at once from your network. Try again in a second.');
+      if (admission.reason === 'address')
+        await refuse(429, 1, 'Too many sign-in attempts at once from your network. Try again in a second.');
       else await refuse(503, 1, 'The server is busy with other sign-ins. Try again in a second.');
       return;
     }
@@ -128,13 +166,24 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     }
     const clientId = String(interaction.params.client_id);
     if (!accountId) {
-      await audit.record({ type: 'login.failed', outcome: 'failure', clientId, ...device(ctx), detail: { username: username.slice(0, 64) } });
+      await audit.record({
+        type: 'login.failed',
+        outcome: 'failure',
+        clientId,
+        ...device(ctx),
+        detail: { username: username.slice(0, 64) },
+      });
       await render(ctx, interaction, { username, error: GENERIC_LOGIN_ERROR });
       return;
     }
     await reservation?.release(); // a successful sign-in counts against nobody
     ctx.cookies.set(KNOWN_DEVICE_COOKIE, deviceMark(username), {
-      signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/interaction', maxAge: KNOWN_DEVICE_DAYS * 86_400_000,
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookies,
+      path: '/interaction',
+      maxAge: KNOWN_DEVICE_DAYS * 86_400_000,
     });
     await audit.record({ type: 'login.succeeded', outcome: 'success', accountId, clientId, ...device(ctx) });
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
@@ -150,7 +199,8 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     if (decision !== 'allow' && decision !== 'deny') throw new InvalidRequest('decision must be allow or deny');
     if (decision === 'deny') {
       await provider.interactionFinished(
-        ctx.req, ctx.res,
+        ctx.req,
+        ctx.res,
         { error: 'access_denied', error_description: 'the user denied the request' },
         { mergeWithLastSubmission: false },
       );
@@ -159,8 +209,12 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
     }
     const grantId = await saveGrant(provider, interaction);
     await audit.record({
-      type: 'consent.granted', outcome: 'success', accountId: interaction.session?.accountId ?? null,
-      clientId: String(interaction.params.client_id), ...device(ctx), detail: { scope: String(interaction.params.scope ?? '') },
+      type: 'consent.granted',
+      outcome: 'success',
+      accountId: interaction.session?.accountId ?? null,
+      clientId: String(interaction.params.client_id),
+      ...device(ctx),
+      detail: { scope: String(interaction.params.scope ?? '') },
     });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
@@ -171,14 +225,24 @@ export function createInteractionRouter({ provider, prisma, audit, csrf, loginLi
 
 /** Records what the user just allowed on the (new or existing) grant of this client and account. */
 async function saveGrant(provider: Provider, interaction: Details): Promise<string> {
-  const { prompt: { details }, params, session, grantId: existing } = interaction;
+  const {
+    prompt: { details },
+    params,
+    session,
+    grantId: existing,
+  } = interaction;
   const grant = existing
     ? await provider.Grant.find(existing)
     : new provider.Grant({ accountId: String(session?.accountId), clientId: String(params.client_id) });
   if (!grant) throw new InvalidRequest('the grant of this interaction no longer exists');
-  const d = details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const d = details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
   if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
   if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
   return grant.save();
 }

@@ -6,7 +6,12 @@ import introspectionEndpoint from 'oidc-provider/lib/actions/introspection.js';
 import revocationEndpoint from 'oidc-provider/lib/actions/revocation.js';
 import tokenEndpoint from 'oidc-provider/lib/actions/token.js';
 import { resourceServer as validateResourceServer } from 'oidc-provider/lib/helpers/configuration_result.js';
-import { checkAccountMismatch, createAccessToken, issueIdToken, validateAccount } from 'oidc-provider/lib/helpers/grant_common.js';
+import {
+  checkAccountMismatch,
+  createAccessToken,
+  issueIdToken,
+  validateAccount,
+} from 'oidc-provider/lib/helpers/grant_common.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import * as upstreamDeviceCodeGrant from 'oidc-provider/lib/actions/grants/device_code.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
@@ -26,12 +31,17 @@ import type { ShortLivedStore } from '../store/types.js';
  * secret before the constant-time comparison.
  */
 export function compareHashedClientSecrets(provider: Provider, hash: TokenHasher): void {
-  const proto = (provider.Client as unknown as { prototype: { clientSecret?: string; compareClientSecret: unknown } }).prototype;
+  const proto = (provider.Client as unknown as { prototype: { clientSecret?: string; compareClientSecret: unknown } })
+    .prototype;
   if (typeof proto.compareClientSecret !== 'function') {
     throw new Error('oidc-provider internals changed: Client#compareClientSecret is gone');
   }
   proto.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
-    return typeof presented === 'string' && typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, hash(presented));
+    return (
+      typeof presented === 'string' &&
+      typeof this.clientSecret === 'string' &&
+      constantTimeEqual(this.clientSecret, hash(presented))
+    );
   };
 }
 
@@ -64,7 +74,8 @@ export function restrictLoopbackPortsToNativePublicClients(provider: Provider): 
  */
 export function makeReplayDetectionAtomic(provider: Provider, store: ShortLivedStore, hash: TokenHasher): void {
   const model = provider.ReplayDetection as unknown as { unique?: unknown };
-  if (typeof model.unique !== 'function') throw new Error('oidc-provider internals changed: ReplayDetection.unique is gone');
+  if (typeof model.unique !== 'function')
+    throw new Error('oidc-provider internals changed: ReplayDetection.unique is gone');
   model.unique = async (iss: string, jti: string, exp: number) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
     const ttl = Math.max(1, exp - epochNow());
@@ -111,7 +122,12 @@ export function correctTokenEndpointErrors(): void {
       const params = ctx.oidc.params as Record<string, unknown>;
       const basic = ctx.headers.authorization !== undefined;
       const inBody = params.client_secret !== undefined || params.client_assertion !== undefined;
-      if (!basic && !inBody && params.client_id === undefined && ctx.headers['oauth-client-attestation'] === undefined) {
+      if (
+        !basic &&
+        !inBody &&
+        params.client_id === undefined &&
+        ctx.headers['oauth-client-attestation'] === undefined
+      ) {
         throw new errors.InvalidClientAuth('no client authentication mechanism provided');
       }
       let authenticated = false;
@@ -140,9 +156,12 @@ export function correctTokenEndpointErrors(): void {
  * §7.5.1) keeps RFC 6749's rule: `redirect_uri` is required.
  */
 export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
-  const handlers = (instance(provider) as unknown as { grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void>> }).grantTypeHandlers;
+  const handlers = (
+    instance(provider) as unknown as { grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void>> }
+  ).grantTypeHandlers;
   const original = handlers?.get('authorization_code');
-  if (typeof original !== 'function') throw new Error('oidc-provider internals changed: no authorization_code grant handler');
+  if (typeof original !== 'function')
+    throw new Error('oidc-provider internals changed: no authorization_code grant handler');
   handlers.set('authorization_code', async function authorizationCodeWithOptionalRedirectUri(ctx) {
     const params = ctx.oidc.params as Record<string, unknown>;
     if (params.redirect_uri === undefined && typeof params.code === 'string') {
@@ -159,7 +178,11 @@ export function allowOmittingRedirectUriWithPkce(provider: Provider): void {
  * Replaces one of oidc-provider's built-in response modes (Provider#registerResponseMode keeps an existing one).
  * Tollgate renders form_post itself: src/oidc/form-post.ts says why.
  */
-export function replaceResponseMode(provider: Provider, name: string, handler: (ctx: KoaContextWithOIDC, redirectUri: string, params: Record<string, unknown>) => void): void {
+export function replaceResponseMode(
+  provider: Provider,
+  name: string,
+  handler: (ctx: KoaContextWithOIDC, redirectUri: string, params: Record<string, unknown>) => void,
+): void {
   const modes = (instance(provider) as unknown as { responseModes?: Map<string, unknown> }).responseModes;
   if (!modes?.has(name)) throw new Error(`oidc-provider internals changed: no ${name} response mode to replace`);
   modes.set(name, handler);
@@ -168,14 +191,31 @@ export function replaceResponseMode(provider: Provider, name: string, handler: (
 // The pieces of oidc-provider's own grant machinery that Tollgate's refresh_token grant reuses, so that DPoP,
 // resource indicators, ID tokens and the response shape behave exactly as in the other grants.
 
-export { checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, resolveResource, validateAccount, validateResourceServer };
+export {
+  checkAccountMismatch,
+  createAccessToken,
+  grantHelpers,
+  issueIdToken,
+  resolveResource,
+  validateAccount,
+  validateResourceServer,
+};
 
 /**
  * oidc-provider's own device_code grant (RFC 8628 §3.4), as it would register it itself: bound to the provider and
  * its grant helpers. Tollgate registers a wrapper (grants/device-code.ts) that paces polling first.
  */
-export function upstreamDeviceCodeHandler(provider: Provider): { handler: (ctx: KoaContextWithOIDC) => Promise<void>; parameters: Set<string>; grantType: string } {
-  const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, (helper as (...a: unknown[]) => unknown).bind(undefined, provider)]));
+export function upstreamDeviceCodeHandler(provider: Provider): {
+  handler: (ctx: KoaContextWithOIDC) => Promise<void>;
+  parameters: Set<string>;
+  grantType: string;
+} {
+  const helpers = Object.fromEntries(
+    Object.entries(grantHelpers).map(([name, helper]) => [
+      name,
+      (helper as (...a: unknown[]) => unknown).bind(undefined, provider),
+    ]),
+  );
   return {
     handler: (ctx) => upstreamDeviceCodeGrant.handler(provider, helpers, ctx),
     parameters: upstreamDeviceCodeGrant.parameters,
@@ -192,14 +232,20 @@ export function routeBackchannelLogoutsToQueue(
   provider: Provider,
   enqueue: (clientId: string, sub: string, sid: string | null) => Promise<void>,
 ): (clientId: string, sub: string, sid: string | null) => Promise<void> {
-  const proto = (provider.Client as unknown as { prototype: { backchannelLogout?: (this: { clientId: string }, sub: string, sid?: string) => Promise<void> } }).prototype;
+  const proto = (
+    provider.Client as unknown as {
+      prototype: { backchannelLogout?: (this: { clientId: string }, sub: string, sid?: string) => Promise<void> };
+    }
+  ).prototype;
   const original = proto.backchannelLogout;
-  if (typeof original !== 'function') throw new Error('oidc-provider internals changed: Client#backchannelLogout is gone');
+  if (typeof original !== 'function')
+    throw new Error('oidc-provider internals changed: Client#backchannelLogout is gone');
   proto.backchannelLogout = function queueBackchannelLogout(sub, sid) {
     return enqueue(this.clientId, sub, sid ?? null);
   };
   return async (clientId, sub, sid) => {
-    const client = (await provider.Client.find(clientId)) as unknown as ({ clientId: string; backchannelLogoutUri?: string } | undefined);
+    const client = (await provider.Client.find(clientId)) as unknown as
+      { clientId: string; backchannelLogoutUri?: string } | undefined;
     if (!client) throw new Error('the client no longer exists');
     if (!client.backchannelLogoutUri) throw new Error('the client no longer has a backchannel_logout_uri');
     await original.call(client, sub, sid ?? undefined);
@@ -210,9 +256,16 @@ export function routeBackchannelLogoutsToQueue(
 export const providerConfiguration = (provider: Provider) => instance(provider).configuration;
 
 /** The value and stored payload of a token model, without saving it through the adapter. */
-export async function tokenValueAndPayload(token: object): Promise<{ value: string; payload?: Record<string, unknown> }> {
-  const model = token as { jti?: string; generateTokenId(): string; getValueAndPayload(): Promise<{ value: string; payload?: Record<string, unknown> }> };
-  if (typeof model.getValueAndPayload !== 'function') throw new Error('oidc-provider internals changed: getValueAndPayload is gone');
+export async function tokenValueAndPayload(
+  token: object,
+): Promise<{ value: string; payload?: Record<string, unknown> }> {
+  const model = token as {
+    jti?: string;
+    generateTokenId(): string;
+    getValueAndPayload(): Promise<{ value: string; payload?: Record<string, unknown> }>;
+  };
+  if (typeof model.getValueAndPayload !== 'function')
+    throw new Error('oidc-provider internals changed: getValueAndPayload is gone');
   if (!model.jti) model.jti = model.generateTokenId();
   return model.getValueAndPayload();
 }
@@ -224,7 +277,9 @@ export async function tokenValueAndPayload(token: object): Promise<{ value: stri
  */
 export async function issueWithoutSaving(token: object): Promise<{ value: string; save(): Promise<void> }> {
   const model = token as {
-    jti?: string; remainingTTL: number; emit(event: string): void;
+    jti?: string;
+    remainingTTL: number;
+    emit(event: string): void;
     adapter: { upsert(id: string, payload: object, ttl: number): Promise<void> };
   };
   if (typeof model.emit !== 'function') throw new Error('oidc-provider internals changed: models no longer emit');
@@ -265,14 +320,23 @@ export function publishedSigningKeys(provider: Provider): { keys: JWK[] } {
  * Installed with provider.use, around oidc-provider's router.
  */
 export function answerUnsupportedTokens(
-  answer: (ctx: KoaContextWithOIDC, route: 'introspection' | 'revocation', token: string) => Promise<unknown | undefined>,
+  answer: (
+    ctx: KoaContextWithOIDC,
+    route: 'introspection' | 'revocation',
+    token: string,
+  ) => Promise<unknown | undefined>,
 ): (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void> {
   return async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;
     if ((route !== 'introspection' && route !== 'revocation') || ctx.status !== 400) return;
     const token = ctx.oidc.params?.token;
-    if ((ctx.body as { error?: string })?.error !== 'unsupported_token_type' || !ctx.oidc.client || typeof token !== 'string') return;
+    if (
+      (ctx.body as { error?: string })?.error !== 'unsupported_token_type' ||
+      !ctx.oidc.client ||
+      typeof token !== 'string'
+    )
+      return;
     const body = await answer(ctx, route, token);
     if (body === undefined) return;
     ctx.status = 200;

@@ -23,8 +23,17 @@ export function recordJwtAccessTokens(adapter: AdapterFactory) {
     const { jti, iat, exp, aud, scope } = jwt.payload;
     if (!jti || !exp) return;
     const record: Payload = {
-      kind: token.kind, format: 'jwt', accountId: token.accountId, clientId: token.clientId, grantId: token.grantId as string | undefined,
-      sessionUid: token.sessionUid, expiresWithSession: token.expiresWithSession, scope, aud, iat, exp,
+      kind: token.kind,
+      format: 'jwt',
+      accountId: token.accountId,
+      clientId: token.clientId,
+      grantId: token.grantId as string | undefined,
+      sessionUid: token.sessionUid,
+      expiresWithSession: token.expiresWithSession,
+      scope,
+      aud,
+      iat,
+      exp,
       // A token issued by token exchange names the records of the tokens it came from (grants/token-exchange.ts).
       ...(Array.isArray(token.exchangedFrom) ? { exchangedFrom: token.exchangedFrom } : undefined),
     };
@@ -40,8 +49,16 @@ export function answerForJwtAccessTokens(deps: { adapter: AdapterFactory; status
     if (!found) return { active: false };
     const { claims } = found;
     return {
-      active: true, sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat,
-      iss: claims.iss, aud: claims.aud, jti: claims.jti, token_type: 'Bearer',
+      active: true,
+      sub: claims.sub,
+      client_id: claims.client_id,
+      scope: claims.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: claims.iss,
+      aud: claims.aud,
+      jti: claims.jti,
+      token_type: 'Bearer',
       ...(claims.act ? { act: claims.act } : undefined), // RFC 8693 §4.1: who is acting for the subject
     };
   }
@@ -49,7 +66,8 @@ export function answerForJwtAccessTokens(deps: { adapter: AdapterFactory; status
   async function revoke(ctx: KoaContextWithOIDC) {
     const found = await status.liveJwt(String(ctx.oidc.params!.token));
     // RFC 7009 §2.2: unknown, invalid or foreign tokens are answered like revoked ones.
-    if (found && found.record.clientId === ctx.oidc.client!.clientId) await adapter(found.kind).destroy(String(found.claims.jti));
+    if (found && found.record.clientId === ctx.oidc.client!.clientId)
+      await adapter(found.kind).destroy(String(found.claims.jti));
   }
 
   // Only JWTs are ours to answer; anything else keeps oidc-provider's refusal.

@@ -10,7 +10,14 @@ import type { PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { ShortLivedStore, Subscription } from '../store/types.js';
 import { replaceSigningKeys } from './internals.js';
-import { loadSigningKeys, rotateSigningKey, SIGNING_ALGS, type Rotation, type SigningAlg, type SigningKeys } from './keys.js';
+import {
+  loadSigningKeys,
+  rotateSigningKey,
+  SIGNING_ALGS,
+  type Rotation,
+  type SigningAlg,
+  type SigningKeys,
+} from './keys.js';
 
 export const SIGNING_KEYS_CHANGED = 'signing-keys';
 const RELOAD_EVERY_MS = 60_000;
@@ -90,9 +97,12 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     },
     async rotate(only) {
       const rotations: Rotation[] = [];
-      for (const each of only ? [only] : SIGNING_ALGS) rotations.push(await rotateSigningKey(prisma, sealer, each, activationDelaySeconds));
+      for (const each of only ? [only] : SIGNING_ALGS)
+        rotations.push(await rotateSigningKey(prisma, sealer, each, activationDelaySeconds));
       await reload();
-      await announceSigningKeyChange(store).catch((err: unknown) => logger.warn({ err }, 'key rotation not announced; other instances reload within a minute'));
+      await announceSigningKeyChange(store).catch((err: unknown) =>
+        logger.warn({ err }, 'key rotation not announced; other instances reload within a minute'),
+      );
       return rotations;
     },
     reload,

@@ -21,15 +21,24 @@ export interface SigningKeys {
 const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
 
 /** A JWK without its private members: what may be published. */
-export const publicJwk = (jwk: JWK): JWK => Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
+export const publicJwk = (jwk: JWK): JWK =>
+  Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
 
 async function generateKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg): Promise<string> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   const full = { ...jwk, kid, alg, use: 'sig' };
   await prisma.signingKey.create({
-    data: { kid, alg, publicJwk: publicJwk(full) as object, privateJwk: sealer.seal(JSON.stringify(full), `signing-key:${kid}`) },
+    data: {
+      kid,
+      alg,
+      publicJwk: publicJwk(full) as object,
+      privateJwk: sealer.seal(JSON.stringify(full), `signing-key:${kid}`),
+    },
   });
   return kid;
 }
@@ -42,9 +51,16 @@ async function generateKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg
  * next, then retired keys, published for `retiredPublishSeconds` (the longest lifetime of anything they signed).
  * `nextChangeAt`: when the next waiting key takes over, if one does.
  */
-export async function loadSigningKeys(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, retiredPublishSeconds = 86_400): Promise<SigningKeys & { nextChangeAt?: Date }> {
+export async function loadSigningKeys(
+  prisma: PrismaClient,
+  sealer: Sealer,
+  alg: SigningAlg,
+  retiredPublishSeconds = 86_400,
+): Promise<SigningKeys & { nextChangeAt?: Date }> {
   for (const each of SIGNING_ALGS) {
-    const active = await prisma.signingKey.count({ where: { alg: each, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date() } }] } });
+    const active = await prisma.signingKey.count({
+      where: { alg: each, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date() } }] },
+    });
     if (active === 0) await generateKey(prisma, sealer, each);
   }
   const now = Date.now();
@@ -82,10 +98,18 @@ export interface Rotation {
  * caches have seen it by then), when the previous keys retire (still published, see above). Running instances
  * hear of it through the store (src/oidc/key-ring.ts).
  */
-export async function rotateSigningKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg, activationDelaySeconds = 0): Promise<Rotation> {
+export async function rotateSigningKey(
+  prisma: PrismaClient,
+  sealer: Sealer,
+  alg: SigningAlg,
+  activationDelaySeconds = 0,
+): Promise<Rotation> {
   const previous = await prisma.signingKey.findMany({ where: { alg, retiredAt: null }, select: { kid: true } });
   const kid = await generateKey(prisma, sealer, alg);
   const activatesAt = new Date(Date.now() + activationDelaySeconds * 1000);
-  await prisma.signingKey.updateMany({ where: { kid: { in: previous.map((k) => k.kid) } }, data: { retiredAt: activatesAt } });
+  await prisma.signingKey.updateMany({
+    where: { kid: { in: previous.map((k) => k.kid) } },
+    data: { retiredAt: activatesAt },
+  });
   return { alg, kid, retired: previous.map((k) => k.kid), activatesAt };
 }

@@ -10,24 +10,60 @@ declare module 'oidc-provider/lib/helpers/grants.js' {
   type Ctx = import('oidc-provider').KoaContextWithOIDC;
   type Provider = import('oidc-provider').default;
   export function validateGrant(provider: Provider, ctx: Ctx, grantId: string): Promise<import('oidc-provider').Grant>;
-  export function validateDpop(provider: Provider, ctx: Ctx): Promise<{ thumbprint: string; jti: string; iat: number } | undefined>;
+  export function validateDpop(
+    provider: Provider,
+    ctx: Ctx,
+  ): Promise<{ thumbprint: string; jti: string; iat: number } | undefined>;
   export function checkDpopRequired(provider: Provider, ctx: Ctx, dPoP: unknown): void;
-  export function checkDpopReplay(provider: Provider, ctx: Ctx, dPoP: unknown, clientId: string, ErrorClass: unknown): Promise<void>;
-  export function applyAuthorizationDetails(provider: Provider, ctx: Ctx, token: unknown, source: unknown): Promise<void>;
+  export function checkDpopReplay(
+    provider: Provider,
+    ctx: Ctx,
+    dPoP: unknown,
+    clientId: string,
+    ErrorClass: unknown,
+  ): Promise<void>;
+  export function applyAuthorizationDetails(
+    provider: Provider,
+    ctx: Ctx,
+    token: unknown,
+    source: unknown,
+  ): Promise<void>;
   export function buildTokenResponse(provider: Provider, input: Record<string, unknown>): Record<string, unknown>;
 }
 
 declare module 'oidc-provider/lib/helpers/grant_common.js' {
   type Ctx = import('oidc-provider').KoaContextWithOIDC;
   type Provider = import('oidc-provider').default;
-  export function validateAccount(provider: Provider, ctx: Ctx, source: unknown, label: string): Promise<import('oidc-provider').Account>;
+  export function validateAccount(
+    provider: Provider,
+    ctx: Ctx,
+    source: unknown,
+    label: string,
+  ): Promise<import('oidc-provider').Account>;
   export function checkAccountMismatch(source: unknown, grant: unknown): void;
-  export function createAccessToken(provider: Provider, ctx: Ctx, source: Record<string, unknown>, gty?: string): import('oidc-provider').AccessToken;
-  export function issueIdToken(provider: Provider, ctx: Ctx, source: unknown, at: unknown, grant: unknown, scope?: Set<string>): Promise<string | undefined>;
+  export function createAccessToken(
+    provider: Provider,
+    ctx: Ctx,
+    source: Record<string, unknown>,
+    gty?: string,
+  ): import('oidc-provider').AccessToken;
+  export function issueIdToken(
+    provider: Provider,
+    ctx: Ctx,
+    source: unknown,
+    at: unknown,
+    grant: unknown,
+    scope?: Set<string>,
+  ): Promise<string | undefined>;
 }
 
 declare module 'oidc-provider/lib/helpers/resolve_resource.js' {
-  const resolveResource: (ctx: unknown, model: unknown, config: unknown, scopes?: Set<string>) => Promise<string | undefined>;
+  const resolveResource: (
+    ctx: unknown,
+    model: unknown,
+    config: unknown,
+    scopes?: Set<string>,
+  ) => Promise<string | undefined>;
   export default resolveResource;
 }
 

@@ -17,15 +17,22 @@ interface ClientLike {
 export function pkceRequired(ctx: KoaContextWithOIDC, client: ClientLike): boolean {
   if (client.metadata()[NONCE_INSTEAD_OF_PKCE] !== true || client.clientAuthMethod === 'none') return true;
   const params = ctx.oidc.params as Record<string, unknown>;
-  const openid = String(params.scope ?? '').split(' ').includes('openid');
+  const openid = String(params.scope ?? '')
+    .split(' ')
+    .includes('openid');
   if (openid && typeof params.nonce === 'string' && params.nonce.length > 0) return false;
-  throw new errors.InvalidRequest('PKCE is required; this client may omit it only in an OpenID Connect request (scope openid) with a nonce');
+  throw new errors.InvalidRequest(
+    'PKCE is required; this client may omit it only in an OpenID Connect request (scope openid) with a nonce',
+  );
 }
 
 /** Validates the property wherever oidc-provider builds a client; registration may not set it (see above). */
 export function validateNonceInsteadOfPkce(value: unknown, route: string | undefined): void {
-  if (value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${NONCE_INSTEAD_OF_PKCE} must be a boolean`);
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new errors.InvalidClientMetadata(`${NONCE_INSTEAD_OF_PKCE} must be a boolean`);
   if (value === true && (route === 'registration' || route === 'client_update')) {
-    throw new errors.InvalidClientMetadata(`${NONCE_INSTEAD_OF_PKCE} is granted by an administrator (CLI or admin API), not through registration`);
+    throw new errors.InvalidClientMetadata(
+      `${NONCE_INSTEAD_OF_PKCE} is granted by an administrator (CLI or admin API), not through registration`,
+    );
   }
 }

@@ -11,13 +11,25 @@ import { buildConfiguration } from './configuration.js';
 import { listenToProvider } from './events.js';
 import { createDeviceCodeGrant, grantType as deviceGrantType } from './grants/device-code.js';
 import {
-  createTokenExchangeGrant, duplicates as tokenExchangeDuplicates, grantType as tokenExchangeGrantType, parameters as tokenExchangeParameters,
+  createTokenExchangeGrant,
+  duplicates as tokenExchangeDuplicates,
+  grantType as tokenExchangeGrantType,
+  parameters as tokenExchangeParameters,
 } from './grants/token-exchange.js';
 import { createAccessTokenStatus } from './access-token-status.js';
 import { formPostRenderer } from './form-post.js';
-import { createRefreshTokenGrant, grantType as refreshGrantType, parameters as refreshParameters, type RefreshGrantDeps } from './grants/refresh-token.js';
 import {
-  allowOmittingRedirectUriWithPkce, compareHashedClientSecrets, correctTokenEndpointErrors, makeReplayDetectionAtomic, replaceResponseMode,
+  createRefreshTokenGrant,
+  grantType as refreshGrantType,
+  parameters as refreshParameters,
+  type RefreshGrantDeps,
+} from './grants/refresh-token.js';
+import {
+  allowOmittingRedirectUriWithPkce,
+  compareHashedClientSecrets,
+  correctTokenEndpointErrors,
+  makeReplayDetectionAtomic,
+  replaceResponseMode,
   restrictLoopbackPortsToNativePublicClients,
   publishedSigningKeys,
 } from './internals.js';
@@ -46,15 +58,31 @@ export interface ProviderDeps {
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances, theme } = deps;
+  const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances, theme } =
+    deps;
   const notBefore = createNotBeforeCheck(prisma);
   const clientExists = async (clientId: string) => (await adapter('Client').find(clientId)) !== undefined;
   const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore, clientExists });
-  const getResourceServerInfo = createResourceServerInfo({ resourceServers, allowances, accessTokenTtl: config.accessTokenTtl, signingAlg: config.signingKeyAlg });
+  const getResourceServerInfo = createResourceServerInfo({
+    resourceServers,
+    allowances,
+    accessTokenTtl: config.accessTokenTtl,
+    signingAlg: config.signingKeyAlg,
+  });
   correctTokenEndpointErrors(); // before `new Provider`: it patches the endpoint stacks the router is built from
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, theme, adapter, keys, cookieKeys, findAccount: createFindAccount(prisma, notBefore), getResourceServerInfo, introspectionPolicy, notBefore }),
+    buildConfiguration({
+      config,
+      theme,
+      adapter,
+      keys,
+      cookieKeys,
+      findAccount: createFindAccount(prisma, notBefore),
+      getResourceServerInfo,
+      introspectionPolicy,
+      notBefore,
+    }),
   );
   provider.proxy = config.trustProxy;
   compareHashedClientSecrets(provider, hash);
@@ -64,16 +92,36 @@ export function createProvider(deps: ProviderDeps): Provider {
   replaceResponseMode(provider, 'form_post', formPostRenderer(theme));
   // Replaces oidc-provider's own refresh_token grant (families, grace window, reuse detection).
   // `resource` (RFC 8707) may be repeated, as oidc-provider allows for its own grants.
-  provider.registerGrantType(refreshGrantType, createRefreshTokenGrant({ provider, allowances, ...refreshGrant }), [...refreshParameters, 'resource'], ['resource']);
+  provider.registerGrantType(
+    refreshGrantType,
+    createRefreshTokenGrant({ provider, allowances, ...refreshGrant }),
+    [...refreshParameters, 'resource'],
+    ['resource'],
+  );
   // Replaces oidc-provider's own device_code grant registration: the same grant, with polling paced (slow_down).
   const deviceGrant = createDeviceCodeGrant({ provider, store: refreshGrant.store, hash });
-  provider.registerGrantType(deviceGrantType, deviceGrant.handler, [...deviceGrant.parameters, 'resource'], ['resource']);
+  provider.registerGrantType(
+    deviceGrantType,
+    deviceGrant.handler,
+    [...deviceGrant.parameters, 'resource'],
+    ['resource'],
+  );
   // The keys published right now: a rotation swaps them in while the server runs (src/oidc/key-ring.ts).
   const status = createAccessTokenStatus({
-    provider, adapter, store: refreshGrant.store, hash, jwks: () => publishedSigningKeys(provider).keys, policy: introspectionPolicy,
+    provider,
+    adapter,
+    store: refreshGrant.store,
+    hash,
+    jwks: () => publishedSigningKeys(provider).keys,
+    policy: introspectionPolicy,
   });
   // RFC 8693 token exchange, a grant oidc-provider does not have (also advertised in grant_types_supported).
-  const tokenExchange = createTokenExchangeGrant({ provider, status, getResourceServerInfo, audit: refreshGrant.audit });
+  const tokenExchange = createTokenExchangeGrant({
+    provider,
+    status,
+    getResourceServerInfo,
+    audit: refreshGrant.audit,
+  });
   provider.registerGrantType(tokenExchangeGrantType, tokenExchange, tokenExchangeParameters, tokenExchangeDuplicates);
   provider.use(answerForJwtAccessTokens({ adapter, status }));
   listenToProvider(provider, logger);

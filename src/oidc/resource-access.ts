@@ -25,17 +25,36 @@ export interface ResourceAccessDeps {
 /** Routes and grants where `scope` is what this request asks for (elsewhere it narrows an earlier grant). */
 function scopeIsRequested(ctx: KoaContextWithOIDC): boolean {
   const { route, params } = ctx.oidc;
-  if (['authorization', 'pushed_authorization_request', 'resume', 'device_authorization', 'backchannel_authentication'].includes(String(route))) return true;
+  if (
+    [
+      'authorization',
+      'pushed_authorization_request',
+      'resume',
+      'device_authorization',
+      'backchannel_authentication',
+    ].includes(String(route))
+  )
+    return true;
   return route === 'token' && params?.grant_type === 'client_credentials';
 }
 
-export function createResourceServerInfo({ resourceServers, allowances, accessTokenTtl, signingAlg }: ResourceAccessDeps) {
-  return async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: { clientId: string }) {
+export function createResourceServerInfo({
+  resourceServers,
+  allowances,
+  accessTokenTtl,
+  signingAlg,
+}: ResourceAccessDeps) {
+  return async function getResourceServerInfo(
+    ctx: KoaContextWithOIDC,
+    indicator: string,
+    client: { clientId: string },
+  ) {
     const server = await resourceServers.find(indicator);
     const refreshing = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token';
     if (!server) {
       // A family's own API, deleted since, is a grant that no longer holds; a `resource` the request names is a target.
-      if (refreshing && !ctx.oidc.params?.resource) throw new InvalidGrant(`the API ${indicator} of this refresh token no longer exists; sign in again`);
+      if (refreshing && !ctx.oidc.params?.resource)
+        throw new InvalidGrant(`the API ${indicator} of this refresh token no longer exists; sign in again`);
       throw new InvalidTarget(`unknown resource server ${indicator}`);
     }
     const defined = new Set(server.scopes.map((s) => s.name));
@@ -47,9 +66,13 @@ export function createResourceServerInfo({ resourceServers, allowances, accessTo
       throw new InvalidTarget(`client ${client.clientId} is not allowed any scope of ${indicator}`);
     }
     if (scopeIsRequested(ctx)) {
-      const requested = String(ctx.oidc.params?.scope ?? '').split(' ').filter((s) => s && !BUILT_IN_SCOPE_SET.has(s));
+      const requested = String(ctx.oidc.params?.scope ?? '')
+        .split(' ')
+        .filter((s) => s && !BUILT_IN_SCOPE_SET.has(s));
       if (!requested.some((s) => allowed.includes(s))) {
-        throw new InvalidScope(`none of the requested scopes is allowed for ${indicator}; this client may request: ${allowed.join(' ')}`);
+        throw new InvalidScope(
+          `none of the requested scopes is allowed for ${indicator}; this client may request: ${allowed.join(' ')}`,
+        );
       }
     }
     return {

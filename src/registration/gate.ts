@@ -24,7 +24,9 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]{1,512}=*) *$/i;
 
 const challenge = (description: string, bare = false) =>
   new Unauthorized(description, {
-    headers: { 'WWW-Authenticate': bare ? 'Bearer' : `Bearer error="invalid_token", error_description="${description}"` },
+    headers: {
+      'WWW-Authenticate': bare ? 'Bearer' : `Bearer error="invalid_token", error_description="${description}"`,
+    },
   });
 
 export const isRegistrationPath = (path: string) => path === '/reg' || path.startsWith('/reg/');
@@ -47,7 +49,12 @@ export function registrationGate({ mode, prisma, hash }: RegistrationGateDeps): 
 
   async function compareSecretByHash(ctx: Context) {
     const body = await readJson(ctx);
-    if (body && typeof body === 'object' && !Array.isArray(body) && typeof (body as { client_secret?: unknown }).client_secret === 'string') {
+    if (
+      body &&
+      typeof body === 'object' &&
+      !Array.isArray(body) &&
+      typeof (body as { client_secret?: unknown }).client_secret === 'string'
+    ) {
       const b = body as { client_secret: string };
       b.client_secret = hash(b.client_secret);
     }

@@ -22,20 +22,24 @@ type Metadata = Record<string, unknown>;
 
 const invalid = (description: string) => new errors.InvalidClientMetadata(description);
 // RFC 7591 §3.2.2 invalid_redirect_uri; oidc-provider's class has a fixed description (made for /auth).
-const invalidRedirectUri = (description: string) => Object.assign(new errors.InvalidRedirectUri(), { error_description: description });
+const invalidRedirectUri = (description: string) =>
+  Object.assign(new errors.InvalidRedirectUri(), { error_description: description });
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 function checkGrantTypes(metadata: Metadata, requested: Metadata): 'code' | 'client_credentials' {
   const grants = list(metadata.grant_types);
   if (grants.length === 1 && grants[0] === 'client_credentials') {
-    if (metadata.token_endpoint_auth_method === 'none') throw invalid('client_credentials clients must authenticate (token_endpoint_auth_method none is not allowed)');
+    if (metadata.token_endpoint_auth_method === 'none')
+      throw invalid('client_credentials clients must authenticate (token_endpoint_auth_method none is not allowed)');
     // oidc-provider's default response type is code; a client_credentials client has none unless it asked.
     if (requested.response_types === undefined) metadata.response_types = [];
     if (list(metadata.response_types).length) throw invalid('client_credentials clients have no response_types');
     return 'client_credentials';
   }
   if (!grants.includes('authorization_code') || grants.some((g) => !CODE_GRANTS.has(g))) {
-    throw invalid('grant_types must be authorization_code (optionally with refresh_token), or client_credentials alone');
+    throw invalid(
+      'grant_types must be authorization_code (optionally with refresh_token), or client_credentials alone',
+    );
   }
   return 'code';
 }
@@ -49,7 +53,9 @@ function checkRedirectUris(metadata: Metadata): void {
       throw invalidRedirectUri((err as InstanceType<typeof InvalidRequest>).error_description);
     }
     if (kind === 'native' && metadata.application_type !== 'native') {
-      throw invalidRedirectUri(`redirect_uri ${JSON.stringify(uri)} (loopback or private-use scheme) needs application_type native (RFC 8252)`);
+      throw invalidRedirectUri(
+        `redirect_uri ${JSON.stringify(uri)} (loopback or private-use scheme) needs application_type native (RFC 8252)`,
+      );
     }
   }
 }
@@ -62,7 +68,10 @@ function checkScope(metadata: Metadata, kind: 'code' | 'client_credentials'): vo
   }
   if (typeof metadata.scope !== 'string') throw invalid('scope must be a string');
   for (const s of metadata.scope.split(' ').filter(Boolean)) {
-    if (!ALLOWED_SCOPES.has(s)) throw invalid(`scope ${JSON.stringify(s)} is not available to registered clients (allowed: ${REGISTRATION_SCOPES.join(' ')})`);
+    if (!ALLOWED_SCOPES.has(s))
+      throw invalid(
+        `scope ${JSON.stringify(s)} is not available to registered clients (allowed: ${REGISTRATION_SCOPES.join(' ')})`,
+      );
   }
 }
 
@@ -89,7 +98,11 @@ export interface RegistrationPolicyOptions {
  * Checks (and completes) the metadata of a client registering or updating itself. `requested` is the request
  * body, to tell what the client asked for from oidc-provider's defaults. Throws RFC 7591 §3.2.2 errors.
  */
-export function applyRegistrationPolicy(metadata: Metadata, requested: Metadata, options: RegistrationPolicyOptions): void {
+export function applyRegistrationPolicy(
+  metadata: Metadata,
+  requested: Metadata,
+  options: RegistrationPolicyOptions,
+): void {
   const kind = checkGrantTypes(metadata, requested);
   checkRedirectUris(metadata);
   checkScope(metadata, kind);

@@ -34,9 +34,16 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
     async save(clientId, metadata) {
       const secret = typeof metadata.client_secret === 'string' ? metadata.client_secret : null;
       const stored = Object.fromEntries(Object.entries(metadata).filter(([k]) => !NOT_METADATA.has(k)));
-      const name = typeof metadata.client_name === 'string' && metadata.client_name.trim() ? metadata.client_name.trim().slice(0, 200) : clientId;
+      const name =
+        typeof metadata.client_name === 'string' && metadata.client_name.trim()
+          ? metadata.client_name.trim().slice(0, 200)
+          : clientId;
       const { ip, userAgent } = deviceOf(currentRequest());
-      const detail = JSON.stringify({ via: 'registration', grant_types: metadata.grant_types ?? [], token_endpoint_auth_method: metadata.token_endpoint_auth_method });
+      const detail = JSON.stringify({
+        via: 'registration',
+        grant_types: metadata.grant_types ?? [],
+        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
+      });
       const inserted = await prisma.$queryRaw<{ type: 'client.registered' | 'client.updated' }[]>`
         WITH c AS (
           INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
@@ -54,7 +61,15 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
         SELECT CASE WHEN c.inserted THEN 'client.registered' ELSE 'client.updated' END, c.client_id, ${ip}, ${userAgent}, 'success', ${detail}::jsonb
           FROM c
         RETURNING type`;
-      for (const { type } of inserted) audit.mirror({ type, outcome: 'success', clientId, ip, userAgent, detail: JSON.parse(detail) as Record<string, unknown> });
+      for (const { type } of inserted)
+        audit.mirror({
+          type,
+          outcome: 'success',
+          clientId,
+          ip,
+          userAgent,
+          detail: JSON.parse(detail) as Record<string, unknown>,
+        });
     },
 
     /** RFC 7592 §2.3: the client is gone, and so are the sessions (refresh-token families) it held. */
@@ -64,9 +79,23 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
         WITH c AS (DELETE FROM clients WHERE client_id = ${clientId} RETURNING client_id)
         INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
         SELECT 'client.deleted', c.client_id, ${ip}, ${userAgent}, 'success', '{"via":"registration"}'::jsonb FROM c`;
-      if (deleted) audit.mirror({ type: 'client.deleted', outcome: 'success', clientId, ip, userAgent, detail: { via: 'registration' } });
+      if (deleted)
+        audit.mirror({
+          type: 'client.deleted',
+          outcome: 'success',
+          clientId,
+          ip,
+          userAgent,
+          detail: { via: 'registration' },
+        });
       await families.revokeWhere({ clientId }, 'client_deleted', [
-        { type: 'refresh_token.family_revoked', outcome: 'revoked', ip, userAgent, detail: { reason: 'client_deleted', via: 'registration' } },
+        {
+          type: 'refresh_token.family_revoked',
+          outcome: 'revoked',
+          ip,
+          userAgent,
+          detail: { reason: 'client_deleted', via: 'registration' },
+        },
       ]);
     },
   };

@@ -23,11 +23,17 @@ export interface IssuedRegistrationToken {
   max_uses: number;
 }
 
-export async function createRegistrationToken(prisma: PrismaClient, hash: TokenHasher, input: RegistrationTokenInput): Promise<IssuedRegistrationToken> {
+export async function createRegistrationToken(
+  prisma: PrismaClient,
+  hash: TokenHasher,
+  input: RegistrationTokenInput,
+): Promise<IssuedRegistrationToken> {
   const expiresIn = input.expiresIn ?? DEFAULT_EXPIRES_IN;
   const maxUses = input.maxUses ?? DEFAULT_MAX_USES;
-  if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN) throw new InvalidRequest(`expires_in must be an integer from 1 to ${MAX_EXPIRES_IN} seconds`);
-  if (!Number.isSafeInteger(maxUses) || maxUses < 1 || maxUses > MAX_USES) throw new InvalidRequest(`max_uses must be an integer from 1 to ${MAX_USES}`);
+  if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN)
+    throw new InvalidRequest(`expires_in must be an integer from 1 to ${MAX_EXPIRES_IN} seconds`);
+  if (!Number.isSafeInteger(maxUses) || maxUses < 1 || maxUses > MAX_USES)
+    throw new InvalidRequest(`max_uses must be an integer from 1 to ${MAX_USES}`);
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + expiresIn * 1000);
   await prisma.registrationToken.create({ data: { id: hash(token), expiresAt, maxUses } });
@@ -35,7 +41,11 @@ export async function createRegistrationToken(prisma: PrismaClient, hash: TokenH
 }
 
 /** Takes one use of a live token; the hash of the token when one was left, undefined otherwise. */
-export async function takeRegistrationTokenUse(prisma: PrismaClient, hash: TokenHasher, token: string): Promise<string | undefined> {
+export async function takeRegistrationTokenUse(
+  prisma: PrismaClient,
+  hash: TokenHasher,
+  token: string,
+): Promise<string | undefined> {
   const id = hash(token);
   const taken = await prisma.$executeRaw`
     UPDATE registration_tokens SET uses = uses + 1
@@ -47,4 +57,3 @@ export async function takeRegistrationTokenUse(prisma: PrismaClient, hash: Token
 export async function returnRegistrationTokenUse(prisma: PrismaClient, id: string): Promise<void> {
   await prisma.$executeRaw`UPDATE registration_tokens SET uses = uses - 1 WHERE id = ${id} AND uses > 0`;
 }
-

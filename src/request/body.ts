@@ -21,7 +21,8 @@ export async function readBody(ctx: Context, limit: number): Promise<string> {
 }
 
 export async function readForm(ctx: Context, limit = 16 * 1024): Promise<URLSearchParams> {
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new UnsupportedMediaType('expected application/x-www-form-urlencoded');
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw new UnsupportedMediaType('expected application/x-www-form-urlencoded');
   const text = await readBody(ctx, limit);
   try {
     // URLSearchParams never throws on bad percent-encoding; decode once ourselves to reject it clearly.

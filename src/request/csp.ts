@@ -13,4 +13,5 @@ export function allowScriptHash(ctx: Pick<Context, 'state'>, hash: string): void
 }
 
 /** The script hashes this response's page was allowed (none, usually). */
-export const allowedScriptHashes = (ctx: Pick<Context, 'state'>): readonly string[] => (ctx.state as WithHashes).scriptHashes ?? [];
+export const allowedScriptHashes = (ctx: Pick<Context, 'state'>): readonly string[] =>
+  (ctx.state as WithHashes).scriptHashes ?? [];

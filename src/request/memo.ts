@@ -43,4 +43,5 @@ export function memoOf(ctx: WithState): RequestMemo {
   return memo;
 }
 
-export const peekMemo = (ctx: WithState | undefined): RequestMemo | undefined => ctx?.state?.memo as RequestMemo | undefined;
+export const peekMemo = (ctx: WithState | undefined): RequestMemo | undefined =>
+  ctx?.state?.memo as RequestMemo | undefined;

@@ -20,7 +20,14 @@ import type { RateWindow, ShortLivedStore } from '../store/types.js';
 
 // Every endpoint that authenticates clients (PAR and device flow starts too), and /reg, where registrations and
 // guessed initial access tokens (401s) count as failures.
-export const LIMITED_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/request', '/reg', '/device/auth']);
+export const LIMITED_PATHS = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/request',
+  '/reg',
+  '/device/auth',
+]);
 
 interface Window {
   max: number;
@@ -29,7 +36,11 @@ interface Window {
 
 /** Counts events in fixed windows; once a key reaches `max`, it is blocked until its window ends. */
 export class WindowCounter {
-  constructor(private readonly store: ShortLivedStore, private readonly name: string, private readonly window: Window) {}
+  constructor(
+    private readonly store: ShortLivedStore,
+    private readonly name: string,
+    private readonly window: Window,
+  ) {}
 
   #blockKey = (key: string) => `rl:${this.name}:block:${key}`;
 
@@ -78,12 +89,18 @@ const isFailure = (ctx: Context) => {
 
 function limited(metrics: Pick<Metrics, 'rateLimited'>, limiter: string, retryAfter: number): never {
   metrics.rateLimited(limiter);
-  throw Object.assign(new TooManyRequests(`too many requests; retry in ${retryAfter} s`), { headers: { 'Retry-After': String(retryAfter) } });
+  throw Object.assign(new TooManyRequests(`too many requests; retry in ${retryAfter} s`), {
+    headers: { 'Retry-After': String(retryAfter) },
+  });
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-export function endpointLimits(deps: { store: ShortLivedStore; config: Config; metrics: Pick<Metrics, 'rateLimited'> }): Middleware {
+export function endpointLimits(deps: {
+  store: ShortLivedStore;
+  config: Config;
+  metrics: Pick<Metrics, 'rateLimited'>;
+}): Middleware {
   const { store, config, metrics } = deps;
   const perMinute = config.rateLimits.requestsPerMinute;
   const perIp = ratelimit({
@@ -97,7 +114,9 @@ export function endpointLimits(deps: { store: ShortLivedStore; config: Config; m
     onLimited: () => metrics.rateLimited('ip'),
   } as Parameters<typeof ratelimit>[0]);
   const failureWindow = (ip: string): RateWindow => ({
-    key: `rl:fail:ip:${ip}`, max: config.rateLimits.failures, ttlSeconds: config.rateLimits.failureWindowSeconds,
+    key: `rl:fail:ip:${ip}`,
+    max: config.rateLimits.failures,
+    ttlSeconds: config.rateLimits.failureWindowSeconds,
   });
   const clients = new WindowCounter(store, 'client', { max: config.rateLimits.clientRequestsPerMinute, seconds: 60 });
 
@@ -143,7 +162,12 @@ export interface LoginReservation {
  *     signed in as that user before (`knownDevice`) does not count against it, so the owner still gets in.
  */
 export function createLoginLimiter(store: ShortLivedStore, config: Config, metrics: Pick<Metrics, 'rateLimited'>) {
-  const { loginWindowSeconds: ttlSeconds, loginFailuresPerUsername, loginFailuresPerIp, loginFailuresPerUsernameTotal } = config.rateLimits;
+  const {
+    loginWindowSeconds: ttlSeconds,
+    loginFailuresPerUsername,
+    loginFailuresPerIp,
+    loginFailuresPerUsernameTotal,
+  } = config.rateLimits;
   const userKey = (username: string) => username.toLowerCase().slice(0, 64);
   return {
     async reserve(username: string, ip: string, knownDevice: boolean): Promise<LoginReservation> {

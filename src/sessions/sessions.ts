@@ -54,8 +54,14 @@ export function toSessionView(f: RefreshFamily): SessionView {
 }
 
 /** The live sessions of an account, newest first, after `after`. */
-export function listSessions(prisma: PrismaClient, accountId: string, { after, limit }: { after?: SessionKey | undefined; limit: number }) {
-  const page = after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {};
+export function listSessions(
+  prisma: PrismaClient,
+  accountId: string,
+  { after, limit }: { after?: SessionKey | undefined; limit: number },
+) {
+  const page = after
+    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+    : {};
   return prisma.refreshFamily.findMany({
     where: { accountId, ...liveAt(new Date()), ...page },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -64,9 +70,21 @@ export function listSessions(prisma: PrismaClient, accountId: string, { after, l
 }
 
 /** Logs one device out: its family is revoked; the account's other sessions are untouched. */
-export async function revokeSession({ prisma, families }: SessionDeps, accountId: string, familyId: string, actor: Actor): Promise<void> {
-  const family = await prisma.refreshFamily.findFirst({ where: { id: familyId, accountId, ...liveAt(new Date()) }, select: { id: true } });
-  const revoked = family && (await families.revokeFamily(family.id, 'session_revoked', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' })]));
+export async function revokeSession(
+  { prisma, families }: SessionDeps,
+  accountId: string,
+  familyId: string,
+  actor: Actor,
+): Promise<void> {
+  const family = await prisma.refreshFamily.findFirst({
+    where: { id: familyId, accountId, ...liveAt(new Date()) },
+    select: { id: true },
+  });
+  const revoked =
+    family &&
+    (await families.revokeFamily(family.id, 'session_revoked', [
+      eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' }),
+    ]));
   if (!revoked) throw new NotFound('this user has no live session with that id');
   await enqueueFamilyLogout(prisma, family.id, 'session_revoked'); // back-channel logout, if the client has it
 }
@@ -89,7 +107,9 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
     SELECT not_before FROM acct`;
   if (!rows[0]) throw new NotFound('no such user');
   audit.mirror(event);
-  const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' })]);
+  const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [
+    eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' }),
+  ]);
   await enqueueAccountLogouts(prisma, accountId, 'logged_out_everywhere'); // back-channel logout to every client concerned
   return { notBefore: new Date(rows[0].not_before), revoked: revoked.map((f) => f.id) };
 }
@@ -98,7 +118,11 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
  * Revokes every family of a (deleted) client, one family at a time: Families can revoke by grant or account in
  * one statement, not by client.
  */
-export async function revokeClientSessions({ families }: SessionDeps, clientId: string, actor: Actor): Promise<string[]> {
+export async function revokeClientSessions(
+  { families }: SessionDeps,
+  clientId: string,
+  actor: Actor,
+): Promise<string[]> {
   const event = eventBy(actor, 'refresh_token.family_revoked', 'revoked', { reason: 'client_deleted' });
   return (await families.revokeWhere({ clientId }, 'client_deleted', [event])).map((f) => f.id);
 }

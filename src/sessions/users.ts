@@ -26,9 +26,11 @@ export const toUserView = (a: Account): UserView => ({
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An account by id; null for an unknown or malformed id (the column is a uuid). */
-export const findUser = (prisma: PrismaClient, id: string) => (UUID.test(id) ? prisma.account.findUnique({ where: { id } }) : Promise.resolve(null));
+export const findUser = (prisma: PrismaClient, id: string) =>
+  UUID.test(id) ? prisma.account.findUnique({ where: { id } }) : Promise.resolve(null);
 
-export const findUserByUsername = (prisma: PrismaClient, username: string) => prisma.account.findUnique({ where: { username } });
+export const findUserByUsername = (prisma: PrismaClient, username: string) =>
+  prisma.account.findUnique({ where: { username } });
 
 export interface UserSearch {
   /** Exactly this username. */
@@ -41,9 +43,18 @@ export interface UserSearch {
 
 /** Accounts in username order (optionally only those matching), after `after`. */
 export function listUsers(prisma: PrismaClient, { username, query, after, limit }: UserSearch) {
-  const name = { ...(username !== undefined ? { equals: username } : {}), ...(after !== undefined ? { gt: after } : {}) };
-  const matching = query !== undefined
-    ? { OR: [{ username: { contains: query, mode: 'insensitive' as const } }, { email: { contains: query, mode: 'insensitive' as const } }] }
-    : {};
+  const name = {
+    ...(username !== undefined ? { equals: username } : {}),
+    ...(after !== undefined ? { gt: after } : {}),
+  };
+  const matching =
+    query !== undefined
+      ? {
+          OR: [
+            { username: { contains: query, mode: 'insensitive' as const } },
+            { email: { contains: query, mode: 'insensitive' as const } },
+          ],
+        }
+      : {};
   return prisma.account.findMany({ where: { username: name, ...matching }, orderBy: { username: 'asc' }, take: limit });
 }

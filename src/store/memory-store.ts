@@ -87,9 +87,13 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
     },
     async reserve(windows) {
       const now = Date.now();
-      const full = windows.map((w) => ({ w, entry: live(w.key) })).filter(({ w, entry }) => Number(entry?.value ?? 0) >= w.max);
+      const full = windows
+        .map((w) => ({ w, entry: live(w.key) }))
+        .filter(({ w, entry }) => Number(entry?.value ?? 0) >= w.max);
       if (full.length) {
-        const ends = full.map(({ w, entry }) => (entry && entry.expiresAt !== Infinity ? entry.expiresAt - now : w.ttlSeconds * 1000));
+        const ends = full.map(({ w, entry }) =>
+          entry && entry.expiresAt !== Infinity ? entry.expiresAt - now : w.ttlSeconds * 1000,
+        );
         return { allowed: false, retryAfterMs: Math.max(1, ...ends) };
       }
       for (const w of windows) {
@@ -102,7 +106,8 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
     async release(keys) {
       for (const key of keys) {
         const entry = live(key);
-        if (entry && typeof entry.value === 'string' && Number(entry.value) > 0) entry.value = String(Number(entry.value) - 1);
+        if (entry && typeof entry.value === 'string' && Number(entry.value) > 0)
+          entry.value = String(Number(entry.value) - 1);
       }
     },
     async entries() {

@@ -77,7 +77,8 @@ export function classifyStoreFailure(err: unknown): unknown {
   if (code === 'ECONNREFUSED') reason = 'connection_refused';
   else if (code === 'ECONNRESET' || code === 'EPIPE') reason = 'connection_lost';
   else if (code === 'ETIMEDOUT' || /timed out/i.test(message)) reason = 'timeout';
-  else if (name === 'MaxRetriesPerRequestError' || /Connection is closed|isn't writeable/i.test(message)) reason = 'not_connected';
+  else if (name === 'MaxRetriesPerRequestError' || /Connection is closed|isn't writeable/i.test(message))
+    reason = 'not_connected';
   return new DependencyUnavailable('store', reason, err);
 }
 
@@ -105,7 +106,11 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
-export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs = 1000 }: RedisStoreOptions): Promise<ShortLivedStore & { client: Redis }> {
+export async function createRedisStore({
+  url,
+  prefix = 'tg:',
+  commandTimeoutMs = 1000,
+}: RedisStoreOptions): Promise<ShortLivedStore & { client: Redis }> {
   const client = new Redis(url, {
     keyPrefix: prefix,
     lazyConnect: true,
@@ -126,7 +131,10 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
   client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
   client.defineCommand('tgReserve', { lua: RESERVE }); // key count given per call
   client.defineCommand('tgRelease', { lua: RELEASE });
-  const scripts = client as unknown as Record<'tgConsume' | 'tgAddToSet' | 'tgIncrement' | 'tgReserve' | 'tgRelease', (...args: (string | number)[]) => Promise<unknown>>;
+  const scripts = client as unknown as Record<
+    'tgConsume' | 'tgAddToSet' | 'tgIncrement' | 'tgReserve' | 'tgRelease',
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
   try {
     await client.connect();
   } catch (err) {
@@ -144,7 +152,11 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
   async function subscribe(channel: string, onMessage: (message: string) => void): Promise<Subscription> {
     const name = `${prefix}${channel}`;
     const sub = client.duplicate({
-      keyPrefix: '', lazyConnect: true, enableOfflineQueue: true, autoResubscribe: false, commandTimeout: undefined,
+      keyPrefix: '',
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      commandTimeout: undefined,
       // Visible in CLIENT LIST. Redis refuses a name with spaces or control characters (and so the connection).
       connectionName: `${prefix}subscriber`.replace(/[^\x21-\x7e]/g, '_'),
     });
@@ -234,7 +246,10 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
     async reserve(windows) {
       if (!windows.length) return { allowed: true, retryAfterMs: 0 };
       const args = windows.flatMap((w) => [String(w.max), String(Math.max(1, Math.ceil(w.ttlSeconds * 1000)))]);
-      const [allowed, wait] = (await scripts.tgReserve(windows.length, ...windows.map((w) => w.key), ...args)) as [number, number];
+      const [allowed, wait] = (await scripts.tgReserve(windows.length, ...windows.map((w) => w.key), ...args)) as [
+        number,
+        number,
+      ];
       return { allowed: allowed === 1, retryAfterMs: wait };
     },
     async release(keys) {
@@ -245,7 +260,13 @@ export async function createRedisStore({ url, prefix = 'tg:', commandTimeoutMs =
       const keys: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
+        const [next, batch] = await client.scan(
+          cursor,
+          'MATCH',
+          `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`,
+          'COUNT',
+          500,
+        );
         cursor = next;
         keys.push(...batch.map((k) => k.slice(prefix.length)));
       } while (cursor !== '0');

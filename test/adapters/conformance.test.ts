@@ -79,8 +79,13 @@ const factoryOn = (db: Database, store: ShortLivedStore) => {
 
 const durableText = async (db: Database) => {
   const tables = ['oidc_payloads', 'refresh_tokens', 'refresh_token_families'];
-  const rows = await Promise.all(tables.map((t) => db.sql.query<{ row: string }>(`SELECT t::text AS row FROM "${t}" t`)));
-  return rows.flat().map((r) => r.row).join('\n');
+  const rows = await Promise.all(
+    tables.map((t) => db.sql.query<{ row: string }>(`SELECT t::text AS row FROM "${t}" t`)),
+  );
+  return rows
+    .flat()
+    .map((r) => r.row)
+    .join('\n');
 };
 
 /** Records every key and value handed to a store: the in-process store's representation is exactly that. */
@@ -114,7 +119,9 @@ beforeAll(async () => {
   await Promise.all([
     openPostgres().then((db) => (postgres = db)),
     openPglite().then((db) => (pglite = db)),
-    createRedisStore({ url: redisUrl(), prefix: redisPrefix }).then((store) => (onCleanup(() => store.close()), (redis = store))),
+    createRedisStore({ url: redisUrl(), prefix: redisPrefix }).then(
+      (store) => (onCleanup(() => store.close()), (redis = store)),
+    ),
     rawRedis.connect(),
   ]);
 });
@@ -126,7 +133,9 @@ afterAll(async () => {
 async function redisText(): Promise<string> {
   const keys = await listRedisKeys(redisPrefix);
   const values = await Promise.all(
-    keys.map(async (k) => ((await rawRedis.type(k)) === 'set' ? (await rawRedis.smembers(k)).join('\n') : ((await rawRedis.get(k)) ?? ''))),
+    keys.map(async (k) =>
+      (await rawRedis.type(k)) === 'set' ? (await rawRedis.smembers(k)).join('\n') : ((await rawRedis.get(k)) ?? ''),
+    ),
   );
   return [...keys, ...values].join('\n');
 }
@@ -158,7 +167,11 @@ function describeAdapterConformance({ name, models, consumable, replayRevokes, g
       await factory(model).upsert(id, payload, expiresIn);
       return { id, payload };
     };
-    const replayed = { error: 'invalid_grant', status: 400, error_description: consumable === 'AuthorizationCode' ? 'authorization code already used' : 'token already used' };
+    const replayed = {
+      error: 'invalid_grant',
+      status: 400,
+      error_description: consumable === 'AuthorizationCode' ? 'authorization code already used' : 'token already used',
+    };
 
     it.each(models)('%s: find after upsert returns the payload exactly, jti restored', async (model) => {
       const { id, payload } = await put(model);
@@ -239,8 +252,12 @@ function describeAdapterConformance({ name, models, consumable, replayRevokes, g
     it(`${granted}: revokeByGrantId removes every artifact of that grant and leaves another grant alone`, async () => {
       const [revoked, kept] = [newId(), newId()];
       const withGrant = [granted, ...models.filter((m) => m !== 'Grant')]; // every model that carries a grantId
-      const doomed = await Promise.all(withGrant.map(async (model) => ({ model, ...(await put(model, { grantId: revoked })) })));
-      const survivors = await Promise.all(withGrant.map(async (model) => ({ model, ...(await put(model, { grantId: kept })) })));
+      const doomed = await Promise.all(
+        withGrant.map(async (model) => ({ model, ...(await put(model, { grantId: revoked })) })),
+      );
+      const survivors = await Promise.all(
+        withGrant.map(async (model) => ({ model, ...(await put(model, { grantId: kept })) })),
+      );
       await factory(granted).revokeByGrantId(revoked);
       for (const { model, id } of doomed) expect([model, await factory(model).find(id)]).toEqual([model, undefined]);
       for (const { model, id, payload } of survivors) expect(await factory(model).find(id)).toStrictEqual(payload);
@@ -273,7 +290,12 @@ function describeAdapterConformance({ name, models, consumable, replayRevokes, g
   });
 }
 
-const shortLived = { models: ['AuthorizationCode', 'AccessToken', 'Session', 'Interaction'], consumable: 'AuthorizationCode', replayRevokes: 'AccessToken', granted: 'AccessToken' };
+const shortLived = {
+  models: ['AuthorizationCode', 'AccessToken', 'Session', 'Interaction'],
+  consumable: 'AuthorizationCode',
+  replayRevokes: 'AccessToken',
+  granted: 'AccessToken',
+};
 const durable = { models: ['Grant', 'RefreshToken'], consumable: 'Grant', granted: 'RefreshToken' };
 
 describeAdapterConformance({
@@ -307,7 +329,11 @@ describe('factory.revokeGrant (PostgreSQL + Redis)', () => {
       return { model, id, payload };
     };
     const artifacts = (grantId: string) =>
-      Promise.all(['Grant', 'RefreshToken', 'RefreshToken', 'AuthorizationCode', 'AccessToken', 'Session'].map((m) => put(m, grantId)));
+      Promise.all(
+        ['Grant', 'RefreshToken', 'RefreshToken', 'AuthorizationCode', 'AccessToken', 'Session'].map((m) =>
+          put(m, grantId),
+        ),
+      );
     const [revoked, kept] = [await artifacts(newId()), await artifacts(newId())];
     const [revokedGrant, keptGrant] = [revoked[0]!.id, kept[0]!.id];
 
@@ -320,12 +346,17 @@ describe('factory.revokeGrant (PostgreSQL + Redis)', () => {
       else expect(found).toStrictEqual(payload);
     }
     const families = (grantId: string) =>
-      postgres.sql.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM refresh_token_families WHERE grant_id = $1', [hash(grantId)]);
+      postgres.sql.query<{ revoked: boolean }>(
+        'SELECT revoked_at IS NOT NULL AS revoked FROM refresh_token_families WHERE grant_id = $1',
+        [hash(grantId)],
+      );
     expect(await families(revokedGrant)).toEqual([{ revoked: true }, { revoked: true }]);
     expect(await families(keptGrant)).toEqual([{ revoked: false }, { revoked: false }]);
     expect(await postgres.sql.query('SELECT 1 FROM oidc_payloads WHERE id = $1', [hash(revokedGrant)])).toEqual([]);
     expect(await listRedisKeys(`${redisPrefix}oidc:grant:${hash(revokedGrant)}`)).toEqual([]);
-    expect(await listRedisKeys(`${redisPrefix}oidc:grant:${hash(keptGrant)}`)).toEqual([`${redisPrefix}oidc:grant:${hash(keptGrant)}`]);
+    expect(await listRedisKeys(`${redisPrefix}oidc:grant:${hash(keptGrant)}`)).toEqual([
+      `${redisPrefix}oidc:grant:${hash(keptGrant)}`,
+    ]);
   });
 });
 
@@ -334,8 +365,12 @@ describe('pruneExpiredPayloads (PostgreSQL)', () => {
   beforeAll(async () => void (db = await openPostgres())); // a database of its own: counts are exact
 
   const insert = (id: string, expiresAt: Date | null) =>
-    db.sql.query(`INSERT INTO "oidc_payloads" (model, id, payload, expires_at) VALUES ('Grant', $1, '{}', $2)`, [id, expiresAt]);
-  const remaining = async () => (await db.sql.query<{ id: string }>('SELECT id FROM "oidc_payloads" ORDER BY id')).map((r) => r.id);
+    db.sql.query(`INSERT INTO "oidc_payloads" (model, id, payload, expires_at) VALUES ('Grant', $1, '{}', $2)`, [
+      id,
+      expiresAt,
+    ]);
+  const remaining = async () =>
+    (await db.sql.query<{ id: string }>('SELECT id FROM "oidc_payloads" ORDER BY id')).map((r) => r.id);
 
   it('deletes expired rows in batches, keeps live and non-expiring rows, and returns the count', async () => {
     const [past, future] = [new Date(Date.now() - 60_000), new Date(Date.now() + 60_000)];

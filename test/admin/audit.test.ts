@@ -54,17 +54,31 @@ describe('admin API: audit query', () => {
     const res = await query(`user_id=${user.id}&type=refresh_token.reuse_detected`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      items: [{
-        id: expect.stringMatching(/^\d+$/), type: 'refresh_token.reuse_detected', at: expect.stringMatching(/Z$/), user_id: user.id,
-        client_id: client.client_id, family_id: family.id, ip: expect.stringMatching(/127\.0\.0\.1|::1/), user_agent: 'node',
-        outcome: 'revoked', detail: { generation: 0, why: 'successor already used' },
-      }],
+      items: [
+        {
+          id: expect.stringMatching(/^\d+$/),
+          type: 'refresh_token.reuse_detected',
+          at: expect.stringMatching(/Z$/),
+          user_id: user.id,
+          client_id: client.client_id,
+          family_id: family.id,
+          ip: expect.stringMatching(/127\.0\.0\.1|::1/),
+          user_agent: 'node',
+          outcome: 'revoked',
+          detail: { generation: 0, why: 'successor already used' },
+        },
+      ],
       next_cursor: null,
     });
     const trail = (await query(`user_id=${user.id}&limit=200`)).body.items as EventView[];
     const ofFamily = trail.filter((e) => e.family_id === family.id).map((e) => e.type);
     // Newest first.
-    expect(ofFamily).toEqual(['refresh_token.family_revoked', 'refresh_token.reuse_detected', 'refresh_token.rotated', 'refresh_token.rotated']);
+    expect(ofFamily).toEqual([
+      'refresh_token.family_revoked',
+      'refresh_token.reuse_detected',
+      'refresh_token.rotated',
+      'refresh_token.rotated',
+    ]);
   });
 
   it('filters by user, client and type', async () => {
@@ -82,7 +96,9 @@ describe('admin API: audit query', () => {
     expect(byType.length).toBeGreaterThanOrEqual(3);
     expect(byType.every((e) => e.type === 'refresh_token.rotated')).toBe(true);
     const combined = (await query(`user_id=${otherUser.id}&type=refresh_token.rotated`)).body.items as EventView[];
-    expect(combined.map((e) => [e.user_id, e.client_id, e.type])).toEqual([[otherUser.id, client.client_id, 'refresh_token.rotated']]);
+    expect(combined.map((e) => [e.user_id, e.client_id, e.type])).toEqual([
+      [otherUser.id, client.client_id, 'refresh_token.rotated'],
+    ]);
   });
 
   it('pages with an opaque cursor: newest first, no duplicates, no gaps, next_cursor null at the end', async () => {
@@ -91,7 +107,12 @@ describe('admin API: audit query', () => {
     for (let i = 0; i < 4; i++) t = await rotate(t);
     const all = (await query(`user_id=${paged.id}&limit=200`)).body.items as EventView[];
     expect(all.map((e) => e.type)).toEqual([
-      'refresh_token.rotated', 'refresh_token.rotated', 'refresh_token.rotated', 'refresh_token.rotated', 'consent.granted', 'login.succeeded',
+      'refresh_token.rotated',
+      'refresh_token.rotated',
+      'refresh_token.rotated',
+      'refresh_token.rotated',
+      'consent.granted',
+      'login.succeeded',
     ]);
     const ids = all.map((e) => BigInt(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
@@ -111,7 +132,9 @@ describe('admin API: audit query', () => {
   it('answers 50 events a page by default and at most 200', async () => {
     const clientId = `bulk-${Date.now()}`;
     await server.db.sql.query(
-      "INSERT INTO audit_events (type, client_id, outcome) SELECT 'client.created', $1, 'success' FROM generate_series(1, 251)", [clientId]);
+      "INSERT INTO audit_events (type, client_id, outcome) SELECT 'client.created', $1, 'success' FROM generate_series(1, 251)",
+      [clientId],
+    );
     const byDefault = await query(`client_id=${clientId}`);
     expect(byDefault.body.items).toHaveLength(50);
     const most = await query(`client_id=${clientId}&limit=200`);

@@ -17,17 +17,34 @@ describe('admin API authorization', () => {
     const res = await adminCall(server, 'GET', '/admin/clients');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
-    expect(res.body).toEqual({ error: 'invalid_token', error_description: 'a Bearer access token with the scope admin is required' });
+    expect(res.body).toEqual({
+      error: 'invalid_token',
+      error_description: 'a Bearer access token with the scope admin is required',
+    });
   });
 
   it.each([
-    ['a garbage token', { authorization: `Bearer ${'x'.repeat(43)}` }, 'the access token is invalid, expired or revoked'],
-    ['another scheme', { authorization: 'Basic YWRtaW46YWRtaW4=' }, 'the Authorization header must carry a Bearer access token'],
-    ['a malformed header', { authorization: 'Bearer two words' }, 'the Authorization header must carry a Bearer access token'],
+    [
+      'a garbage token',
+      { authorization: `Bearer ${'x'.repeat(43)}` },
+      'the access token is invalid, expired or revoked',
+    ],
+    [
+      'another scheme',
+      { authorization: 'Basic YWRtaW46YWRtaW4=' },
+      'the Authorization header must carry a Bearer access token',
+    ],
+    [
+      'a malformed header',
+      { authorization: 'Bearer two words' },
+      'the Authorization header must carry a Bearer access token',
+    ],
   ])('answers 401 invalid_token for %s', async (_label, headers, description) => {
     const res = await adminCall(server, 'GET', '/admin/clients', { headers });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", error_description="${description}"`);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer error="invalid_token", error_description="${description}"`,
+    );
     expect(res.body).toEqual({ error: 'invalid_token', error_description: description });
   });
 
@@ -39,18 +56,31 @@ describe('admin API authorization', () => {
   });
 
   it('answers 403 insufficient_scope to a client_credentials token without the scope admin', async () => {
-    const service = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'profile' });
+    const service = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'profile',
+    });
     const token = await clientCredentialsToken(server, service, 'profile');
     const res = await adminCall(server, 'GET', '/admin/clients', { token });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope", scope="admin"');
-    expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'the access token lacks the scope admin of an admin client' });
+    expect(res.body).toEqual({
+      error: 'insufficient_scope',
+      error_description: 'the access token lacks the scope admin of an admin client',
+    });
   });
 
   it('answers 403 to a token with the scope admin from a client that is not an admin client', async () => {
     // Any client_credentials client may be registered with a scope named "admin"; only --admin clients administer.
-    const impostor = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
-    const res = await adminCall(server, 'GET', '/admin/clients', { token: await clientCredentialsToken(server, impostor) });
+    const impostor = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
+    const res = await adminCall(server, 'GET', '/admin/clients', {
+      token: await clientCredentialsToken(server, impostor),
+    });
     expect(res.status).toBe(403);
     expect(res.body.error).toBe('insufficient_scope');
   });
@@ -61,7 +91,10 @@ describe('admin API authorization', () => {
     expect((await adminCall(server, 'DELETE', `/admin/clients/${client.client_id}`, { token })).status).toBe(204);
     const res = await adminCall(server, 'GET', '/admin/clients', { token });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: 'invalid_token', error_description: 'the client this access token was issued to no longer exists' });
+    expect(res.body).toEqual({
+      error: 'invalid_token',
+      error_description: 'the client this access token was issued to no longer exists',
+    });
   });
 
   it('serves the OpenAPI document without a token', async () => {

@@ -27,12 +27,32 @@ describe('admin API: bad input', () => {
     ['two unknown fields', { name: 'A', colour: 'blue', size: 3 }, 'unknown fields colour, size'],
     ['a missing name', {}, 'name: Invalid input: expected string, received undefined'],
     ['a number for name', { name: 42 }, 'name: Invalid input: expected string, received number'],
-    ['a string for redirect_uris', { name: 'A', redirect_uris: 'https://a.example.com/cb' }, 'redirect_uris: Invalid input: expected array, received string'],
-    ['a number in redirect_uris', { name: 'A', redirect_uris: ['https://a.example.com/cb', 7] }, 'redirect_uris[1]: Invalid input: expected string, received number'],
+    [
+      'a string for redirect_uris',
+      { name: 'A', redirect_uris: 'https://a.example.com/cb' },
+      'redirect_uris: Invalid input: expected array, received string',
+    ],
+    [
+      'a number in redirect_uris',
+      { name: 'A', redirect_uris: ['https://a.example.com/cb', 7] },
+      'redirect_uris[1]: Invalid input: expected string, received number',
+    ],
     ['a string for public', { name: 'A', public: 'yes' }, 'public: Invalid input: expected boolean, received string'],
-    ['an unknown grant type', { name: 'A', grant_types: ['password'] }, 'grant_types[0]: Invalid option: expected one of "authorization_code"|"refresh_token"|"client_credentials"|"urn:ietf:params:oauth:grant-type:device_code"|"urn:ietf:params:oauth:grant-type:token-exchange"'],
-    ['admin with a scope', { name: 'A', admin: true, scope: 'openid' }, 'admin: an admin client is a client_credentials client with the scope admin; omit grant_types and scope'],
-    ['a redirect URI with a wildcard', { name: 'A', redirect_uris: ['https://*.example.com/cb'] }, 'redirect_uri "https://*.example.com/cb" must not contain wildcards'],
+    [
+      'an unknown grant type',
+      { name: 'A', grant_types: ['password'] },
+      'grant_types[0]: Invalid option: expected one of "authorization_code"|"refresh_token"|"client_credentials"|"urn:ietf:params:oauth:grant-type:device_code"|"urn:ietf:params:oauth:grant-type:token-exchange"',
+    ],
+    [
+      'admin with a scope',
+      { name: 'A', admin: true, scope: 'openid' },
+      'admin: an admin client is a client_credentials client with the scope admin; omit grant_types and scope',
+    ],
+    [
+      'a redirect URI with a wildcard',
+      { name: 'A', redirect_uris: ['https://*.example.com/cb'] },
+      'redirect_uri "https://*.example.com/cb" must not contain wildcards',
+    ],
     ['an array body', [{ name: 'A' }], 'the request body must be a JSON object'],
     ['a JSON null body', null, 'the request body must be a JSON object'],
   ])('refuses a new client with %s (400)', async (_label, body, description) => {
@@ -46,7 +66,10 @@ describe('admin API: bad input', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: 'invalid_request', error_description: 'unknown field client_secret' });
     const typed = await call('PATCH', `/admin/clients/${clientId}`, { scope: ['openid'] });
-    expect(typed.body).toEqual({ error: 'invalid_request', error_description: 'scope: Invalid input: expected string, received array' });
+    expect(typed.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'scope: Invalid input: expected string, received array',
+    });
     expect((await call('GET', `/admin/clients/${clientId}`)).body.client_name).toBe('Test client');
   });
 
@@ -55,7 +78,10 @@ describe('admin API: bad input', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the request body is not valid JSON' });
     const empty = await call('POST', '/admin/clients', '');
-    expect(empty.body).toEqual({ error: 'invalid_request', error_description: 'the request body is empty; a JSON object is expected' });
+    expect(empty.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'the request body is empty; a JSON object is expected',
+    });
   });
 
   it('answers a body that is not application/json with 415', async () => {
@@ -68,20 +94,40 @@ describe('admin API: bad input', () => {
     const big = JSON.stringify({ name: 'A', redirect_uris: ['https://a.example.com/' + 'a'.repeat(70 * 1024)] });
     const declared = await call('POST', '/admin/clients', big);
     expect(declared.status).toBe(413);
-    expect(declared.body).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 65536 bytes' });
+    expect(declared.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'the request body is larger than 65536 bytes',
+    });
 
     // Without Content-Length (chunked), the reader stops at the limit.
     const chunked = await new Promise<{ status: number; body: unknown }>((resolve, reject) => {
       const url = new URL('/admin/clients', server.url);
-      const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+          },
+        },
+        (res) => {
+          let text = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (c: string) => (text += c))
+            .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 9; i++) req.write(big.slice(i * 8192, (i + 1) * 8192));
       req.end(big.slice(9 * 8192));
     });
-    expect(chunked).toEqual({ status: 413, body: { error: 'invalid_request', error_description: 'the request body is too large' } });
+    expect(chunked).toEqual({
+      status: 413,
+      body: { error: 'invalid_request', error_description: 'the request body is too large' },
+    });
   });
 
   it('answers an unknown admin path with 404 and a wrong method with 405, as JSON', async () => {
@@ -91,7 +137,10 @@ describe('admin API: bad input', () => {
     const wrong = await call('PUT', `/admin/clients/${clientId}`, { name: 'x' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('HEAD, GET, PATCH, DELETE');
-    expect(wrong.body).toEqual({ error: 'method_not_allowed', error_description: 'PUT is not allowed here; allowed: HEAD, GET, PATCH, DELETE' });
+    expect(wrong.body).toEqual({
+      error: 'method_not_allowed',
+      error_description: 'PUT is not allowed here; allowed: HEAD, GET, PATCH, DELETE',
+    });
   });
 
   it('never answers 5xx to odd requests', async () => {
@@ -104,7 +153,11 @@ describe('admin API: bad input', () => {
       ['GET', '/admin/audit?cursor=' + 'A'.repeat(2000)],
       ['GET', '/admin/audit?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ'],
       ['POST', '/admin/clients', { name: 'A'.repeat(10_000) }],
-      ['POST', '/admin/clients', { name: 'A', redirect_uris: Array.from({ length: 100 }, (_, i) => `https://a.example.com/${i}`) }],
+      [
+        'POST',
+        '/admin/clients',
+        { name: 'A', redirect_uris: Array.from({ length: 100 }, (_, i) => `https://a.example.com/${i}`) },
+      ],
       ['PATCH', `/admin/clients/${clientId}`, { grant_types: [] }],
       ['POST', '/admin/clients', '\u0000'],
       ['OPTIONS', '/admin/clients'],

@@ -30,7 +30,9 @@ describe('admin API: clients', () => {
 
   const auditOfClient = (clientId: string) =>
     server.db.sql.query<{ type: string; outcome: string; client_id: string; detail: Record<string, unknown> }>(
-      'SELECT type, outcome, client_id, detail FROM audit_events WHERE client_id = $1 ORDER BY id', [clientId]);
+      'SELECT type, outcome, client_id, detail FROM audit_events WHERE client_id = $1 ORDER BY id',
+      [clientId],
+    );
 
   beforeAll(async () => {
     server = await startServer('external');
@@ -43,7 +45,12 @@ describe('admin API: clients', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body).toEqual({
-      ...clientShape({ client_name: 'Web app', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+      ...clientShape({
+        client_name: 'Web app',
+        redirect_uris: [REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      }),
       client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       scope: 'openid offline_access profile email',
       token_endpoint_auth_method: 'client_secret_basic',
@@ -52,33 +59,58 @@ describe('admin API: clients', () => {
     expect(res.headers.get('location')).toBe(`/admin/clients/${res.body.client_id}`);
     // The secret works, and is not shown again.
     const created = res.body as ClientView;
-    expect(await obtainTokens(server, created, await createUser(server))).toMatchObject({ refresh_token: expect.any(String) });
+    expect(await obtainTokens(server, created, await createUser(server))).toMatchObject({
+      refresh_token: expect.any(String),
+    });
     const read = await call('GET', `/admin/clients/${created.client_id}`);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(clientShape({ ...created, client_secret: undefined }));
     expect(read.body).not.toHaveProperty('client_secret');
 
     expect((await auditOfClient(created.client_id)).filter((e) => e.type === 'client.created')).toEqual([
-      { type: 'client.created', outcome: 'success', client_id: created.client_id, detail: { via: 'admin_api', admin_client_id: admin.client_id } },
+      {
+        type: 'client.created',
+        outcome: 'success',
+        client_id: created.client_id,
+        detail: { via: 'admin_api', admin_client_id: admin.client_id },
+      },
     ]);
     expect(server.logs.join('')).toContain('"msg":"audit client.created"');
   });
 
   it('takes the options of `clients create`: public, grant_types, scope, admin', async () => {
-    const spa = await call('POST', '/admin/clients', { name: 'SPA', redirect_uris: ['http://127.0.0.1:8080/cb'], public: true });
+    const spa = await call('POST', '/admin/clients', {
+      name: 'SPA',
+      redirect_uris: ['http://127.0.0.1:8080/cb'],
+      public: true,
+    });
     expect(spa.status).toBe(201);
     expect(spa.body).not.toHaveProperty('client_secret');
     expect(spa.body).toMatchObject({ token_endpoint_auth_method: 'none', application_type: 'native' });
 
-    const service = await call('POST', '/admin/clients', { name: 'Service', grant_types: ['client_credentials'], scope: 'profile' });
+    const service = await call('POST', '/admin/clients', {
+      name: 'Service',
+      grant_types: ['client_credentials'],
+      scope: 'profile',
+    });
     expect(service.status).toBe(201);
-    expect(service.body).toMatchObject({ grant_types: ['client_credentials'], scope: 'profile', redirect_uris: [], response_types: [] });
+    expect(service.body).toMatchObject({
+      grant_types: ['client_credentials'],
+      scope: 'profile',
+      redirect_uris: [],
+      response_types: [],
+    });
 
     const ops = await call('POST', '/admin/clients', { name: 'Ops', admin: true });
     expect(ops.status).toBe(201);
     expect(ops.body).toMatchObject({ grant_types: ['client_credentials'], scope: 'admin', admin: true });
-    const opsToken = await tokenRequest(server, ops.body as ClientView, { grant_type: 'client_credentials', scope: 'admin' });
-    expect((await adminCall(server, 'GET', '/admin/clients', { token: opsToken.body.access_token as string })).status).toBe(200);
+    const opsToken = await tokenRequest(server, ops.body as ClientView, {
+      grant_type: 'client_credentials',
+      scope: 'admin',
+    });
+    expect(
+      (await adminCall(server, 'GET', '/admin/clients', { token: opsToken.body.access_token as string })).status,
+    ).toBe(200);
   });
 
   it('lists clients in pages of `limit`, without duplicates or gaps', async () => {
@@ -105,41 +137,76 @@ describe('admin API: clients', () => {
   it('changes name, redirect_uris and scope, validated as at creation', async () => {
     const client = await createTestClient(server);
     const res = await call('PATCH', `/admin/clients/${client.client_id}`, {
-      name: 'Renamed', redirect_uris: ['https://new.example.com/cb'], scope: 'openid offline_access',
+      name: 'Renamed',
+      redirect_uris: ['https://new.example.com/cb'],
+      scope: 'openid offline_access',
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(clientShape({
-      client_id: client.client_id, client_name: 'Renamed', redirect_uris: ['https://new.example.com/cb'], scope: 'openid offline_access',
-      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', application_type: 'web',
-    }));
+    expect(res.body).toEqual(
+      clientShape({
+        client_id: client.client_id,
+        client_name: 'Renamed',
+        redirect_uris: ['https://new.example.com/cb'],
+        scope: 'openid offline_access',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        application_type: 'web',
+      }),
+    );
     expect((await call('GET', `/admin/clients/${client.client_id}`)).body).toEqual(res.body);
     expect((await auditOfClient(client.client_id)).map((e) => [e.type, e.detail])).toEqual([
-      ['client.updated', { fields: ['name', 'redirect_uris', 'scope'], via: 'admin_api', admin_client_id: admin.client_id }],
+      [
+        'client.updated',
+        { fields: ['name', 'redirect_uris', 'scope'], via: 'admin_api', admin_client_id: admin.client_id },
+      ],
     ]);
 
-    const bad = await call('PATCH', `/admin/clients/${client.client_id}`, { redirect_uris: ['https://x.example.com/cb#frag'] });
+    const bad = await call('PATCH', `/admin/clients/${client.client_id}`, {
+      redirect_uris: ['https://x.example.com/cb#frag'],
+    });
     expect(bad.status).toBe(400);
-    expect(bad.body).toEqual({ error: 'invalid_request', error_description: 'redirect_uri "https://x.example.com/cb#frag" must not contain a fragment' });
+    expect(bad.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'redirect_uri "https://x.example.com/cb#frag" must not contain a fragment',
+    });
     const empty = await call('PATCH', `/admin/clients/${client.client_id}`, {});
     expect(empty.status).toBe(400);
-    expect(empty.body).toEqual({ error: 'invalid_request', error_description: 'nothing to change: give name, redirect_uris, grant_types, scope, id_token_signed_response_alg or allow_nonce_instead_of_pkce' });
+    expect(empty.body).toEqual({
+      error: 'invalid_request',
+      error_description:
+        'nothing to change: give name, redirect_uris, grant_types, scope, id_token_signed_response_alg or allow_nonce_instead_of_pkce',
+    });
     const pinned = await call('PATCH', `/admin/clients/${admin.client_id}`, { scope: 'openid' });
     expect(pinned.status).toBe(400);
-    expect(pinned.body.error_description).toBe('the grant_types and scope of an admin client are fixed (client_credentials, admin)');
+    expect(pinned.body.error_description).toBe(
+      'the grant_types and scope of an admin client are fixed (client_credentials, admin)',
+    );
   });
 
   it('rotates a secret: shown once, the old one refused at once, audited as client.secret_rotated', async () => {
-    const client = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'profile' });
+    const client = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'profile',
+    });
     const res = await call('POST', `/admin/clients/${client.client_id}/secret`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.body).toEqual({ client_id: client.client_id, client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(res.body).toEqual({
+      client_id: client.client_id,
+      client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     expect(res.body.client_secret).not.toBe(client.client_secret);
 
     const old = await tokenRequest(server, client, { grant_type: 'client_credentials', scope: 'profile' });
     expect(old.status).toBe(401);
     expect(old.body.error).toBe('invalid_client');
-    const fresh = await tokenRequest(server, { client_id: client.client_id, client_secret: res.body.client_secret }, { grant_type: 'client_credentials', scope: 'profile' });
+    const fresh = await tokenRequest(
+      server,
+      { client_id: client.client_id, client_secret: res.body.client_secret },
+      { grant_type: 'client_credentials', scope: 'profile' },
+    );
     expect(fresh.status).toBe(200);
     expect((await auditOfClient(client.client_id)).map((e) => [e.type, e.outcome, e.detail])).toEqual([
       ['client.secret_rotated', 'success', { via: 'admin_api', admin_client_id: admin.client_id }],
@@ -147,7 +214,8 @@ describe('admin API: clients', () => {
 
     const spa = await createTestClient(server, { public: true });
     expect(await call('POST', `/admin/clients/${spa.client_id}/secret`)).toMatchObject({
-      status: 400, body: { error: 'invalid_request', error_description: 'public clients have no secret' },
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'public clients have no secret' },
     });
   });
 
@@ -156,14 +224,19 @@ describe('admin API: clients', () => {
     const tokens = await obtainTokens(server, client, await createUser(server));
     expect((await call('DELETE', `/admin/clients/${client.client_id}`)).status).toBe(204);
     expect((await call('GET', `/admin/clients/${client.client_id}`)).status).toBe(404);
-    expect(await familyOf(server, tokens.refresh_token)).toMatchObject({ revoked_at: expect.any(Date), revoked_reason: 'client_deleted' });
+    expect(await familyOf(server, tokens.refresh_token)).toMatchObject({
+      revoked_at: expect.any(Date),
+      revoked_reason: 'client_deleted',
+    });
     expect((await refresh(server, client, tokens.refresh_token)).body.error).toBe('invalid_client');
-    expect((await auditOfClient(client.client_id)).filter((e) => e.type === 'refresh_token.family_revoked').map((e) => e.detail)).toEqual([
-      { reason: 'client_deleted', via: 'admin_api', admin_client_id: admin.client_id },
-    ]);
-    expect((await auditOfClient(client.client_id)).filter((e) => e.type === 'client.deleted').map((e) => e.detail)).toEqual([
-      { sessions_revoked: 1, via: 'admin_api', admin_client_id: admin.client_id },
-    ]);
+    expect(
+      (await auditOfClient(client.client_id))
+        .filter((e) => e.type === 'refresh_token.family_revoked')
+        .map((e) => e.detail),
+    ).toEqual([{ reason: 'client_deleted', via: 'admin_api', admin_client_id: admin.client_id }]);
+    expect(
+      (await auditOfClient(client.client_id)).filter((e) => e.type === 'client.deleted').map((e) => e.detail),
+    ).toEqual([{ sessions_revoked: 1, via: 'admin_api', admin_client_id: admin.client_id }]);
     expect((await call('DELETE', `/admin/clients/${client.client_id}`)).status).toBe(404);
   });
 
@@ -173,7 +246,11 @@ describe('admin API: clients', () => {
     ['DELETE', ''],
     ['POST', '/secret'],
   ])('answers %s of an unknown client%s with 404 not_found', async (method, suffix) => {
-    const res = await call(method, `/admin/clients/no-such-client${suffix}`, method === 'PATCH' ? { name: 'x' } : undefined);
+    const res = await call(
+      method,
+      `/admin/clients/no-such-client${suffix}`,
+      method === 'PATCH' ? { name: 'x' } : undefined,
+    );
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: 'not_found', error_description: 'no such client' });
   });

@@ -43,10 +43,15 @@ describe('admin API (embedded storage)', () => {
 
     const trail = await call('GET', `/admin/audit?user_id=${user.id}&limit=200`);
     expect(trail.body.items.map((e: { type: string }) => e.type).slice(0, 4)).toEqual([
-      'session.revoked', 'user.logged_out_everywhere', 'refresh_token.rotated', 'session.revoked',
+      'session.revoked',
+      'user.logged_out_everywhere',
+      'refresh_token.rotated',
+      'session.revoked',
     ]);
     const rotated = await call('POST', `/admin/clients/${client.client_id}/secret`);
     expect(rotated.status).toBe(200);
-    expect((await call('GET', `/admin/audit?client_id=${client.client_id}&type=client.secret_rotated`)).body.items).toHaveLength(1);
+    expect(
+      (await call('GET', `/admin/audit?client_id=${client.client_id}&type=client.secret_rotated`)).body.items,
+    ).toHaveLength(1);
   });
 });

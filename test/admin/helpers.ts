@@ -18,7 +18,12 @@ export interface AdminCall {
   headers?: Record<string, string>;
 }
 
-export async function adminCall(server: TestServer, method: string, path: string, { token, body, headers = {} }: AdminCall = {}): Promise<AdminResponse> {
+export async function adminCall(
+  server: TestServer,
+  method: string,
+  path: string,
+  { token, body, headers = {} }: AdminCall = {},
+): Promise<AdminResponse> {
   const res = await fetch(`${server.url}${path}`, {
     method,
     headers: {
@@ -53,10 +58,16 @@ export async function adminToken(server: TestServer): Promise<{ client: ClientVi
 }
 
 /** Signs `user` in to `client` as a device with its own user agent: the code exchange starts its family. */
-export async function signInDevice(server: TestServer, client: ClientView, user: User, userAgent: string): Promise<Tokens> {
+export async function signInDevice(
+  server: TestServer,
+  client: ClientView,
+  user: User,
+  userAgent: string,
+): Promise<Tokens> {
   const { code, verifier } = await authorize(server, client, user);
   const res = await tokenRequest(
-    server, client,
+    server,
+    client,
     { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: client.redirect_uris[0]! },
     { 'user-agent': userAgent },
   );

@@ -13,7 +13,10 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 /** "GET /admin/clients/{client_id}" for each operation of the document. */
 function documented(doc: { paths: Record<string, Record<string, unknown>> }): string[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.keys(item).filter((k) => METHODS.includes(k)).map((method) => `${method.toUpperCase()} ${path}`));
+    Object.keys(item)
+      .filter((k) => METHODS.includes(k))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
 }
 
 /** The same, from the router's stack (`:param` becomes `{param}`; HEAD is implied by GET). */
@@ -21,7 +24,10 @@ function routed(): string[] {
   // Routes are registered without touching their dependencies, which are only used per request.
   const router = createAdminRouter({} as AdminDeps);
   return router.stack.flatMap((layer) =>
-    layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z_]+)/g, '{$1}')}`));
+    layer.methods
+      .filter((m) => m !== 'HEAD')
+      .map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z_]+)/g, '{$1}')}`),
+  );
 }
 
 describe('admin API: OpenAPI document', () => {
@@ -46,18 +52,39 @@ describe('admin API: OpenAPI document', () => {
     expect(res.body.openapi).toMatch(/^3\.\d+\.\d+$/);
     expect(res.body.info).toMatchObject({ title: 'Tollgate admin API', version: expect.any(String) });
     expect(documented(res.body)).toEqual(documented(openApiDocument));
-    const refs = [...JSON.stringify(res.body).matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)].map((m) => m[1]!);
+    const refs = [...JSON.stringify(res.body).matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)].map(
+      (m) => m[1]!,
+    );
     expect(refs.length).toBeGreaterThan(20);
     for (const name of refs) expect(res.body.components.schemas).toHaveProperty(name);
     // The request bodies come from the schemas the routes parse with: strict, as the routes are.
     expect(res.body.components.schemas.CreateClient).toMatchObject({
-      type: 'object', required: ['name'], additionalProperties: false,
-      properties: { grant_types: { items: { enum: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] } } },
+      type: 'object',
+      required: ['name'],
+      additionalProperties: false,
+      properties: {
+        grant_types: {
+          items: {
+            enum: [
+              'authorization_code',
+              'refresh_token',
+              'client_credentials',
+              'urn:ietf:params:oauth:grant-type:device_code',
+              'urn:ietf:params:oauth:grant-type:token-exchange',
+            ],
+          },
+        },
+      },
     });
   });
 
   it('is answered by the server for every documented operation', async () => {
-    const sample: Record<string, string> = { client_id: 'some-client', id: '00000000-0000-4000-8000-000000000000', family_id: '00000000-0000-4000-8000-000000000001', resource: encodeURIComponent('https://api.example.com') };
+    const sample: Record<string, string> = {
+      client_id: 'some-client',
+      id: '00000000-0000-4000-8000-000000000000',
+      family_id: '00000000-0000-4000-8000-000000000001',
+      resource: encodeURIComponent('https://api.example.com'),
+    };
     for (const operation of documented(openApiDocument)) {
       const [method, template] = operation.split(' ') as [string, string];
       const path = template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => sample[name]!);

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { familyOf } from '../support/families.js';
-import { createTestClient, createUser, introspect, obtainTokens, refresh, type Tokens, type User } from '../support/oauth.js';
+import {
+  createTestClient,
+  createUser,
+  introspect,
+  obtainTokens,
+  refresh,
+  type Tokens,
+  type User,
+} from '../support/oauth.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { adminCall, adminToken, signInDevice } from './helpers.js';
 
@@ -22,7 +30,9 @@ describe('admin API: users and sessions', () => {
   const call = (method: string, path: string) => adminCall(server, method, path, { token });
 
   const typesFor = async (userId: string) =>
-    (await call('GET', `/admin/audit?user_id=${userId}&limit=200`)).body.items.map((e: { type: string }) => e.type) as string[];
+    (await call('GET', `/admin/audit?user_id=${userId}&limit=200`)).body.items.map(
+      (e: { type: string }) => e.type,
+    ) as string[];
 
   beforeAll(async () => {
     server = await startServer('external');
@@ -36,10 +46,23 @@ describe('admin API: users and sessions', () => {
     const res = await call('GET', `/admin/users?username=${user.username}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      items: [{ id: user.id, username: user.username, email: `${user.username}@example.com`, email_verified: false, created_at: expect.stringMatching(ISO), disabled_at: null, not_before: null }],
+      items: [
+        {
+          id: user.id,
+          username: user.username,
+          email: `${user.username}@example.com`,
+          email_verified: false,
+          created_at: expect.stringMatching(ISO),
+          disabled_at: null,
+          not_before: null,
+        },
+      ],
       next_cursor: null,
     });
-    expect((await call('GET', '/admin/users?username=nobody-by-that-name')).body).toEqual({ items: [], next_cursor: null });
+    expect((await call('GET', '/admin/users?username=nobody-by-that-name')).body).toEqual({
+      items: [],
+      next_cursor: null,
+    });
   });
 
   it('lists one session per live family, newest first, with its device', async () => {
@@ -50,14 +73,30 @@ describe('admin API: users and sessions', () => {
 
     const res = await call('GET', `/admin/users/${user.id}/sessions`);
     expect(res.status).toBe(200);
-    const [laptopFamily, phoneFamily] = [await familyOf(server, laptop.refresh_token), await familyOf(server, phone.refresh_token)];
+    const [laptopFamily, phoneFamily] = [
+      await familyOf(server, laptop.refresh_token),
+      await familyOf(server, phone.refresh_token),
+    ];
     const session = (id: string, userAgent: string, refreshCount: number, signals: string[] = []) => ({
-      id, client_id: client.client_id, created_at: expect.stringMatching(ISO), last_used_at: expect.stringMatching(ISO),
-      expires_at: expect.stringMatching(ISO), ip: expect.stringMatching(/127\.0\.0\.1|::1/), user_agent: userAgent, refresh_count: refreshCount,
-      latest_signals: signals, latest_signals_at: signals.length ? expect.stringMatching(ISO) : null,
+      id,
+      client_id: client.client_id,
+      created_at: expect.stringMatching(ISO),
+      last_used_at: expect.stringMatching(ISO),
+      expires_at: expect.stringMatching(ISO),
+      ip: expect.stringMatching(/127\.0\.0\.1|::1/),
+      user_agent: userAgent,
+      refresh_count: refreshCount,
+      latest_signals: signals,
+      latest_signals_at: signals.length ? expect.stringMatching(ISO) : null,
     });
     // The laptop's refresh came with another user agent (fetch's own) than its sign-in: an anomaly signal.
-    expect(res.body).toEqual({ items: [session(laptopFamily.id, 'Laptop/2.0', 1, ['user_agent_changed']), session(phoneFamily.id, 'Phone/1.0', 0)], next_cursor: null });
+    expect(res.body).toEqual({
+      items: [
+        session(laptopFamily.id, 'Laptop/2.0', 1, ['user_agent_changed']),
+        session(phoneFamily.id, 'Phone/1.0', 0),
+      ],
+      next_cursor: null,
+    });
     // expires_at is the idle expiry (renewed by the rotation), which comes before the family's absolute end.
     expect(res.body.items[0].expires_at).toBe(laptopFamily.idle_expires_at.toISOString());
 
@@ -83,10 +122,16 @@ describe('admin API: users and sessions', () => {
     const listed = await call('GET', `/admin/users/${user.id}/sessions`);
     expect(listed.body.items.map((s: { user_agent: string }) => s.user_agent)).toEqual(['Laptop/2.0']);
     const events = await call('GET', `/admin/audit?user_id=${user.id}&type=session.revoked`);
-    expect(events.body.items).toEqual([expect.objectContaining({
-      type: 'session.revoked', user_id: user.id, client_id: client.client_id, family_id: phoneFamily.id, outcome: 'revoked',
-      detail: { reason: 'device_logout', via: 'admin_api', admin_client_id: admin.client_id },
-    })]);
+    expect(events.body.items).toEqual([
+      expect.objectContaining({
+        type: 'session.revoked',
+        user_id: user.id,
+        client_id: client.client_id,
+        family_id: phoneFamily.id,
+        outcome: 'revoked',
+        detail: { reason: 'device_logout', via: 'admin_api', admin_client_id: admin.client_id },
+      }),
+    ]);
     // The session is gone: revoking it again finds nothing.
     expect((await call('DELETE', `/admin/users/${user.id}/sessions/${phoneFamily.id}`)).status).toBe(404);
   });
@@ -94,7 +139,8 @@ describe('admin API: users and sessions', () => {
   it('logs out everywhere: every refresh token refused, every access token inactive, not_before set', async () => {
     const user = await createUser(server);
     const devices: Tokens[] = [];
-    for (const agent of ['Phone/1.0', 'Laptop/2.0', 'Tablet/3.0']) devices.push(await signInDevice(server, client, user, agent));
+    for (const agent of ['Phone/1.0', 'Laptop/2.0', 'Tablet/3.0'])
+      devices.push(await signInDevice(server, client, user, agent));
     // No offline_access: no refresh token, no family. Only the account's not-before can make this token inactive.
     const withoutFamily = await obtainTokens(server, client, user, { scope: 'openid' });
     expect(withoutFamily.refresh_token).toBeUndefined();
@@ -143,7 +189,10 @@ describe('admin API: users and sessions', () => {
       expect(res.status).toBe(404);
       expect(res.body.error).toBe('not_found');
     }
-    const [row] = await server.db.sql.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM refresh_token_families WHERE id = $1', [bobs.id]);
+    const [row] = await server.db.sql.query<{ revoked_at: Date | null }>(
+      'SELECT revoked_at FROM refresh_token_families WHERE id = $1',
+      [bobs.id],
+    );
     expect(row).toEqual({ revoked_at: null });
   });
 });

@@ -7,9 +7,11 @@ import { createGeolocator, distanceKm } from '../../src/anomalies/geolocation.js
 import { isOtherNetwork } from '../../src/anomalies/network.js';
 import { memoizedUserAgentFamily, userAgentFamily } from '../../src/anomalies/user-agent.js';
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
-const CHROME_ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36';
+const CHROME_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36';
 
 describe('networks', () => {
   it('compares IPv4 by /24 and IPv6 by /48, IPv4-mapped as IPv4', () => {
@@ -40,7 +42,8 @@ describe('user agent families', () => {
 
   it('are memoised within a bound, with the same answers', () => {
     const family = memoizedUserAgentFamily(2);
-    for (const ua of [CHROME, FIREFOX_LINUX, CHROME_ANDROID, CHROME, 'okhttp/4.9.0']) expect(family(ua)).toBe(userAgentFamily(ua));
+    for (const ua of [CHROME, FIREFOX_LINUX, CHROME_ANDROID, CHROME, 'okhttp/4.9.0'])
+      expect(family(ua)).toBe(userAgentFamily(ua));
     expect(family(undefined)).toBeNull();
   });
 });
@@ -67,7 +70,10 @@ describe('travel', () => {
 
   it('subtracts the accuracy radii: two coarse guesses of one region never travel', () => {
     const coarse = { ...paris, radiusKm: 500 };
-    expect(measureTravel(coarse, { ...lyon, radiusKm: 500 }, 1000, 1000)).toMatchObject({ impossible: false, detail: { least_distance_km: 0 } });
+    expect(measureTravel(coarse, { ...lyon, radiusKm: 500 }, 1000, 1000)).toMatchObject({
+      impossible: false,
+      detail: { least_distance_km: 0 },
+    });
   });
 
   it('locates real addresses from the database shipped in geoip-lite, without the network', async () => {
@@ -80,7 +86,10 @@ describe('travel', () => {
 
   it('survives a database that cannot be loaded: reported once, no locations', async () => {
     const errors: unknown[] = [];
-    const geo = createGeolocator({ load: () => Promise.reject(new Error('ENOENT geoip-city.dat')), onLoadError: (err) => errors.push(err) });
+    const geo = createGeolocator({
+      load: () => Promise.reject(new Error('ENOENT geoip-city.dat')),
+      onLoadError: (err) => errors.push(err),
+    });
     expect(await geo.locate('193.0.14.129')).toBeUndefined();
     expect(await geo.locate('13.54.0.1')).toBeUndefined();
     expect(errors).toHaveLength(1);
@@ -88,13 +97,31 @@ describe('travel', () => {
 });
 
 describe('detector', () => {
-  const located = { locate: async (ip: string | null | undefined) => (ip?.startsWith('198.51.100.') ? { lat: 48.8566, lon: 2.3522, radiusKm: 5, country: 'FR', city: 'Paris' } : ip ? { lat: 40.7128, lon: -74.006, radiusKm: 5, country: 'US', city: 'New York' } : undefined) };
+  const located = {
+    locate: async (ip: string | null | undefined) =>
+      ip?.startsWith('198.51.100.')
+        ? { lat: 48.8566, lon: 2.3522, radiusKm: 5, country: 'FR', city: 'Paris' }
+        : ip
+          ? { lat: 40.7128, lon: -74.006, radiusKm: 5, country: 'US', city: 'New York' }
+          : undefined,
+  };
   const detector = createAnomalyDetector({ response: 'record', maxSpeedKmh: 1000, minIntervalSeconds: 5 }, located);
   const now = Date.parse('2026-11-29T12:00:00Z');
-  const history = (over: Partial<FamilyHistory> = {}): FamilyHistory => ({ lastIp: '198.51.100.7', lastUserAgent: CHROME, lastUsedAt: new Date(now - 60_000), rapidStreak: 0, ...over });
+  const history = (over: Partial<FamilyHistory> = {}): FamilyHistory => ({
+    lastIp: '198.51.100.7',
+    lastUserAgent: CHROME,
+    lastUsedAt: new Date(now - 60_000),
+    rapidStreak: 0,
+    ...over,
+  });
 
   it('raises nothing for the same device a minute later', async () => {
-    expect(await detector.assess(history(), { ip: '198.51.100.9', userAgent: CHROME }, now)).toEqual({ signals: [], rapidStreak: 0, detail: {}, refuse: false });
+    expect(await detector.assess(history(), { ip: '198.51.100.9', userAgent: CHROME }, now)).toEqual({
+      signals: [],
+      rapidStreak: 0,
+      detail: {},
+      refuse: false,
+    });
   });
 
   it('raises address_changed and impossible_travel a minute apart across the Atlantic; record does not refuse', async () => {
@@ -104,15 +131,34 @@ describe('detector', () => {
     const revoking = createAnomalyDetector({ response: 'revoke', maxSpeedKmh: 1000, minIntervalSeconds: 5 }, located);
     expect((await revoking.assess(history(), { ip: '203.0.113.5', userAgent: CHROME }, now)).refuse).toBe(true);
     expect((await revoking.assess(history(), { ip: '198.51.100.9', userAgent: FIREFOX_LINUX }, now)).refuse).toBe(true);
-    expect((await revoking.assess(history({ lastUsedAt: new Date(now - 1000), rapidStreak: 5 }), { ip: '198.51.100.9', userAgent: CHROME }, now)))
-      .toMatchObject({ signals: ['rapid_refresh'], refuse: false });
+    expect(
+      await revoking.assess(
+        history({ lastUsedAt: new Date(now - 1000), rapidStreak: 5 }),
+        { ip: '198.51.100.9', userAgent: CHROME },
+        now,
+      ),
+    ).toMatchObject({ signals: ['rapid_refresh'], refuse: false });
   });
 
   it('counts a streak of rapid rotations and resets it after a calm one', async () => {
-    const rapid = await detector.assess(history({ lastUsedAt: new Date(now - 1000), rapidStreak: 1 }), { ip: '198.51.100.7', userAgent: CHROME }, now);
+    const rapid = await detector.assess(
+      history({ lastUsedAt: new Date(now - 1000), rapidStreak: 1 }),
+      { ip: '198.51.100.7', userAgent: CHROME },
+      now,
+    );
     expect(rapid).toMatchObject({ signals: [], rapidStreak: 2 });
-    const third = await detector.assess(history({ lastUsedAt: new Date(now - 1000), rapidStreak: 2 }), { ip: '198.51.100.7', userAgent: CHROME }, now);
-    expect(third).toMatchObject({ signals: ['rapid_refresh'], rapidStreak: 3, detail: { rapid_streak: 3, interval_seconds: 1 } });
-    expect((await detector.assess(history({ rapidStreak: 7 }), { ip: '198.51.100.7', userAgent: CHROME }, now)).rapidStreak).toBe(0);
+    const third = await detector.assess(
+      history({ lastUsedAt: new Date(now - 1000), rapidStreak: 2 }),
+      { ip: '198.51.100.7', userAgent: CHROME },
+      now,
+    );
+    expect(third).toMatchObject({
+      signals: ['rapid_refresh'],
+      rapidStreak: 3,
+      detail: { rapid_streak: 3, interval_seconds: 1 },
+    });
+    expect(
+      (await detector.assess(history({ rapidStreak: 7 }), { ip: '198.51.100.7', userAgent: CHROME }, now)).rapidStreak,
+    ).toBe(0);
   });
 });

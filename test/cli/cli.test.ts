@@ -27,7 +27,10 @@ function errorOf(stderr: string): Record<string, unknown> {
 /** Runs `users create` with the password on stdin (newline-terminated, as `echo` would send it). */
 async function createUserViaCli(env: Record<string, string>, username = newUsername()): Promise<User> {
   const password = newPassword();
-  const res = await runCli(['users', 'create', '--username', username, '--password-stdin'], { env, stdin: `${password}\n` });
+  const res = await runCli(['users', 'create', '--username', username, '--password-stdin'], {
+    env,
+    stdin: `${password}\n`,
+  });
   if (res.code !== 0) throw new Error(`users create failed (${res.code}): ${res.stderr}`);
   const { id } = res.json as { id: string };
   return { id, username, password };
@@ -67,14 +70,19 @@ const basic = (client: ClientView) =>
 const clientCredentials = (url: string, client: ClientView, scope = 'admin') =>
   fetch(`${url}/token`, {
     method: 'POST',
-    headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: {
+      authorization: basic(client),
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   });
 
 describe('CLI contract (PostgreSQL)', () => {
   let storage: Storage;
   let db: pg.Client;
-  const cli = (args: string[], stdin?: string) => runCli(args, { env: storage.env, ...(stdin !== undefined ? { stdin } : {}) });
+  const cli = (args: string[], stdin?: string) =>
+    runCli(args, { env: storage.env, ...(stdin !== undefined ? { stdin } : {}) });
 
   beforeAll(async () => {
     storage = await createStorage('external');
@@ -91,9 +99,16 @@ describe('CLI contract (PostgreSQL)', () => {
     it('prints exactly one JSON document {id, username, email} and stores only a hash of the stdin password', async () => {
       const username = newUsername();
       const password = newPassword();
-      const res = await cli(['users', 'create', '--username', username, '--password-stdin', '--email', `${username}@example.com`], `${password}\n`);
+      const res = await cli(
+        ['users', 'create', '--username', username, '--password-stdin', '--email', `${username}@example.com`],
+        `${password}\n`,
+      );
       expect(res.code).toBe(0);
-      expect(JSON.parse(res.stdout)).toEqual({ id: expect.stringMatching(UUID), username, email: `${username}@example.com` });
+      expect(JSON.parse(res.stdout)).toEqual({
+        id: expect.stringMatching(UUID),
+        username,
+        email: `${username}@example.com`,
+      });
 
       const { rows } = await db.query<{ id: string; row: string; password_hash: string }>(
         'SELECT a.id, a.password_hash, row_to_json(a)::text AS row FROM accounts a WHERE username = $1',
@@ -114,12 +129,17 @@ describe('CLI contract (PostgreSQL)', () => {
 
     it('fails on a duplicate username: non-zero exit, nothing on stdout, a JSON error on stderr', async () => {
       const username = newUsername();
-      expect((await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`)).code).toBe(0);
+      expect(
+        (await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`)).code,
+      ).toBe(0);
 
       const res = await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`);
       expect(res.code).not.toBe(0);
       expect(res.stdout).toBe('');
-      expect(errorOf(res.stderr)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining(username) });
+      expect(errorOf(res.stderr)).toEqual({
+        error: 'invalid_request',
+        error_description: expect.stringContaining(username),
+      });
       const { rows } = await db.query('SELECT 1 FROM accounts WHERE username = $1', [username]);
       expect(rows).toHaveLength(1);
     });
@@ -129,7 +149,10 @@ describe('CLI contract (PostgreSQL)', () => {
       const missing = await cli(['users', 'create', '--username', username], `${newPassword()}\n`);
       expect(missing.code).not.toBe(0);
       expect(missing.stdout).toBe('');
-      expect(errorOf(missing.stderr)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('--password-stdin') });
+      expect(errorOf(missing.stderr)).toEqual({
+        error: 'invalid_request',
+        error_description: expect.stringContaining('--password-stdin'),
+      });
 
       const asArgument = await cli(['users', 'create', '--username', username, '--password', newPassword()]);
       expect(asArgument.code).not.toBe(0);
@@ -185,11 +208,18 @@ describe('CLI contract (PostgreSQL)', () => {
     it('takes --grant-types, --scopes and repeated --redirect-uri', async () => {
       const second = 'http://127.0.0.1:8765/callback';
       const res = await cli([
-        'clients', 'create', '--name', 'Custom',
-        '--grant-types', 'authorization_code',
-        '--scopes', 'openid profile',
-        '--redirect-uri', REDIRECT_URI,
-        '--redirect-uri', second,
+        'clients',
+        'create',
+        '--name',
+        'Custom',
+        '--grant-types',
+        'authorization_code',
+        '--scopes',
+        'openid profile',
+        '--redirect-uri',
+        REDIRECT_URI,
+        '--redirect-uri',
+        second,
       ]);
       expect(res.code).toBe(0);
       expect(asClientView(JSON.parse(res.stdout))).toMatchObject({
@@ -198,22 +228,56 @@ describe('CLI contract (PostgreSQL)', () => {
         redirect_uris: [REDIRECT_URI, second],
       });
 
-      const service = await cli(['clients', 'create', '--name', 'Service', '--grant-types', 'client_credentials', '--scopes', 'profile email']);
+      const service = await cli([
+        'clients',
+        'create',
+        '--name',
+        'Service',
+        '--grant-types',
+        'client_credentials',
+        '--scopes',
+        'profile email',
+      ]);
       expect(service.code).toBe(0);
-      expect(asClientView(JSON.parse(service.stdout))).toMatchObject({ grant_types: ['client_credentials'], scope: 'profile email', redirect_uris: [] });
+      expect(asClientView(JSON.parse(service.stdout))).toMatchObject({
+        grant_types: ['client_credentials'],
+        scope: 'profile email',
+        redirect_uris: [],
+      });
 
       // Scopes nobody defines are refused, by name (they would otherwise fail every request of the client).
-      const unknown = await cli(['clients', 'create', '--name', 'Service', '--grant-types', 'client_credentials', '--scopes', 'read write']);
+      const unknown = await cli([
+        'clients',
+        'create',
+        '--name',
+        'Service',
+        '--grant-types',
+        'client_credentials',
+        '--scopes',
+        'read write',
+      ]);
       expect(unknown.code).not.toBe(0);
       expect(unknown.stdout).toBe('');
-      expect(errorOf(unknown.stderr).error_description).toMatch(/^unknown scopes read write: they are neither built in/);
+      expect(errorOf(unknown.stderr).error_description).toMatch(
+        /^unknown scopes read write: they are neither built in/,
+      );
     });
 
     it('fails with a JSON error on invalid input (a redirect URI with a fragment)', async () => {
-      const res = await cli(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'https://client.example.com/cb#frag']);
+      const res = await cli([
+        'clients',
+        'create',
+        '--name',
+        'Bad',
+        '--redirect-uri',
+        'https://client.example.com/cb#frag',
+      ]);
       expect(res.code).not.toBe(0);
       expect(res.stdout).toBe('');
-      expect(errorOf(res.stderr)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('fragment') });
+      expect(errorOf(res.stderr)).toEqual({
+        error: 'invalid_request',
+        error_description: expect.stringContaining('fragment'),
+      });
     });
 
     it('stores the client secret hashed: the secret appears nowhere in the row', async () => {
@@ -254,7 +318,11 @@ describe('what the CLI creates works (PostgreSQL + Redis)', () => {
     server = await startOn(storage, {});
     for (const client of [confidential, spa]) {
       const tokens = await obtainTokens(server, client, user);
-      expect(tokens).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer' });
+      expect(tokens).toMatchObject({
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        token_type: 'Bearer',
+      });
     }
     const res = await tokenRequest(server, admin, { grant_type: 'client_credentials', scope: 'admin' });
     expect(res.status).toBe(200);
@@ -303,7 +371,8 @@ describe('what the CLI creates works (embedded PGlite)', () => {
     const liveClient = await createClientViaCli(storage.env, ['--name', 'Live', '--redirect-uri', REDIRECT_URI]);
     expect(await obtainTokens(target(url), liveClient, liveUser)).toMatchObject({ access_token: expect.any(String) });
     // What the CLI created before the server started is still there.
-    if (user && client) expect(await obtainTokens(target(url), client, user)).toMatchObject({ access_token: expect.any(String) });
+    if (user && client)
+      expect(await obtainTokens(target(url), client, user)).toMatchObject({ access_token: expect.any(String) });
 
     expect(await processServer.stop()).toEqual({ code: 0, signal: null });
     processServer = undefined;

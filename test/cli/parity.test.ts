@@ -66,12 +66,18 @@ describe('CLI parity with the admin API (PostgreSQL + Redis, server running)', (
     const again = await cli('sessions', 'revoke', '--username', user.username, '--family', phoneFamily);
     expect(again.code).not.toBe(0);
     expect(again.stdout).toBe('');
-    expect(errorOf(again.stderr)).toEqual({ error: 'not_found', error_description: 'this user has no live session with that id' });
+    expect(errorOf(again.stderr)).toEqual({
+      error: 'not_found',
+      error_description: 'this user has no live session with that id',
+    });
   });
 
   it('sessions revoke --all logs out everywhere, as DELETE /admin/users/{id}/sessions does', async () => {
     const user = await createUser(server);
-    const devices = [await signInDevice(server, client, user, 'Phone/1.0'), await signInDevice(server, client, user, 'Laptop/2.0')];
+    const devices = [
+      await signInDevice(server, client, user, 'Phone/1.0'),
+      await signInDevice(server, client, user, 'Laptop/2.0'),
+    ];
     const families = await Promise.all(devices.map(async (d) => (await familyOf(server, d.refresh_token)).id));
 
     const res = await cli('sessions', 'revoke', '--username', user.username, '--all');
@@ -85,27 +91,63 @@ describe('CLI parity with the admin API (PostgreSQL + Redis, server running)', (
     }
     const [found] = (await adminCall(server, 'GET', `/admin/users?username=${user.username}`, { token })).body.items;
     expect(found.not_before).toBe(printed.not_before);
-    const types = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&limit=200`, { token })).body.items.map((e: { type: string }) => e.type);
+    const types = (
+      await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&limit=200`, { token })
+    ).body.items.map((e: { type: string }) => e.type);
     expect(types.slice(0, 3).sort()).toEqual(['session.revoked', 'session.revoked', 'user.logged_out_everywhere']);
   });
 
   it('clients rotate-secret prints a new secret; the old one stops working at once', async () => {
-    const service = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'profile' });
+    const service = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'profile',
+    });
     const res = await cli('clients', 'rotate-secret', '--client-id', service.client_id);
     expect(res.code).toBe(0);
-    expect(res.json).toEqual({ client_id: service.client_id, client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(res.json).toEqual({
+      client_id: service.client_id,
+      client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     const secret = (res.json as { client_secret: string }).client_secret;
-    expect((await tokenRequest(server, service, { grant_type: 'client_credentials', scope: 'profile' })).status).toBe(401);
-    expect((await tokenRequest(server, { client_id: service.client_id, client_secret: secret }, { grant_type: 'client_credentials', scope: 'profile' })).status).toBe(200);
-    const events = await adminCall(server, 'GET', `/admin/audit?client_id=${service.client_id}&type=client.secret_rotated`, { token });
+    expect((await tokenRequest(server, service, { grant_type: 'client_credentials', scope: 'profile' })).status).toBe(
+      401,
+    );
+    expect(
+      (
+        await tokenRequest(
+          server,
+          { client_id: service.client_id, client_secret: secret },
+          { grant_type: 'client_credentials', scope: 'profile' },
+        )
+      ).status,
+    ).toBe(200);
+    const events = await adminCall(
+      server,
+      'GET',
+      `/admin/audit?client_id=${service.client_id}&type=client.secret_rotated`,
+      { token },
+    );
     expect(events.body.items.map((e: { detail: unknown }) => e.detail)).toEqual([{ via: 'cli' }]);
   });
 
   it.each([
-    [['clients', 'rotate-secret', '--client-id', 'no-such-client'], { error: 'not_found', error_description: 'no client no-such-client' }],
-    [['sessions', 'list', '--username', 'nobody_here'], { error: 'not_found', error_description: 'no user nobody_here' }],
-    [['sessions', 'revoke', '--username', 'nobody_here'], { error: 'invalid_request', error_description: 'give exactly one of --family F or --all' }],
-    [['sessions', 'revoke', '--username', 'nobody_here', '--all', '--family', 'f'], { error: 'invalid_request', error_description: 'give exactly one of --family F or --all' }],
+    [
+      ['clients', 'rotate-secret', '--client-id', 'no-such-client'],
+      { error: 'not_found', error_description: 'no client no-such-client' },
+    ],
+    [
+      ['sessions', 'list', '--username', 'nobody_here'],
+      { error: 'not_found', error_description: 'no user nobody_here' },
+    ],
+    [
+      ['sessions', 'revoke', '--username', 'nobody_here'],
+      { error: 'invalid_request', error_description: 'give exactly one of --family F or --all' },
+    ],
+    [
+      ['sessions', 'revoke', '--username', 'nobody_here', '--all', '--family', 'f'],
+      { error: 'invalid_request', error_description: 'give exactly one of --family F or --all' },
+    ],
     [['sessions', 'list'], { error: 'invalid_request', error_description: '--username is required' }],
   ])('%j fails with a JSON error and nothing on stdout', async (args, error) => {
     const res = await cli(...args);
@@ -133,7 +175,9 @@ describe('CLI parity on the embedded database (server running)', () => {
 
     const listed = await runCli(['sessions', 'list', '--username', user.username], { env: server.env });
     expect(listed.code).toBe(0);
-    expect((listed.json as { id: string }[]).map((s) => s.id)).toEqual([(await familyOf(server, device.refresh_token)).id]);
+    expect((listed.json as { id: string }[]).map((s) => s.id)).toEqual([
+      (await familyOf(server, device.refresh_token)).id,
+    ]);
 
     const res = await runCli(['sessions', 'revoke', '--username', user.username, '--all'], { env: server.env });
     expect(res.code).toBe(0);

@@ -29,8 +29,12 @@ async function keyPair(): Promise<KeyPair> {
 const assertion = (server: TestServer, clientId: string, key: KeyPair, jti = randomUUID()) =>
   new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: key.jwk.kid! })
-    .setIssuer(clientId).setSubject(clientId).setAudience(server.config.issuer).setJti(jti)
-    .setIssuedAt().setExpirationTime('60s')
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(server.config.issuer)
+    .setJti(jti)
+    .setIssuedAt()
+    .setExpirationTime('60s')
     .sign(key.privateKey);
 
 async function tokenWithAssertion(server: TestServer, clientId: string, jwt: string) {
@@ -38,15 +42,23 @@ async function tokenWithAssertion(server: TestServer, clientId: string, jwt: str
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({
-      grant_type: 'client_credentials', client_id: clientId,
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt,
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: jwt,
     }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 const clientCredentials = async (server: TestServer, clientId: string, key: KeyPair) => {
-  const config = await oidc.discovery(new URL(server.url), clientId, undefined, oidc.PrivateKeyJwt({ key: key.privateKey, kid: key.jwk.kid! }), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(
+    new URL(server.url),
+    clientId,
+    undefined,
+    oidc.PrivateKeyJwt({ key: key.privateKey, kid: key.jwk.kid! }),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   return oidc.clientCredentialsGrant(config);
 };
 
@@ -72,16 +84,39 @@ describe.each(MODES)('private_key_jwt clients (%s)', (mode) => {
     const key = await keyPair();
     const file = join(tmpdir(), `jwks-${randomUUID()}.json`);
     await writeFile(file, JSON.stringify({ keys: [key.jwk] }));
-    const res = await runCli(['clients', 'create', '--name', 'Signed', '--grant-types', 'client_credentials', '--scopes', 'openid', '--auth-method', 'private_key_jwt', '--jwks-file', file], { env: server.env });
+    const res = await runCli(
+      [
+        'clients',
+        'create',
+        '--name',
+        'Signed',
+        '--grant-types',
+        'client_credentials',
+        '--scopes',
+        'openid',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        file,
+      ],
+      { env: server.env },
+    );
     expect(res.code).toBe(0);
     const client = res.json as Record<string, any>;
-    expect(client).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [expect.objectContaining({ kid: key.jwk.kid })] } });
+    expect(client).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [expect.objectContaining({ kid: key.jwk.kid })] },
+    });
     expect(client.client_secret).toBeUndefined();
     const tokens = await clientCredentials(server, client.client_id, key);
     expect(tokens.access_token).toEqual(expect.any(String));
     // Another key is refused.
     const stranger = await keyPair();
-    const refused = await tokenWithAssertion(server, client.client_id, await assertion(server, client.client_id, { ...stranger, jwk: { ...stranger.jwk, kid: key.jwk.kid } }));
+    const refused = await tokenWithAssertion(
+      server,
+      client.client_id,
+      await assertion(server, client.client_id, { ...stranger, jwk: { ...stranger.jwk, kid: key.jwk.kid } }),
+    );
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
   });
@@ -90,7 +125,14 @@ describe.each(MODES)('private_key_jwt clients (%s)', (mode) => {
     const key = await keyPair();
     const { token } = await adminToken(server);
     const created = await adminCall(server, 'POST', '/admin/clients', {
-      token, body: { name: 'Signed API client', grant_types: ['client_credentials'], scope: 'openid', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] } },
+      token,
+      body: {
+        name: 'Signed API client',
+        grant_types: ['client_credentials'],
+        scope: 'openid',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key.jwk] },
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.client_secret).toBeUndefined();
@@ -117,7 +159,23 @@ describe.each(MODES)('private_key_jwt clients (%s)', (mode) => {
     const key = await keyPair();
     served = { keys: [key.jwk] };
     const uri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
-    const res = await runCli(['clients', 'create', '--name', 'Remote keys', '--grant-types', 'client_credentials', '--scopes', 'openid', '--auth-method', 'private_key_jwt', '--jwks-uri', uri], { env: server.env });
+    const res = await runCli(
+      [
+        'clients',
+        'create',
+        '--name',
+        'Remote keys',
+        '--grant-types',
+        'client_credentials',
+        '--scopes',
+        'openid',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-uri',
+        uri,
+      ],
+      { env: server.env },
+    );
     expect(res.code).toBe(0);
     const client = res.json as Record<string, any>;
     expect(client.jwks_uri).toBe(uri);
@@ -129,15 +187,30 @@ describe.each(MODES)('private_key_jwt clients (%s)', (mode) => {
     const { token } = await adminToken(server);
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ token_endpoint_auth_method: 'private_key_jwt' }, /exactly one of a jwks_uri and a jwks/],
-      [{ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...key.jwk, d: 'secret' }] } }, /public keys only/],
-      [{ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://keys.example.com/jwks' }, /jwks_uri must use https/],
+      [
+        { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...key.jwk, d: 'secret' }] } },
+        /public keys only/,
+      ],
+      [
+        { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://keys.example.com/jwks' },
+        /jwks_uri must use https/,
+      ],
       [{ jwks: { keys: [key.jwk] } }, /for private_key_jwt clients/],
     ];
     for (const [extra, message] of cases) {
-      const res = await adminCall(server, 'POST', '/admin/clients', { token, body: { name: 'Bad', grant_types: ['client_credentials'], scope: 'openid', ...extra } });
-      expect({ status: res.status, description: res.body.error_description }).toEqual({ status: 400, description: expect.stringMatching(message) });
+      const res = await adminCall(server, 'POST', '/admin/clients', {
+        token,
+        body: { name: 'Bad', grant_types: ['client_credentials'], scope: 'openid', ...extra },
+      });
+      expect({ status: res.status, description: res.body.error_description }).toEqual({
+        status: 400,
+        description: expect.stringMatching(message),
+      });
     }
-    const cli = await runCli(['clients', 'create', '--name', 'X', '--auth-method', 'private_key_jwt', '--jwks-file', '/nonexistent.json'], { env: server.env });
+    const cli = await runCli(
+      ['clients', 'create', '--name', 'X', '--auth-method', 'private_key_jwt', '--jwks-file', '/nonexistent.json'],
+      { env: server.env },
+    );
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toMatch(/cannot read --jwks-file/);
   });

@@ -32,11 +32,15 @@ async function readBlocks(): Promise<Block[]> {
   return [...doc.matchAll(/```conformance ([\w-]+)\n([\s\S]*?)```/g)].map(([, name, body]) => {
     const env: Record<string, string> = {};
     const commands: string[][] = [];
-    for (const raw of body!.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    for (const raw of body!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
       const line = raw.replaceAll('$SUITE', SUITE).replaceAll('$ALIAS', ALIAS);
       const variable = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
       if (variable) env[variable[1]!] = variable[2]!;
-      else if (line.startsWith('npm run --silent cli -- ')) commands.push(words(line.slice('npm run --silent cli -- '.length)));
+      else if (line.startsWith('npm run --silent cli -- '))
+        commands.push(words(line.slice('npm run --silent cli -- '.length)));
       else throw new Error(`docs/conformance.md, block ${name}: neither NAME=value nor a CLI command: ${line}`);
     }
     return { name: name!, env, commands };
@@ -49,11 +53,14 @@ interface Booted {
   user: User;
 }
 
-const discovery = async (server: TestServer) => (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+const discovery = async (server: TestServer) =>
+  (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
 
 /** An authorization request as the Basic OP plan sends it: no PKCE, a nonce. */
 function noPkceRequest(server: TestServer, client: ClientView, nonce: string) {
-  const url = new URL(authorizationUrl(server, client, 'unused', { scope: 'openid', prompt: 'consent', extra: { nonce } }));
+  const url = new URL(
+    authorizationUrl(server, client, 'unused', { scope: 'openid', prompt: 'consent', extra: { nonce } }),
+  );
   url.searchParams.delete('code_challenge');
   url.searchParams.delete('code_challenge_method');
   return url;
@@ -62,25 +69,45 @@ function noPkceRequest(server: TestServer, client: ClientView, nonce: string) {
 const CHECKS: Record<string, (booted: Booted) => Promise<void>> = {
   async 'basic-op'({ server, clients, user }) {
     expect(clients).toHaveLength(2);
-    for (const client of clients) expect(client).toMatchObject({ redirect_uris: [CALLBACK], allow_nonce_instead_of_pkce: true, id_token_signed_response_alg: 'RS256' });
+    for (const client of clients)
+      expect(client).toMatchObject({
+        redirect_uris: [CALLBACK],
+        allow_nonce_instead_of_pkce: true,
+        id_token_signed_response_alg: 'RS256',
+      });
     // Client 1: the code flow without PKCE, with a nonce.
-    const end = new URL((await signInAt(new Browser(server.url), noPkceRequest(server, clients[0]!, 'nonce-1').toString(), user)).url);
+    const end = new URL(
+      (await signInAt(new Browser(server.url), noPkceRequest(server, clients[0]!, 'nonce-1').toString(), user)).url,
+    );
     expect(`${end.origin}${end.pathname}`).toBe(CALLBACK);
-    const tokens = await tokenRequest(server, clients[0]!, { grant_type: 'authorization_code', code: end.searchParams.get('code')!, redirect_uri: CALLBACK });
+    const tokens = await tokenRequest(server, clients[0]!, {
+      grant_type: 'authorization_code',
+      code: end.searchParams.get('code')!,
+      redirect_uri: CALLBACK,
+    });
     expect(tokens.status).toBe(200);
     expect(tokens.headers.get('pragma')).toBe('no-cache');
     expect(decodeProtectedHeader(tokens.body.id_token as string).alg).toBe('RS256');
     expect(decodeJwt(tokens.body.id_token as string).nonce).toBe('nonce-1');
-    const userinfo = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.body.access_token as string}` } });
+    const userinfo = await fetch(`${server.url}/me`, {
+      headers: { authorization: `Bearer ${tokens.body.access_token as string}` },
+    });
     expect(userinfo.status).toBe(200);
     expect(await userinfo.json()).toMatchObject({ sub: user.id });
     // Client 2: the same request POSTed to the authorization endpoint.
     const browser = new Browser(server.url);
-    const posted = await browser.postForm('/auth', Object.fromEntries(noPkceRequest(server, clients[1]!, 'nonce-2').searchParams));
+    const posted = await browser.postForm(
+      '/auth',
+      Object.fromEntries(noPkceRequest(server, clients[1]!, 'nonce-2').searchParams),
+    );
     const { url } = await answerPages(browser, await browser.follow(posted), user);
     expect(new URL(url).searchParams.get('code')).toEqual(expect.any(String));
     // RFC 6749 §5.2 at the token endpoint.
-    const anonymous = await fetch(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
+    const anonymous = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=authorization_code&code=x',
+    });
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ error: 'invalid_client' });
   },
@@ -99,14 +126,19 @@ const CHECKS: Record<string, (booted: Booted) => Promise<void>> = {
     });
     const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
-    for (const key of jwks.keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
+    for (const key of jwks.keys)
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
   },
 
   async 'dynamic-op'({ server, user }) {
     const metadata = await discovery(server);
     expect(metadata.registration_endpoint).toBe(`${server.config.issuer}/reg`);
     const register = (body: Record<string, unknown>) =>
-      fetch(`${server.url}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${server.url}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const res = await register({ client_name: 'suite client', redirect_uris: [CALLBACK] });
     expect(res.status).toBe(201);
     const registered = (await res.json()) as ClientView & { client_secret: string };
@@ -114,12 +146,24 @@ const CHECKS: Record<string, (booted: Booted) => Promise<void>> = {
     const browser = new Browser(server.url);
     const { url } = await browser.follow(await browser.get(noPkceRequest(server, registered, 'nonce-3').toString()));
     expect(new URL(url).searchParams.get('error')).toBe('invalid_request');
-    const exempt = await register({ client_name: 'suite client', redirect_uris: [CALLBACK], allow_nonce_instead_of_pkce: true });
+    const exempt = await register({
+      client_name: 'suite client',
+      redirect_uris: [CALLBACK],
+      allow_nonce_instead_of_pkce: true,
+    });
     expect(exempt.status).toBe(400);
     expect(await exempt.json()).toMatchObject({ error: 'invalid_client_metadata' });
     // With PKCE the registered client completes the flow.
     const { challenge } = pkce();
-    const end = new URL((await signInAt(new Browser(server.url), authorizationUrl(server, registered, challenge, { scope: 'openid' }), user)).url);
+    const end = new URL(
+      (
+        await signInAt(
+          new Browser(server.url),
+          authorizationUrl(server, registered, challenge, { scope: 'openid' }),
+          user,
+        )
+      ).url,
+    );
     expect(end.searchParams.get('code')).toEqual(expect.any(String));
   },
 

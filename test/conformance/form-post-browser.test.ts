@@ -32,7 +32,9 @@ class Receiver {
       req.on('end', () => {
         const fields = Object.fromEntries(new URLSearchParams(body));
         this.posts.push(fields);
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><title>received</title><p id="received">received</p>');
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<!DOCTYPE html><title>received</title><p id="received">received</p>');
         this.#waiting.shift()?.(fields);
       });
     });
@@ -74,7 +76,10 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
   });
 
   const authUrl = (challenge: string, opts: { prompt?: string; scope?: string } = {}) =>
-    authorizationUrl(server, client, challenge, { ...opts, extra: { response_mode: 'form_post', nonce: `n-${Date.now()}` } });
+    authorizationUrl(server, client, challenge, {
+      ...opts,
+      extra: { response_mode: 'form_post', nonce: `n-${Date.now()}` },
+    });
 
   it('delivers the code by an auto-submitted form whose script the CSP allows, then the code buys tokens', async () => {
     const page = await browser.context.newPage();
@@ -85,7 +90,11 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     // The response page is served at the resume URL (/auth/<uid>); keep the CSP of each such HTML answer.
     const resumeCsps: string[] = [];
     page.on('response', (res) => {
-      if (res.status() === 200 && /\/auth\/[\w-]+$/.test(new URL(res.url()).pathname) && /text\/html/.test(res.headers()['content-type'] ?? '')) {
+      if (
+        res.status() === 200 &&
+        /\/auth\/[\w-]+$/.test(new URL(res.url()).pathname) &&
+        /text\/html/.test(res.headers()['content-type'] ?? '')
+      ) {
         resumeCsps.push(res.headers()['content-security-policy'] ?? '');
       }
     });
@@ -107,7 +116,11 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     expect(csp).not.toContain('unsafe-inline');
     expect(violations).toEqual([]);
 
-    const tokens = await tokenRequest(server, client, { grant_type: 'authorization_code', code: fields.code!, code_verifier: verifier });
+    const tokens = await tokenRequest(server, client, {
+      grant_type: 'authorization_code',
+      code: fields.code!,
+      code_verifier: verifier,
+    });
     expect(tokens.status).toBe(200);
     expect(tokens.body.id_token).toEqual(expect.any(String));
     await page.close();
@@ -136,11 +149,14 @@ describe.each(MODES)('form_post and cross-site consent in chromium (%s storage)'
     const page = await browser.context.newPage();
     await page.goto(authUrl(pkce().challenge, { prompt: 'consent' }));
     await page.waitForSelector('button[value=allow]');
-    const action = new URL(await page.getAttribute('form', 'action') as string, page.url()).toString();
+    const action = new URL((await page.getAttribute('form', 'action')) as string, page.url()).toString();
     const token = await page.getAttribute('input[name=csrf_token]', 'value');
 
     // A page on another site (the client's origin here) that knows the interaction and even its token.
-    receiver.pages.set('/attack', `<!DOCTYPE html><form method="post" action="${action}"><input type="hidden" name="decision" value="allow"><input type="hidden" name="csrf_token" value="${token}"></form><script>document.forms[0].submit()</script>`);
+    receiver.pages.set(
+      '/attack',
+      `<!DOCTYPE html><form method="post" action="${action}"><input type="hidden" name="decision" value="allow"><input type="hidden" name="csrf_token" value="${token}"></form><script>document.forms[0].submit()</script>`,
+    );
     const attacker = await browser.context.newPage();
     const before = receiver.posts.length;
     const [response] = await Promise.all([

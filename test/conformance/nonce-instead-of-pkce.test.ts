@@ -7,7 +7,14 @@ import { decodeJwt } from 'jose';
 import type { ClientView } from '../../src/clients/clients.js';
 import { adminCall, adminToken } from '../admin/helpers.js';
 import { Browser, pkce } from '../support/browser.js';
-import { authorizationUrl, createTestClient, createUser, REDIRECT_URI, tokenRequest, type User } from '../support/oauth.js';
+import {
+  authorizationUrl,
+  createTestClient,
+  createUser,
+  REDIRECT_URI,
+  tokenRequest,
+  type User,
+} from '../support/oauth.js';
 import { signInAt } from '../support/pages.js';
 import { runCli } from '../support/process.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
@@ -22,7 +29,10 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
   beforeAll(async () => {
     server = await startServer(mode);
     user = await createUser(server);
-    const created = await runCli(['clients', 'create', '--name', 'Basic RP', '--redirect-uri', REDIRECT_URI, '--allow-nonce-instead-of-pkce'], { env: server.env });
+    const created = await runCli(
+      ['clients', 'create', '--name', 'Basic RP', '--redirect-uri', REDIRECT_URI, '--allow-nonce-instead-of-pkce'],
+      { env: server.env },
+    );
     expect(created.code).toBe(0);
     allowed = created.json as ClientView;
     ordinary = await createTestClient(server);
@@ -54,16 +64,28 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
     expect(code).toEqual(expect.any(String));
 
     // A code_verifier for a code issued without code_challenge is refused (OAuth 2.1 §4.1.3: MUST NOT be used).
-    const withVerifier = await tokenRequest(server, allowed, { grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT_URI, code_verifier: pkce().verifier });
+    const withVerifier = await tokenRequest(server, allowed, {
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: pkce().verifier,
+    });
     expect(withVerifier.status).toBe(400);
     expect(withVerifier.body.error).toBe('invalid_grant');
 
     const other = await walk(noPkceUrl(allowed, { nonce: 'n-second' }));
     // Without PKCE, redirect_uri is required at the token endpoint (RFC 6749 §4.1.3), even with one registered URI.
-    const missing = await tokenRequest(server, allowed, { grant_type: 'authorization_code', code: other.searchParams.get('code')! });
+    const missing = await tokenRequest(server, allowed, {
+      grant_type: 'authorization_code',
+      code: other.searchParams.get('code')!,
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_request');
-    const tokens = await tokenRequest(server, allowed, { grant_type: 'authorization_code', code: other.searchParams.get('code')!, redirect_uri: REDIRECT_URI });
+    const tokens = await tokenRequest(server, allowed, {
+      grant_type: 'authorization_code',
+      code: other.searchParams.get('code')!,
+      redirect_uri: REDIRECT_URI,
+    });
     expect(tokens.status).toBe(200);
     expect(decodeJwt(tokens.body.id_token as string).nonce).toBe('n-second');
   });
@@ -79,7 +101,11 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
   it('still accepts PKCE from the allowed client', async () => {
     const { challenge, verifier } = pkce();
     const redirect = await walk(authorizationUrl(server, allowed, challenge, { scope: 'openid' }));
-    const tokens = await tokenRequest(server, allowed, { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier });
+    const tokens = await tokenRequest(server, allowed, {
+      grant_type: 'authorization_code',
+      code: redirect.searchParams.get('code')!,
+      code_verifier: verifier,
+    });
     expect(tokens.status).toBe(200);
   });
 
@@ -89,19 +115,40 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
   });
 
   it('is refused for public clients and clients without openid; the admin API can switch it off', async () => {
-    const pub = await runCli(['clients', 'create', '--name', 'SPA', '--public', '--redirect-uri', REDIRECT_URI, '--allow-nonce-instead-of-pkce'], { env: server.env });
+    const pub = await runCli(
+      [
+        'clients',
+        'create',
+        '--name',
+        'SPA',
+        '--public',
+        '--redirect-uri',
+        REDIRECT_URI,
+        '--allow-nonce-instead-of-pkce',
+      ],
+      { env: server.env },
+    );
     expect(pub.code).not.toBe(0);
     expect(pub.stdout + pub.stderr).toContain('allow_nonce_instead_of_pkce');
-    const noOpenid = await adminCall(server, 'POST', '/admin/clients', { token: admin, body: { name: 'x', redirect_uris: [REDIRECT_URI], scope: 'profile', allow_nonce_instead_of_pkce: true } });
+    const noOpenid = await adminCall(server, 'POST', '/admin/clients', {
+      token: admin,
+      body: { name: 'x', redirect_uris: [REDIRECT_URI], scope: 'profile', allow_nonce_instead_of_pkce: true },
+    });
     expect(noOpenid.status).toBe(400);
     expect(noOpenid.body.error).toBe('invalid_request');
 
-    const switched = await adminCall(server, 'PATCH', `/admin/clients/${allowed.client_id}`, { token: admin, body: { allow_nonce_instead_of_pkce: false } });
+    const switched = await adminCall(server, 'PATCH', `/admin/clients/${allowed.client_id}`, {
+      token: admin,
+      body: { allow_nonce_instead_of_pkce: false },
+    });
     expect(switched.status).toBe(200);
     expect(switched.body.allow_nonce_instead_of_pkce).toBe(false);
     const refused = await walkOrRedirect(noPkceUrl(allowed, { nonce: 'n-2' }));
     expect(refused.searchParams.get('error')).toBe('invalid_request');
-    await adminCall(server, 'PATCH', `/admin/clients/${allowed.client_id}`, { token: admin, body: { allow_nonce_instead_of_pkce: true } });
+    await adminCall(server, 'PATCH', `/admin/clients/${allowed.client_id}`, {
+      token: admin,
+      body: { allow_nonce_instead_of_pkce: true },
+    });
   });
 
   /** Where an authorization request ends when it is refused before any page: the client's redirect URI. */

@@ -58,14 +58,22 @@ describe.each(MODES)('POST to the authorization and end-session endpoints (%s st
   });
 
   it('refuses a POST that is not a form with 415', async () => {
-    const res = await browser.request('/auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"client_id":"x"}' });
+    const res = await browser.request('/auth', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"client_id":"x"}',
+    });
     expect(res.status).toBe(415);
     expect(await res.text()).toContain('invalid_request');
   });
 
   it('refuses with 413, not a redirect, a POST too large to travel as a URL', async () => {
     const body = new URLSearchParams({ client_id: 'x', state: 'y'.repeat(9000) }).toString();
-    const res = await browser.request('/auth', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const res = await browser.request('/auth', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     expect(res.status).toBe(413);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('pushed authorization request');
@@ -82,7 +90,9 @@ describe.each(MODES)('POST to the authorization and end-session endpoints (%s st
     expect(answer).not.toContain('You are signed out');
     // The session here goes on (prompt=none does not ask for a sign-in); only this application's grant was let go,
     // as oidc-provider does for a "no", so it has to ask for consent again.
-    const again = await browser.follow(await browser.postForm('/auth', authParams(pkce().challenge, { prompt: 'none', scope: 'openid' })));
+    const again = await browser.follow(
+      await browser.postForm('/auth', authParams(pkce().challenge, { prompt: 'none', scope: 'openid' })),
+    );
     expect(new URL(again.url).searchParams.get('error')).toBe('consent_required');
   });
 
@@ -100,7 +110,9 @@ describe.each(MODES)('POST to the authorization and end-session endpoints (%s st
     expect(await done.res.text()).toContain('You are signed out');
 
     // The session is gone: prompt=none now answers login_required.
-    const again = await browser.follow(await browser.postForm('/auth', authParams(pkce().challenge, { prompt: 'none', scope: 'openid' })));
+    const again = await browser.follow(
+      await browser.postForm('/auth', authParams(pkce().challenge, { prompt: 'none', scope: 'openid' })),
+    );
     expect(new URL(again.url).searchParams.get('error')).toBe('login_required');
   });
 });

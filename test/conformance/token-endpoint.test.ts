@@ -19,7 +19,11 @@ describe.each(MODES)('token endpoint errors and headers (%s storage)', (mode) =>
     server = await startServer(mode);
     user = await createUser(server);
     codeClient = await createTestClient(server, { redirectUris: ['https://client.example.com/cb', SECOND_URI] });
-    machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'profile' });
+    machine = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'profile',
+    });
   });
   afterAll(() => server?.stop());
 
@@ -29,13 +33,18 @@ describe.each(MODES)('token endpoint errors and headers (%s storage)', (mode) =>
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
       body: new URLSearchParams(body),
     });
-  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  const basic = (id: string, secret: string) =>
+    `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
   it('answers a grant type the client is not registered for with unauthorized_client', async () => {
     const res = await tokenRequest(server, codeClient, { grant_type: 'client_credentials' });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('unauthorized_client');
-    const other = await tokenRequest(server, machine, { grant_type: 'authorization_code', code: 'x', code_verifier: 'y'.repeat(43) });
+    const other = await tokenRequest(server, machine, {
+      grant_type: 'authorization_code',
+      code: 'x',
+      code_verifier: 'y'.repeat(43),
+    });
     expect(other.status).toBe(400);
     expect(other.body.error).toBe('unauthorized_client');
     // A grant type the server does not have at all stays unsupported_grant_type.
@@ -53,7 +62,11 @@ describe.each(MODES)('token endpoint errors and headers (%s storage)', (mode) =>
     expect(res.headers.get('pragma')).toBe('no-cache');
 
     for (const endpoint of ['/token/introspection', '/token/revocation']) {
-      const other = await fetch(`${server.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=abc' });
+      const other = await fetch(`${server.url}${endpoint}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'token=abc',
+      });
       expect([endpoint, other.status]).toEqual([endpoint, 401]);
       expect(await other.json()).toMatchObject({ error: 'invalid_client' });
     }
@@ -73,7 +86,10 @@ describe.each(MODES)('token endpoint errors and headers (%s storage)', (mode) =>
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"/);
     }
     // Two mechanisms at once is a malformed request, not failed authentication.
-    const both = await post({ grant_type: 'client_credentials', client_secret: machine.client_secret! }, { authorization: basic(machine.client_id, machine.client_secret!) });
+    const both = await post(
+      { grant_type: 'client_credentials', client_secret: machine.client_secret! },
+      { authorization: basic(machine.client_id, machine.client_secret!) },
+    );
     expect(both.status).toBe(400);
     expect(await both.json()).toMatchObject({ error: 'invalid_request' });
   });
@@ -89,7 +105,12 @@ describe.each(MODES)('token endpoint errors and headers (%s storage)', (mode) =>
   describe('redirect_uri in the code exchange (client with two redirect URIs)', () => {
     const exchange = async (extra: Record<string, string>) => {
       const { code, verifier } = await authorize(server, codeClient, user, { extra: { redirect_uri: SECOND_URI } });
-      return tokenRequest(server, codeClient, { grant_type: 'authorization_code', code, code_verifier: verifier, ...extra });
+      return tokenRequest(server, codeClient, {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        ...extra,
+      });
     };
 
     it('present and matching: tokens', async () => {

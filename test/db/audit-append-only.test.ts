@@ -10,7 +10,10 @@ describe('audit_events', () => {
   let db: Database;
   beforeAll(async () => {
     target = await createTestDatabase();
-    db = await openDatabase({ databaseUrl: target.url, dataDir: '', db: { poolSize: 2, connectTimeoutMs: 2000, statementTimeoutMs: 15000 } }, { serve: false });
+    db = await openDatabase(
+      { databaseUrl: target.url, dataDir: '', db: { poolSize: 2, connectTimeoutMs: 2000, statementTimeoutMs: 15000 } },
+      { serve: false },
+    );
     await migrate(db.sql);
   });
   afterAll(async () => {
@@ -22,6 +25,8 @@ describe('audit_events', () => {
     await db.sql.query("INSERT INTO audit_events (type, outcome) VALUES ('login.failed', 'failure')");
     await expect(db.sql.query("UPDATE audit_events SET outcome = 'success'")).rejects.toThrow(/append-only/);
     await expect(db.sql.query('DELETE FROM audit_events')).rejects.toThrow(/append-only/);
-    expect(await db.sql.query('SELECT type, outcome FROM audit_events')).toEqual([{ type: 'login.failed', outcome: 'failure' }]);
+    expect(await db.sql.query('SELECT type, outcome FROM audit_events')).toEqual([
+      { type: 'login.failed', outcome: 'failure' },
+    ]);
   });
 });

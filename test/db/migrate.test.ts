@@ -138,7 +138,9 @@ function describeMigrator(kind: string, open: () => Promise<Opened>) {
 
       const attempt = migrate(db.sql, [...(await readMigrations()), broken]);
       await expect(attempt).rejects.toThrow(MigrationError);
-      await expect(attempt).rejects.toThrow(/^migration 29990101000000_broken failed: syntax error at or near "SELEC"$/);
+      await expect(attempt).rejects.toThrow(
+        /^migration 29990101000000_broken failed: syntax error at or near "SELEC"$/,
+      );
       expect(await tableExists(db.sql, 'tg_broken')).toBe(false);
       expect(await bookkeeping(db.sql)).toEqual(rows);
 

@@ -118,7 +118,12 @@ const expectedColumns = (model: DmmfModel): ColumnShape[] =>
     .filter((f) => f.kind !== 'object') // relation fields have no column; their foreign keys are checked below
     .map((f) => {
       if (f.kind === 'unsupported') unsupported(`Unsupported("${f.type}") field ${f.name}`);
-      return { column: f.dbName ?? f.name, nullable: !f.isRequired, type: expectedType(f), default: expectedDefault(model, f) };
+      return {
+        column: f.dbName ?? f.name,
+        nullable: !f.isRequired,
+        type: expectedType(f),
+        default: expectedDefault(model, f),
+      };
     })
     .sort((a, b) => a.column.localeCompare(b.column));
 
@@ -139,13 +144,16 @@ const expectedIndexes = (): IndexShape[] =>
     const model = modelNamed(index.model);
     const table = tableOf(model);
     const columns = index.fields.map((f) => {
-      if (f.length !== undefined || f.operatorClass !== undefined) unsupported(`index options on ${index.model}.${f.name}`);
+      if (f.length !== undefined || f.operatorClass !== undefined)
+        unsupported(`index options on ${index.model}.${f.name}`);
       return columnOf(model, f.name) + (f.sortOrder === 'desc' ? ' DESC' : '');
     });
     // Prisma's default names; it would shorten a name past PostgreSQL's 63 bytes, which this does not replicate.
     const name =
       index.dbName ??
-      (index.type === 'id' ? `${table}_pkey` : `${table}_${columns.map((c) => c.replace(/ DESC$/, '')).join('_')}_${INDEX_SUFFIX[index.type]}`);
+      (index.type === 'id'
+        ? `${table}_pkey`
+        : `${table}_${columns.map((c) => c.replace(/ DESC$/, '')).join('_')}_${INDEX_SUFFIX[index.type]}`);
     if (name.length > 63) unsupported(`default name ${name} longer than 63 bytes (give it map: "...")`);
     return { table, name, kind: INDEX_KIND[index.type], method: index.algorithm?.toLowerCase() ?? 'btree', columns };
   });
@@ -199,9 +207,18 @@ function describeColumnType(c: CatalogColumn): string {
   return c.data_type;
 }
 
-const REFERENTIAL_ACTION: Record<string, string> = { a: 'NoAction', r: 'Restrict', c: 'Cascade', n: 'SetNull', d: 'SetDefault' };
+const REFERENTIAL_ACTION: Record<string, string> = {
+  a: 'NoAction',
+  r: 'Restrict',
+  c: 'Cascade',
+  n: 'SetNull',
+  d: 'SetDefault',
+};
 
-const byKey = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a).localeCompare(key(b));
 const sortIndexes = (list: IndexShape[]) => [...list].sort(byKey((i) => `${i.table}.${i.name}`));
 const sortForeignKeys = (list: ForeignKeyShape[]) => [...list].sort(byKey((f) => `${f.table}.${f.columns.join(',')}`));
 
@@ -246,7 +263,12 @@ describe('the migrated database matches prisma/schema.prisma', () => {
       );
       const actual = columns
         .filter((c) => c.table_name === tableOf(model))
-        .map((c) => ({ column: c.column_name, nullable: c.is_nullable === 'YES', type: describeColumnType(c), default: c.column_default }))
+        .map((c) => ({
+          column: c.column_name,
+          nullable: c.is_nullable === 'YES',
+          type: describeColumnType(c),
+          default: c.column_default,
+        }))
         .sort((a, b) => a.column.localeCompare(b.column));
       expect(actual).toEqual(expectedColumns(model));
     },
@@ -297,7 +319,10 @@ describe('the migrated database matches prisma/schema.prisma', () => {
       SELECT t.typname::text AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS values
         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
        WHERE n.nspname = 'public' GROUP BY t.typname`);
-    const expected = datamodel.enums.map((e) => ({ name: enumTypeOf(e), values: e.values.map((v) => v.dbName ?? v.name) }));
+    const expected = datamodel.enums.map((e) => ({
+      name: enumTypeOf(e),
+      values: e.values.map((v) => v.dbName ?? v.name),
+    }));
     expect(enums.sort(byKey((e) => e.name))).toEqual(expected.sort(byKey((e) => e.name)));
   });
 });

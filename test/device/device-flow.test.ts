@@ -42,12 +42,21 @@ async function enterCode(browser: Browser, started: Started, action: 'confirm' |
   expect(page).toMatch(/<input[^>]*name="user_code"/);
   const form = parseForm(page);
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)![1]!;
-  const confirm = await browser.postForm(new URL(form.action!, started.verification_uri).href, { xsrf, user_code: started.user_code.toLowerCase() });
+  const confirm = await browser.postForm(new URL(form.action!, started.verification_uri).href, {
+    xsrf,
+    user_code: started.user_code.toLowerCase(),
+  });
   const confirmPage = await confirm.text();
   expect(confirm.status).toBe(200);
   expect(confirmPage).toContain(started.user_code);
   const xsrf2 = /name="xsrf" value="([^"]+)"/.exec(confirmPage)![1]!;
-  return browser.follow(await browser.postForm(new URL(form.action!, started.verification_uri).href, { xsrf: xsrf2, user_code: started.user_code, [action]: 'yes' }));
+  return browser.follow(
+    await browser.postForm(new URL(form.action!, started.verification_uri).href, {
+      xsrf: xsrf2,
+      user_code: started.user_code,
+      [action]: 'yes',
+    }),
+  );
 }
 
 /** Every key and value under the server's Redis prefix (external mode). */
@@ -55,7 +64,11 @@ async function dumpRedis(server: TestServer): Promise<string> {
   const redis = new Redis(redisUrl());
   try {
     const keys = await listRedisKeys(server.config.redisKeyPrefix);
-    const values = await Promise.all(keys.map(async (k) => ((await redis.type(k)) === 'set' ? (await redis.smembers(k)).join(' ') : await redis.get(k))));
+    const values = await Promise.all(
+      keys.map(async (k) =>
+        (await redis.type(k)) === 'set' ? (await redis.smembers(k)).join(' ') : await redis.get(k),
+      ),
+    );
     return keys.map((k, i) => `${k} ${values[i]}`).join('\n');
   } finally {
     redis.disconnect();
@@ -71,7 +84,12 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
   beforeAll(async () => {
     server = await startServer(mode, { DEVICE_CODE_TTL_SECONDS: '8' });
     user = await createUser(server);
-    tv = await createTestClient(server, { name: 'Living room TV', public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'] });
+    tv = await createTestClient(server, {
+      name: 'Living room TV',
+      public: true,
+      redirectUris: [],
+      grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
+    });
   });
   afterAll(async () => {
     await stopAllProcesses();
@@ -79,13 +97,18 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
   });
 
   it('advertises the device authorization endpoint and grant', async () => {
-    const meta = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    const meta = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      any
+    >;
     expect(meta.device_authorization_endpoint).toBe(`${server.config.issuer}/device/auth`);
     expect(meta.grant_types_supported).toContain(DEVICE_CODE_GRANT);
   });
 
   it('runs end to end with openid-client polling while the user signs in on /device; the refresh token starts a family', async () => {
-    const config = await oidc.discovery(new URL(server.url), tv.client_id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(server.url), tv.client_id, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid offline_access' });
     expect(started.interval).toBe(5);
     expect(started.expires_in).toBe(8);
@@ -102,12 +125,18 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
     expect(tokens.refresh_token).toEqual(expect.any(String));
     expect(tokens.claims()?.sub).toBe(user.id);
 
-    const families = await server.db.prisma.refreshFamily.findMany({ where: { accountId: user.id, clientId: tv.client_id } });
+    const families = await server.db.prisma.refreshFamily.findMany({
+      where: { accountId: user.id, clientId: tv.client_id },
+    });
     expect(families).toHaveLength(1);
     const rotated = await refresh(server, tv, tokens.refresh_token!);
     expect(rotated.status).toBe(200);
-    expect((await server.db.prisma.refreshFamily.findUniqueOrThrow({ where: { id: families[0]!.id } })).refreshCount).toBe(1);
-    const dump = JSON.stringify(await server.db.prisma.oidcPayload.findMany()) + JSON.stringify(await server.db.prisma.refreshToken.findMany());
+    expect(
+      (await server.db.prisma.refreshFamily.findUniqueOrThrow({ where: { id: families[0]!.id } })).refreshCount,
+    ).toBe(1);
+    const dump =
+      JSON.stringify(await server.db.prisma.oidcPayload.findMany()) +
+      JSON.stringify(await server.db.prisma.refreshToken.findMany());
     const store = mode === 'external' ? await dumpRedis(server) : '';
     if (mode === 'external') expect(store).toContain(':oidc:DeviceCode:'); // the dump is real
     for (const text of [dump, store]) {
@@ -147,7 +176,9 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
     const browser = new Browser(server.url);
     const page = await (await browser.get(started.verification_uri)).text();
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)![1]!;
-    const again = await (await browser.postForm(started.verification_uri, { xsrf, user_code: started.user_code })).text();
+    const again = await (
+      await browser.postForm(started.verification_uri, { xsrf, user_code: started.user_code })
+    ).text();
     expect(again).toContain('That code has expired');
   });
 
@@ -164,9 +195,16 @@ describe.each(MODES)('device authorization grant (%s)', (mode) => {
   });
 
   it('accepts the device_code grant type from the CLI', async () => {
-    const res = await runCli(['clients', 'create', '--name', 'CLI tool', '--public', '--grant-types', `${DEVICE_CODE_GRANT},refresh_token`], { env: server.env });
+    const res = await runCli(
+      ['clients', 'create', '--name', 'CLI tool', '--public', '--grant-types', `${DEVICE_CODE_GRANT},refresh_token`],
+      { env: server.env },
+    );
     expect(res.code).toBe(0);
-    expect(res.json).toMatchObject({ grant_types: [DEVICE_CODE_GRANT, 'refresh_token'], redirect_uris: [], token_endpoint_auth_method: 'none' });
+    expect(res.json).toMatchObject({
+      grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'none',
+    });
     const started = await startDevice(server, res.json as ClientView);
     expect(started.user_code).toEqual(expect.any(String));
   });
@@ -208,11 +246,16 @@ describe.each(MODES)('device flow rate limits under concurrency (%s storage)', (
       const page = await (await browser.get(`${server.url}/device`)).text();
       pages.push({ browser, xsrf: /name="xsrf" value="([^"]+)"/.exec(page)?.[1] ?? '' });
     }
-    const statuses = await Promise.all(pages.map(async ({ browser, xsrf }, i) => {
-      const res = await browser.postForm(`${server.url}/device`, { xsrf, user_code: `BCDF-GH${'JKLMNPQRSTVWXZBCDFGH'[i]}K` });
-      await res.text();
-      return res.status;
-    }));
+    const statuses = await Promise.all(
+      pages.map(async ({ browser, xsrf }, i) => {
+        const res = await browser.postForm(`${server.url}/device`, {
+          xsrf,
+          user_code: `BCDF-GH${'JKLMNPQRSTVWXZBCDFGH'[i]}K`,
+        });
+        await res.text();
+        return res.status;
+      }),
+    );
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(20 - statuses.filter((s) => s === 200).length);

@@ -29,7 +29,9 @@ describe.each(MODES)('restart (%s storage)', (mode) => {
       expect((await refresh(after, client, b2.body.refresh_token as string)).status).toBe(200);
       expect((await refresh(after, client, a.refresh_token)).body.error).toBe('invalid_grant'); // still known as used
       expect((await familyOf(after, a3.body.refresh_token as string)).revoked_reason).toBe('reuse_detected');
-      expect((await tokensOf(after, (await familyOf(after, b.refresh_token)).id)).map((t) => t.generation)).toEqual([0, 1, 2]);
+      expect((await tokensOf(after, (await familyOf(after, b.refresh_token)).id)).map((t) => t.generation)).toEqual([
+        0, 1, 2,
+      ]);
     } finally {
       await after.stop();
     }
@@ -54,9 +56,16 @@ describe('a failure during a rotation', () => {
   }
 
   /** The token's family still holds only that token, unconsumed, and the retry rotates into a working chain. */
-  async function expectRetrySucceeds(server: TestServer, client: ClientView, tokens: Tokens, heal: () => Promise<void>) {
+  async function expectRetrySucceeds(
+    server: TestServer,
+    client: ClientView,
+    tokens: Tokens,
+    heal: () => Promise<void>,
+  ) {
     const family = await familyOf(server, tokens.refresh_token);
-    expect(await tokensOf(server, family.id)).toEqual([expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true })]);
+    expect(await tokensOf(server, family.id)).toEqual([
+      expect.objectContaining({ generation: 0, consumed_at: null, has_payload: true }),
+    ]);
     expect(family.refresh_count).toBe(0);
 
     await heal();
@@ -77,7 +86,8 @@ describe('a failure during a rotation', () => {
       expect(failed.status).toBe(500);
       expect(failed.body).toEqual({ error: 'server_error', error_description: 'oops! something went wrong' });
       await expectRetrySucceeds(server, client, tokens, () =>
-        server.db.sql.exec('DROP TRIGGER fail_successor ON refresh_tokens; DROP FUNCTION fail_successor();'));
+        server.db.sql.exec('DROP TRIGGER fail_successor ON refresh_tokens; DROP FUNCTION fail_successor();'),
+      );
     }));
 
   it('in the store: nothing is consumed, the grace claim is given up, and the retry gets a working access token', () =>

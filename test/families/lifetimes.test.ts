@@ -15,13 +15,17 @@ describe('refresh lifetimes', () => {
   const MAX = 7200;
 
   beforeAll(async () => {
-    server = await startServer('external', { REFRESH_TOKEN_IDLE_TTL_SECONDS: String(IDLE), REFRESH_FAMILY_MAX_TTL_SECONDS: String(MAX) });
+    server = await startServer('external', {
+      REFRESH_TOKEN_IDLE_TTL_SECONDS: String(IDLE),
+      REFRESH_FAMILY_MAX_TTL_SECONDS: String(MAX),
+    });
     user = await createUser(server);
     client = await createTestClient(server);
   });
   afterAll(() => server?.stop());
 
-  const near = (actual: Date, expectedMs: number) => expect(Math.abs(new Date(actual).getTime() - expectedMs)).toBeLessThan(5000);
+  const near = (actual: Date, expectedMs: number) =>
+    expect(Math.abs(new Date(actual).getTime() - expectedMs)).toBeLessThan(5000);
 
   it('gives the first token the idle lifetime and the family the absolute one', async () => {
     const started = Date.now();
@@ -40,7 +44,9 @@ describe('refresh lifetimes', () => {
     const rotated = await refresh(server, client, tokens.refresh_token);
     expect(rotated.status).toBe(200);
     const [, successor] = await server.db.sql.query<{ expires_at: Date }>(
-      'SELECT expires_at FROM refresh_tokens WHERE family_id = $1 ORDER BY generation', [family.id]);
+      'SELECT expires_at FROM refresh_tokens WHERE family_id = $1 ORDER BY generation',
+      [family.id],
+    );
     expect(new Date(successor!.expires_at).getTime()).toBe(end.getTime());
 
     const fresh = await obtainTokens(server, client, user);
@@ -53,7 +59,9 @@ describe('refresh lifetimes', () => {
 
   it('refuses a token past its idle lifetime', async () => {
     const tokens = await obtainTokens(server, client, user);
-    await server.db.sql.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE id = $1", [server.hash(tokens.refresh_token)]);
+    await server.db.sql.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE id = $1", [
+      server.hash(tokens.refresh_token),
+    ]);
     const res = await refresh(server, client, tokens.refresh_token);
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'refresh token has expired' });
@@ -63,10 +71,16 @@ describe('refresh lifetimes', () => {
     const tokens = await obtainTokens(server, client, user);
     const rotated = await refresh(server, client, tokens.refresh_token);
     const family = await familyOf(server, tokens.refresh_token);
-    await server.db.sql.query("UPDATE refresh_token_families SET expires_at = now() - interval '1 second' WHERE id = $1", [family.id]);
+    await server.db.sql.query(
+      "UPDATE refresh_token_families SET expires_at = now() - interval '1 second' WHERE id = $1",
+      [family.id],
+    );
     const res = await refresh(server, client, rotated.body.refresh_token as string);
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'refresh token family has expired; sign in again' });
+    expect(res.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'refresh token family has expired; sign in again',
+    });
   });
 });
 
@@ -88,9 +102,15 @@ describe('velocity limit', () => {
     const limited = await refresh(server, client, token);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^[12]$/);
-    expect(limited.body).toEqual({ error: 'slow_down', error_description: expect.stringMatching(/^this session refreshes too often; retry in [12] s$/) });
+    expect(limited.body).toEqual({
+      error: 'slow_down',
+      error_description: expect.stringMatching(/^this session refreshes too often; retry in [12] s$/),
+    });
     const family = await familyOf(server, token);
-    expect((await auditOf(server, family.id)).at(-1)).toMatchObject({ type: 'refresh_token.velocity_exceeded', outcome: 'refused' });
+    expect((await auditOf(server, family.id)).at(-1)).toMatchObject({
+      type: 'refresh_token.velocity_exceeded',
+      outcome: 'refused',
+    });
     expect(family.revoked_at).toBeNull();
 
     await new Promise((r) => setTimeout(r, Number(limited.headers.get('retry-after')) * 1000 + 200));
@@ -122,16 +142,22 @@ describe('a family started on an existing grant', () => {
     const { Browser } = await import('../support/browser.js');
     const browser = new Browser(server.url);
     const first = await obtainTokens(server, client, user, { browser });
-    const grantHash = await server.db.sql.query<{ grant_id: string }>('SELECT grant_id FROM refresh_token_families WHERE id = $1', [(await familyOf(server, first.refresh_token)).id]);
+    const grantHash = await server.db.sql.query<{ grant_id: string }>(
+      'SELECT grant_id FROM refresh_token_families WHERE id = $1',
+      [(await familyOf(server, first.refresh_token)).id],
+    );
     // The grant is about to expire (as if it were created long ago)...
     await server.db.sql.query(
       "UPDATE oidc_payloads SET expires_at = now() + interval '5 seconds', payload = jsonb_set(payload, '{exp}', to_jsonb(extract(epoch from now())::bigint + 5)) WHERE model = 'Grant' AND id = $1",
-      [grantHash[0]!.grant_id]);
+      [grantHash[0]!.grant_id],
+    );
     // ...when a second sign-in in the same browser session starts a new family on it.
     const second = await obtainTokens(server, client, user, { browser });
     const secondFamily = await familyOf(server, second.refresh_token);
     const [grant] = await server.db.sql.query<{ expires_at: Date; exp: number }>(
-      "SELECT expires_at, (payload->>'exp')::bigint AS exp FROM oidc_payloads WHERE model = 'Grant' AND id = $1", [grantHash[0]!.grant_id]);
+      "SELECT expires_at, (payload->>'exp')::bigint AS exp FROM oidc_payloads WHERE model = 'Grant' AND id = $1",
+      [grantHash[0]!.grant_id],
+    );
     expect(new Date(grant!.expires_at).getTime()).toBe(new Date(secondFamily.expires_at).getTime());
     expect(Number(grant!.exp)).toBe(Math.floor(new Date(secondFamily.expires_at).getTime() / 1000));
   });

@@ -28,13 +28,24 @@ describe('tokens prune', () => {
       return { ...(await familyOf(server, t.refresh_token)), head: r.body.refresh_token as string };
     };
     const [idleDead, absoluteDead, live, revokedLive] = [await make(), await make(), await make(), await make()];
-    await server.db.sql.query("UPDATE refresh_token_families SET idle_expires_at = now() - interval '1 minute' WHERE id = $1", [idleDead.id]);
-    await server.db.sql.query("UPDATE refresh_token_families SET expires_at = now() - interval '1 minute' WHERE id = $1", [absoluteDead.id]);
-    await server.db.sql.query("UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = 'test' WHERE id = $1", [revokedLive.id]);
+    await server.db.sql.query(
+      "UPDATE refresh_token_families SET idle_expires_at = now() - interval '1 minute' WHERE id = $1",
+      [idleDead.id],
+    );
+    await server.db.sql.query(
+      "UPDATE refresh_token_families SET expires_at = now() - interval '1 minute' WHERE id = $1",
+      [absoluteDead.id],
+    );
+    await server.db.sql.query(
+      "UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = 'test' WHERE id = $1",
+      [revokedLive.id],
+    );
     await server.db.sql.query(`INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES
       ('Grant', 'expired-1', '{}', now() - interval '1 minute'), ('Grant', 'expired-2', '{}', now() - interval '1 second'),
       ('Grant', 'live-1', '{}', now() + interval '1 hour')`);
-    const payloadsBefore = await server.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM oidc_payloads WHERE expires_at < now()");
+    const payloadsBefore = await server.db.sql.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM oidc_payloads WHERE expires_at < now()',
+    );
 
     const res = await runCli(['tokens', 'prune', '--batch-size', '1'], { env: server.env });
     expect(res.code).toBe(0);
@@ -46,9 +57,15 @@ describe('tokens prune', () => {
     expect(ids).not.toContain(idleDead.id);
     expect(ids).not.toContain(absoluteDead.id);
     const orphans = await server.db.sql.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM refresh_tokens WHERE family_id = ANY($1::uuid[])', [[idleDead.id, absoluteDead.id]]);
+      'SELECT count(*)::int AS n FROM refresh_tokens WHERE family_id = ANY($1::uuid[])',
+      [[idleDead.id, absoluteDead.id]],
+    );
     expect(orphans[0]!.n).toBe(0);
-    expect((await server.db.sql.query("SELECT id FROM oidc_payloads WHERE id IN ('expired-1','expired-2','live-1')")).map((r) => r.id)).toEqual(['live-1']);
+    expect(
+      (await server.db.sql.query("SELECT id FROM oidc_payloads WHERE id IN ('expired-1','expired-2','live-1')")).map(
+        (r) => r.id,
+      ),
+    ).toEqual(['live-1']);
     // Reuse detection still works on the live family: its consumed token is still known.
     expect((await refresh(server, client, live.head)).status).toBe(200);
 
@@ -64,7 +81,16 @@ describe('the periodic prune job', () => {
     const runs: number[] = [];
     const logger = createLogger({ level: 'silent' });
     const stops = stores.map((store, i) =>
-      startPruneJob({ store, logger, intervalSeconds: 1, prune: async () => { runs.push(i); return { families: 0, payloads: 0 }; } }));
+      startPruneJob({
+        store,
+        logger,
+        intervalSeconds: 1,
+        prune: async () => {
+          runs.push(i);
+          return { families: 0, payloads: 0 };
+        },
+      }),
+    );
     try {
       await new Promise((r) => setTimeout(r, 3500));
     } finally {

@@ -3,11 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { auditOf, familyOf, tokensOf } from '../support/families.js';
 import { Browser } from '../support/browser.js';
-import { createTestClient, createUser, introspect, obtainTokens, refresh, type Tokens, type User } from '../support/oauth.js';
+import {
+  createTestClient,
+  createUser,
+  introspect,
+  obtainTokens,
+  refresh,
+  type Tokens,
+  type User,
+} from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
-const REUSE = { error: 'invalid_grant', error_description: 'refresh token was already used; this sign-in has been revoked, sign in again' };
+const REUSE = {
+  error: 'invalid_grant',
+  error_description: 'refresh token was already used; this sign-in has been revoked, sign in again',
+};
 
 describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
   let server: TestServer;
@@ -39,7 +50,13 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     for (let g = 1; g < tokens.length; g++) expect(tokens[g]!.parent_id).toBe(tokens[g - 1]!.id);
     expect(tokens[0]!.id).toBe(server.hash(first.refresh_token));
     // Consumed tokens shrink to what reuse detection needs; only the head keeps its payload.
-    expect(tokens.map((t) => [Boolean(t.consumed_at), t.has_payload])).toEqual([[true, false], [true, false], [true, false], [true, false], [false, true]]);
+    expect(tokens.map((t) => [Boolean(t.consumed_at), t.has_payload])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+      [true, false],
+      [false, true],
+    ]);
     expect((await auditOf(server, family.id)).filter((e) => e.type === 'refresh_token.rotated')).toHaveLength(4);
   });
 
@@ -62,7 +79,10 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     const replay = await refresh(server, client, first.refresh_token);
     expect(replay.status).toBe(400);
     expect(replay.body).toEqual(REUSE);
-    expect((await refresh(server, client, third.refresh_token)).body).toEqual({ error: 'invalid_grant', error_description: 'refresh token has been revoked' });
+    expect((await refresh(server, client, third.refresh_token)).body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'refresh token has been revoked',
+    });
   });
 
   it('revokes exactly the reused family, with its access tokens, and leaves other devices alone', async () => {
@@ -80,7 +100,13 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     expect((await refresh(server, client, phone.refresh_token)).body).toEqual(REUSE);
     expect((await refresh(server, client, tabA.refresh_token)).body).toEqual(REUSE);
 
-    for (const at of [phone.access_token, phone2.access_token, phone3.access_token, tabA.access_token, tabA2.access_token]) {
+    for (const at of [
+      phone.access_token,
+      phone2.access_token,
+      phone3.access_token,
+      tabA.access_token,
+      tabA2.access_token,
+    ]) {
       expect((await introspect(server, client, at)).body).toEqual({ active: false });
     }
     expect((await refresh(server, client, phone3.refresh_token)).status).toBe(400);
@@ -92,7 +118,11 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     const phoneFamily = await familyOf(server, phone.refresh_token);
     expect(phoneFamily).toMatchObject({ revoked_at: expect.any(Date), revoked_reason: 'reuse_detected' });
     // (Its rotations came with another user agent than its sign-in: the refresh_token.anomaly events are left out.)
-    expect((await auditOf(server, phoneFamily.id)).filter((e) => e.type !== 'refresh_token.anomaly').map((e) => [e.type, e.outcome])).toEqual([
+    expect(
+      (await auditOf(server, phoneFamily.id))
+        .filter((e) => e.type !== 'refresh_token.anomaly')
+        .map((e) => [e.type, e.outcome]),
+    ).toEqual([
       ['refresh_token.rotated', 'success'],
       ['refresh_token.rotated', 'success'],
       ['refresh_token.reuse_detected', 'revoked'],
@@ -115,7 +145,10 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     await server.db.prisma.account.update({ where: { id: someone.id }, data: { disabledAt: new Date() } });
     const res = await refresh(server, client, tokens.refresh_token);
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'the account of this refresh token is disabled or deleted' });
+    expect(res.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the account of this refresh token is disabled or deleted',
+    });
     expect(await familyOf(server, tokens.refresh_token)).toMatchObject({ revoked_reason: 'account_unavailable' });
     await server.db.prisma.account.update({ where: { id: someone.id }, data: { disabledAt: null } });
     expect((await refresh(server, client, tokens.refresh_token)).status).toBe(400); // revoked stays revoked
@@ -135,7 +168,10 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
     const tokens = await obtainTokens(server, client, user);
     const other = await createTestClient(server);
     const res = await refresh(server, other, tokens.refresh_token);
-    expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'refresh token was issued to another client' });
+    expect(res.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'refresh token was issued to another client',
+    });
     expect((await refresh(server, client, tokens.refresh_token)).status).toBe(200);
   });
 
@@ -151,7 +187,10 @@ describe.each(MODES)('refresh-token families (%s storage)', (mode) => {
       body: new URLSearchParams({ token: next.refresh_token, token_type_hint: 'refresh_token' }),
     });
     expect(res.status).toBe(200);
-    expect((await refresh(server, client, next.refresh_token)).body).toEqual({ error: 'invalid_grant', error_description: 'refresh token has been revoked' });
+    expect((await refresh(server, client, next.refresh_token)).body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'refresh token has been revoked',
+    });
     expect((await introspect(server, client, next.access_token)).body).toEqual({ active: false });
   });
 });

@@ -79,7 +79,11 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
 
   const verify = async (token: string, client: ClientView): Promise<JWTPayload> => {
     expect(decodeProtectedHeader(token).typ).toBe('logout+jwt');
-    const { payload } = await jwtVerify(token, jwks, { issuer: server.config.issuer, audience: client.client_id, typ: 'logout+jwt' });
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: server.config.issuer,
+      audience: client.client_id,
+      typ: 'logout+jwt',
+    });
     expect(payload.events).toEqual({ [EVENT]: {} });
     expect(payload.jti).toEqual(expect.any(String));
     expect(payload.nonce).toBeUndefined();
@@ -109,7 +113,10 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
   });
 
   it('advertises back-channel logout', async () => {
-    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(meta.backchannel_logout_supported).toBe(true);
   });
 
@@ -124,7 +131,11 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     const payload = await verify(await arrived, client);
     expect(payload.sub).toBe(user.id);
     const event = await waitForAudit(server, client.client_id, 'backchannel_logout.delivered');
-    expect(event).toMatchObject({ accountId: user.id, outcome: 'success', detail: { reason: 'end_session', attempts: 1 } });
+    expect(event).toMatchObject({
+      accountId: user.id,
+      outcome: 'success',
+      detail: { reason: 'end_session', attempts: 1 },
+    });
   });
 
   it('logout everywhere (admin API): every client of the user hears it', async () => {
@@ -132,34 +143,51 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     const arrived = receiver.next();
     expect((await adminCall(server, 'DELETE', `/admin/users/${user.id}/sessions`, { token: admin })).status).toBe(204);
     expect((await verify(await arrived, client)).sub).toBe(user.id);
-    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({ detail: { reason: 'logged_out_everywhere' } });
+    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
+      detail: { reason: 'logged_out_everywhere' },
+    });
   });
 
   it('one device signed out (admin API, then the CLI): its client hears it', async () => {
     const { user, client } = await signedIn();
-    const family = await server.db.prisma.refreshFamily.findFirstOrThrow({ where: { accountId: user.id, clientId: client.client_id } });
+    const family = await server.db.prisma.refreshFamily.findFirstOrThrow({
+      where: { accountId: user.id, clientId: client.client_id },
+    });
     const arrived = receiver.next();
-    expect((await adminCall(server, 'DELETE', `/admin/users/${user.id}/sessions/${family.id}`, { token: admin })).status).toBe(204);
+    expect(
+      (await adminCall(server, 'DELETE', `/admin/users/${user.id}/sessions/${family.id}`, { token: admin })).status,
+    ).toBe(204);
     expect((await verify(await arrived, client)).sub).toBe(user.id);
-    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({ detail: { reason: 'session_revoked' } });
+    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
+      detail: { reason: 'session_revoked' },
+    });
 
     // From the CLI (another process; the server's worker delivers what it queued).
     const second = await signedIn();
     const fam = await server.db.prisma.refreshFamily.findFirstOrThrow({ where: { accountId: second.user.id } });
     const viaCli = receiver.next(15_000);
-    const res = await runCli(['sessions', 'revoke', '--username', second.user.username, '--family', fam.id], { env: server.env });
+    const res = await runCli(['sessions', 'revoke', '--username', second.user.username, '--family', fam.id], {
+      env: server.env,
+    });
     expect(res.code).toBe(0);
     expect((await verify(await viaCli, second.client)).sub).toBe(second.user.id);
   });
 
   it('a disabled, then a deleted user (admin API): the client hears it each time', async () => {
-    for (const [call, reason] of [[(id: string) => adminCall(server, 'PATCH', `/admin/users/${id}`, { token: admin, body: { disabled: true } }), 'account_disabled'],
-      [(id: string) => adminCall(server, 'DELETE', `/admin/users/${id}`, { token: admin }), 'account_deleted']] as const) {
+    for (const [call, reason] of [
+      [
+        (id: string) => adminCall(server, 'PATCH', `/admin/users/${id}`, { token: admin, body: { disabled: true } }),
+        'account_disabled',
+      ],
+      [(id: string) => adminCall(server, 'DELETE', `/admin/users/${id}`, { token: admin }), 'account_deleted'],
+    ] as const) {
       const { user, client } = await signedIn();
       const arrived = receiver.next();
       expect((await call(user.id)).status).toBeLessThan(300);
       expect((await verify(await arrived, client)).sub).toBe(user.id);
-      expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({ detail: { reason } });
+      expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
+        detail: { reason },
+      });
     }
   });
 
@@ -169,22 +197,53 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     const arrived = receiver.next();
     expect((await adminCall(server, 'DELETE', `/admin/users/${user.id}/sessions`, { token: admin })).status).toBe(204);
     await verify(await arrived, client);
-    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({ detail: { attempts: 2 } });
+    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
+      detail: { attempts: 2 },
+    });
     expect(await server.db.prisma.backchannelLogout.count({ where: { clientId: client.client_id } })).toBe(0);
   });
 
   it('sets backchannel_logout_uri from the admin API and the CLI', async () => {
-    const created = await adminCall(server, 'POST', '/admin/clients', { token: admin, body: { name: 'RP', redirect_uris: ['https://rp.example.com/cb'], backchannel_logout_uri: 'https://rp.example.com/logout' } });
+    const created = await adminCall(server, 'POST', '/admin/clients', {
+      token: admin,
+      body: {
+        name: 'RP',
+        redirect_uris: ['https://rp.example.com/cb'],
+        backchannel_logout_uri: 'https://rp.example.com/logout',
+      },
+    });
     expect(created.status).toBe(201);
     expect(created.body.backchannel_logout_uri).toBe('https://rp.example.com/logout');
-    const bad = await adminCall(server, 'POST', '/admin/clients', { token: admin, body: { name: 'RP', redirect_uris: ['https://rp.example.com/cb'], backchannel_logout_uri: 'http://rp.example.com/logout' } });
+    const bad = await adminCall(server, 'POST', '/admin/clients', {
+      token: admin,
+      body: {
+        name: 'RP',
+        redirect_uris: ['https://rp.example.com/cb'],
+        backchannel_logout_uri: 'http://rp.example.com/logout',
+      },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error_description).toMatch(/backchannel_logout_uri must use https/);
-    const removed = await adminCall(server, 'PATCH', `/admin/clients/${created.body.client_id}`, { token: admin, body: { backchannel_logout_uri: null } });
+    const removed = await adminCall(server, 'PATCH', `/admin/clients/${created.body.client_id}`, {
+      token: admin,
+      body: { backchannel_logout_uri: null },
+    });
     expect(removed.status).toBe(200);
     expect(removed.body.backchannel_logout_uri).toBeUndefined();
 
-    const cli = await runCli(['clients', 'create', '--name', 'RP2', '--redirect-uri', 'https://rp.example.com/cb', '--backchannel-logout-uri', 'https://rp.example.com/bcl'], { env: server.env });
+    const cli = await runCli(
+      [
+        'clients',
+        'create',
+        '--name',
+        'RP2',
+        '--redirect-uri',
+        'https://rp.example.com/cb',
+        '--backchannel-logout-uri',
+        'https://rp.example.com/bcl',
+      ],
+      { env: server.env },
+    );
     expect(cli.code).toBe(0);
     expect(cli.json).toMatchObject({ backchannel_logout_uri: 'https://rp.example.com/bcl' });
   });
@@ -208,7 +267,11 @@ describe('back-channel logout: final failure and production', () => {
       const { token } = await adminToken(server);
       await adminCall(server, 'DELETE', `/admin/users/${user.id}/sessions`, { token });
       const failed = await waitForAudit(server, client.client_id, 'backchannel_logout.failed');
-      expect(failed).toMatchObject({ outcome: 'failure', accountId: user.id, detail: { attempts: 2, reason: 'logged_out_everywhere' } });
+      expect(failed).toMatchObject({
+        outcome: 'failure',
+        accountId: user.id,
+        detail: { attempts: 2, reason: 'logged_out_everywhere' },
+      });
       expect(String((failed.detail as { error: string }).error)).toMatch(/503/);
       expect(receiver.tokens).toHaveLength(0);
       expect(await server.db.prisma.backchannelLogout.count()).toBe(0);
@@ -223,7 +286,9 @@ describe('back-channel logout: final failure and production', () => {
       const user = await createUser(server);
       const client = await createTestClient(server, { backchannelLogoutUri: receiver.url });
       // Queued as a sign-out would queue it (the browser flow needs https cookies in production).
-      await server.db.prisma.backchannelLogout.create({ data: { clientId: client.client_id, accountId: user.id, reason: 'logged_out_everywhere' } });
+      await server.db.prisma.backchannelLogout.create({
+        data: { clientId: client.client_id, accountId: user.id, reason: 'logged_out_everywhere' },
+      });
       const failed = await waitForAudit(server, client.client_id, 'backchannel_logout.failed');
       expect(failed.outcome).toBe('failure');
       expect(String((failed.detail as { error: string }).error)).toMatch(/special-use address/);

@@ -17,11 +17,22 @@ describe('audit of sign-in and consent', () => {
     const client = await createTestClient(server);
     const browser = new Browser(server.url);
     const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
-    await browser.postForm(parseForm(await start.res.text()).action!, { username: user.username, password: 'wrong-password' });
+    await browser.postForm(parseForm(await start.res.text()).action!, {
+      username: user.username,
+      password: 'wrong-password',
+    });
     await obtainTokens(server, client, user, { scope: 'openid offline_access profile' });
 
-    const events = await server.db.sql.query<{ type: string; outcome: string; account_id: string | null; client_id: string; detail: Record<string, unknown>; ip: string }>(
-      'SELECT type, outcome, account_id, client_id, detail, ip FROM audit_events WHERE client_id = $1 ORDER BY id', [client.client_id]);
+    const events = await server.db.sql.query<{
+      type: string;
+      outcome: string;
+      account_id: string | null;
+      client_id: string;
+      detail: Record<string, unknown>;
+      ip: string;
+    }>('SELECT type, outcome, account_id, client_id, detail, ip FROM audit_events WHERE client_id = $1 ORDER BY id', [
+      client.client_id,
+    ]);
     expect(events.map((e) => [e.type, e.outcome, e.account_id])).toEqual([
       ['login.failed', 'failure', null],
       ['login.succeeded', 'success', user.id],

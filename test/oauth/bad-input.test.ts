@@ -21,9 +21,21 @@ describe('bad input', () => {
   it.each([
     ['JSON where a form is expected', 'application/json', '{"grant_type":"refresh_token","refresh_token":"x"}'],
     ['no content type', '', 'grant_type=refresh_token&refresh_token=x'],
-    ['invalid percent-encoding', 'application/x-www-form-urlencoded', 'grant_type=refresh_token&refresh_token=%E0%A4%A'],
-    ['a duplicated parameter', 'application/x-www-form-urlencoded', 'grant_type=refresh_token&grant_type=client_credentials'],
-    ['invalid UTF-8', 'application/x-www-form-urlencoded', Buffer.from([0x67, 0x72, 0x61, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65, 0x3d, 0xff, 0xfe])],
+    [
+      'invalid percent-encoding',
+      'application/x-www-form-urlencoded',
+      'grant_type=refresh_token&refresh_token=%E0%A4%A',
+    ],
+    [
+      'a duplicated parameter',
+      'application/x-www-form-urlencoded',
+      'grant_type=refresh_token&grant_type=client_credentials',
+    ],
+    [
+      'invalid UTF-8',
+      'application/x-www-form-urlencoded',
+      Buffer.from([0x67, 0x72, 0x61, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65, 0x3d, 0xff, 0xfe]),
+    ],
   ])('token endpoint: %s → 400 JSON', async (_label, type, body) => {
     const headers: Record<string, string> = { authorization: basic(), accept: 'application/json' };
     if (type) headers['content-type'] = type;
@@ -43,7 +55,10 @@ describe('bad input', () => {
       body: `grant_type=refresh_token&refresh_token=${'a'.repeat(2 * 1024 * 1024)}`,
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 65536 bytes' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'the request body is larger than 65536 bytes',
+    });
   });
 
   describe('interaction pages', () => {
@@ -57,13 +72,32 @@ describe('bad input', () => {
 
     it.each([
       ['a JSON body', { 'content-type': 'application/json' }, '{"username":"x"}', 415],
-      ['a body past the limit', { 'content-type': 'application/x-www-form-urlencoded' }, `username=${'a'.repeat(64 * 1024)}`, 413],
-      ['invalid percent-encoding', { 'content-type': 'application/x-www-form-urlencoded' }, 'username=%ZZ&password=x', 400],
-      ['a duplicated field', { 'content-type': 'application/x-www-form-urlencoded' }, 'username=a&username=b&password=x', 400],
+      [
+        'a body past the limit',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `username=${'a'.repeat(64 * 1024)}`,
+        413,
+      ],
+      [
+        'invalid percent-encoding',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'username=%ZZ&password=x',
+        400,
+      ],
+      [
+        'a duplicated field',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'username=a&username=b&password=x',
+        400,
+      ],
     ])('login with %s is refused with an escaped page', async (_label, headers, body, status) => {
       // With the form's own CSRF token, so that what is refused is the body itself.
       const token = new URLSearchParams(browser.hiddenFields.get(new URL(action, server.url).toString())).toString();
-      const res = await browser.request(action, { method: 'POST', headers, body: headers['content-type'] === 'application/json' ? body : `${body}&${token}` });
+      const res = await browser.request(action, {
+        method: 'POST',
+        headers,
+        body: headers['content-type'] === 'application/json' ? body : `${body}&${token}`,
+      });
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
       const page = await res.text();

@@ -2,7 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { Browser, parseForm, pkce } from '../support/browser.js';
-import { authorizationUrl, authorize, createTestClient, createUser, exchangeCode, obtainTokens, type User } from '../support/oauth.js';
+import {
+  authorizationUrl,
+  authorize,
+  createTestClient,
+  createUser,
+  exchangeCode,
+  obtainTokens,
+  type User,
+} from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 describe.each(MODES)('code + PKCE flow (%s storage)', (mode) => {
@@ -23,11 +31,17 @@ describe.each(MODES)('code + PKCE flow (%s storage)', (mode) => {
     const start = await browser.follow(await browser.get(authorizationUrl(server, client, challenge)));
     expect(start.url).toMatch(/\/interaction\/[\w-]+$/);
     const login = await start.res.text();
-    expect(parseForm(login)).toEqual({ action: expect.stringMatching(/^\/interaction\/[\w-]+\/login$/), method: 'post', inputs: ['username', 'password'] });
+    expect(parseForm(login)).toEqual({
+      action: expect.stringMatching(/^\/interaction\/[\w-]+\/login$/),
+      method: 'post',
+      inputs: ['username', 'password'],
+    });
     expect(login).toContain('type="password"');
     expect(start.res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
 
-    const consent = await browser.follow(await browser.postForm(parseForm(login).action!, { username: user.username, password: user.password }));
+    const consent = await browser.follow(
+      await browser.postForm(parseForm(login).action!, { username: user.username, password: user.password }),
+    );
     const consentPage = await consent.res.text();
     expect(consentPage).toContain('<button type="submit" name="decision" value="allow">');
     expect(consentPage).toContain('<button type="submit" name="decision" value="deny">');
@@ -71,7 +85,10 @@ describe.each(MODES)('code + PKCE flow (%s storage)', (mode) => {
     const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
     const page0 = await start.res.text();
     expect(page0).toContain('&lt;b&gt;Evil &amp; Co&lt;/b&gt;');
-    const again = await browser.postForm(parseForm(page0).action!, { username: '"><script>alert(1)</script>', password: 'x' });
+    const again = await browser.postForm(parseForm(page0).action!, {
+      username: '"><script>alert(1)</script>',
+      password: 'x',
+    });
     const page = await again.text();
     expect(page).not.toContain('<script>');
     expect(page).toContain('&quot;&gt;&lt;script&gt;');
@@ -100,6 +117,11 @@ describe.each(MODES)('code + PKCE flow (%s storage)', (mode) => {
     const tokens = await obtainTokens(server, client, user, { scope: 'openid profile email offline_access' });
     const res = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ sub: user.id, preferred_username: user.username, email: `${user.username}@example.com`, email_verified: false });
+    expect(await res.json()).toEqual({
+      sub: user.id,
+      preferred_username: user.username,
+      email: `${user.username}@example.com`,
+      email_verified: false,
+    });
   });
 });

@@ -16,10 +16,18 @@ const jwksOf = async (server: TestServer) => (await (await fetch(`${server.url}/
 const kidsOf = async (server: TestServer) => (await jwksOf(server)).keys.map((k) => k.kid);
 
 /** Refreshes and returns the kid of the new ID token, and the next refresh token. */
-async function signedKid(server: TestServer, client: ClientView, refreshToken: string): Promise<{ kid: string | undefined; next: string; idToken: string }> {
+async function signedKid(
+  server: TestServer,
+  client: ClientView,
+  refreshToken: string,
+): Promise<{ kid: string | undefined; next: string; idToken: string }> {
   const res = await refresh(server, client, refreshToken);
   expect(res.status).toBe(200);
-  return { kid: decodeProtectedHeader(res.body.id_token as string).kid, next: res.body.refresh_token as string, idToken: res.body.id_token as string };
+  return {
+    kid: decodeProtectedHeader(res.body.id_token as string).kid,
+    next: res.body.refresh_token as string,
+    idToken: res.body.id_token as string,
+  };
 }
 
 const until = async (at: number) => {
@@ -52,10 +60,16 @@ describe.each(MODES)('live signing key rotation (%s)', (mode) => {
     const { token } = await adminToken(a);
 
     const res = await fetch(`${a.url}/admin/keys/rotate`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ alg: 'ES256' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ alg: 'ES256' }),
     });
     expect(res.status).toBe(200);
-    const [rotation] = ((await res.json()) as { keys: { alg: string; active_kid: string; retired_kids: string[]; activates_at: string }[] }).keys;
+    const [rotation] = (
+      (await res.json()) as {
+        keys: { alg: string; active_kid: string; retired_kids: string[]; activates_at: string }[];
+      }
+    ).keys;
     expect(rotation).toMatchObject({ alg: 'ES256', retired_kids: [oldKid] });
     const newKid = rotation!.active_kid;
     const activatesAt = Date.parse(rotation!.activates_at);
@@ -64,7 +78,8 @@ describe.each(MODES)('live signing key rotation (%s)', (mode) => {
     // At once, on every instance: published, next to the key still signing; the RS256 key untouched.
     for (const server of instances) {
       let kids = await kidsOf(server);
-      for (let i = 0; i < 40 && !kids.includes(newKid); i++) kids = await new Promise((r) => setTimeout(r, 50)).then(() => kidsOf(server));
+      for (let i = 0; i < 40 && !kids.includes(newKid); i++)
+        kids = await new Promise((r) => setTimeout(r, 50)).then(() => kidsOf(server));
       expect(kids).toEqual(expect.arrayContaining([...before, newKid]));
     }
     // Before the activation every instance still signs with the old key.
@@ -84,14 +99,22 @@ describe.each(MODES)('live signing key rotation (%s)', (mode) => {
       const jwks = await jwksOf(server);
       expect(jwks.keys.map((k) => k.kid)[0]).toBe(newKid); // the signing key first
       expect(jwks.keys.map((k) => k.kid)).toContain(oldKid); // the retired one still published
-      await jwtVerify(first.id_token!, createLocalJWKSet(jwks), { issuer: a.config.issuer, audience: client.client_id }); // issued by a (each instance here has its own port, so its own issuer)
-      await jwtVerify(signed.idToken, createLocalJWKSet(jwks), { issuer: server.config.issuer, audience: client.client_id });
+      await jwtVerify(first.id_token!, createLocalJWKSet(jwks), {
+        issuer: a.config.issuer,
+        audience: client.client_id,
+      }); // issued by a (each instance here has its own port, so its own issuer)
+      await jwtVerify(signed.idToken, createLocalJWKSet(jwks), {
+        issuer: server.config.issuer,
+        audience: client.client_id,
+      });
     }
   });
 
   it('keys rotate (CLI) reaches running instances without a restart', async () => {
     const kidsBefore = await kidsOf(a);
-    const rotated = await runCli(['keys', 'rotate', '--alg', 'RS256'], { env: { ...a.env, KEY_ACTIVATION_DELAY_SECONDS: '0' } });
+    const rotated = await runCli(['keys', 'rotate', '--alg', 'RS256'], {
+      env: { ...a.env, KEY_ACTIVATION_DELAY_SECONDS: '0' },
+    });
     expect(rotated.code).toBe(0);
     const [rotation] = (rotated.json as { keys: { active_kid: string }[]; note: string }).keys;
     const newKid = rotation!.active_kid;
@@ -99,7 +122,8 @@ describe.each(MODES)('live signing key rotation (%s)', (mode) => {
       expect((rotated.json as { note: string }).note).toMatch(/^announced/);
       for (const server of [a, b!]) {
         let kids = await kidsOf(server);
-        for (let i = 0; i < 40 && !kids.includes(newKid); i++) kids = await new Promise((r) => setTimeout(r, 50)).then(() => kidsOf(server));
+        for (let i = 0; i < 40 && !kids.includes(newKid); i++)
+          kids = await new Promise((r) => setTimeout(r, 50)).then(() => kidsOf(server));
         expect(kids).toContain(newKid);
       }
     } else {

@@ -43,15 +43,24 @@ describe.each(MODES)('signing key rotation (%s storage)', (mode) => {
       const jwks = (await (await fetch(`${after.url}/jwks`)).json()) as JSONWebKeySet;
       expect(jwks.keys.map((k) => k.kid).slice(0, 2)).toEqual([newKid, newRsaKid]);
       expect(new Set(jwks.keys.map((k) => k.kid).slice(2))).toEqual(new Set(oldKids));
-      for (const key of jwks.keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
+      for (const key of jwks.keys)
+        for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
       const fresh = await obtainTokens(after, client, user);
       expect(decodeProtectedHeader(fresh.id_token!).kid).toBe(newKid);
       // The token signed before the rotation still verifies against the published keys.
-      await jwtVerify(old.id_token!, createLocalJWKSet(jwks), { issuer: after.config.issuer, audience: client.client_id });
-      await jwtVerify(fresh.id_token!, createLocalJWKSet(jwks), { issuer: after.config.issuer, audience: client.client_id });
+      await jwtVerify(old.id_token!, createLocalJWKSet(jwks), {
+        issuer: after.config.issuer,
+        audience: client.client_id,
+      });
+      await jwtVerify(fresh.id_token!, createLocalJWKSet(jwks), {
+        issuer: after.config.issuer,
+        audience: client.client_id,
+      });
 
       // Long after the retirement (nothing it signed can still be valid), the old key is dropped from the JWKS.
-      await after.db.sql.query("UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE retired_at IS NOT NULL");
+      await after.db.sql.query(
+        "UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE retired_at IS NOT NULL",
+      );
     } finally {
       await after.stop();
     }

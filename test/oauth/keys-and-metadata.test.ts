@@ -24,7 +24,10 @@ describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
     expect(jwks.keys[1]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
     for (const key of jwks.keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
-    const metadata = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
+    const metadata = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      string[]
+    >;
     // OpenID Connect Discovery §3: id_token_signing_alg_values_supported MUST include RS256.
     expect(metadata.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
   });
@@ -35,34 +38,64 @@ describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
     const byDefault = await createTestClient(server);
     const tokens = await obtainTokens(server, byDefault, user);
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
-    const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.config.issuer, audience: byDefault.client_id });
+    const { payload } = await jwtVerify(tokens.id_token!, jwks, {
+      issuer: server.config.issuer,
+      audience: byDefault.client_id,
+    });
     expect(payload.sub).toBe(user.id);
 
-    const created = await runCli(['clients', 'create', '--name', 'RSA RP', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'RS256'], { env: server.env });
+    const created = await runCli(
+      [
+        'clients',
+        'create',
+        '--name',
+        'RSA RP',
+        '--redirect-uri',
+        REDIRECT_URI,
+        '--id-token-signed-response-alg',
+        'RS256',
+      ],
+      { env: server.env },
+    );
     expect(created.code).toBe(0);
     const rsa = created.json as ClientView;
     expect(rsa.id_token_signed_response_alg).toBe('RS256');
     const rsaTokens = await obtainTokens(server, rsa, user);
     expect(decodeProtectedHeader(rsaTokens.id_token!).alg).toBe('RS256');
-    await jwtVerify(rsaTokens.id_token!, jwks, { issuer: server.config.issuer, audience: rsa.client_id, algorithms: ['RS256'] });
+    await jwtVerify(rsaTokens.id_token!, jwks, {
+      issuer: server.config.issuer,
+      audience: rsa.client_id,
+      algorithms: ['RS256'],
+    });
 
     const { token } = await adminToken(server);
-    const patched = await adminCall(server, 'PATCH', `/admin/clients/${byDefault.client_id}`, { token, body: { id_token_signed_response_alg: 'RS256' } });
+    const patched = await adminCall(server, 'PATCH', `/admin/clients/${byDefault.client_id}`, {
+      token,
+      body: { id_token_signed_response_alg: 'RS256' },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.id_token_signed_response_alg).toBe('RS256');
     const later = await obtainTokens(server, byDefault, user);
     expect(decodeProtectedHeader(later.id_token!).alg).toBe('RS256');
 
-    const refused = await adminCall(server, 'POST', '/admin/clients', { token, body: { name: 'x', redirect_uris: [REDIRECT_URI], id_token_signed_response_alg: 'HS256' } });
+    const refused = await adminCall(server, 'POST', '/admin/clients', {
+      token,
+      body: { name: 'x', redirect_uris: [REDIRECT_URI], id_token_signed_response_alg: 'HS256' },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_request');
-    const refusedCli = await runCli(['clients', 'create', '--name', 'x', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'none'], { env: server.env });
+    const refusedCli = await runCli(
+      ['clients', 'create', '--name', 'x', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'none'],
+      { env: server.env },
+    );
     expect(refusedCli.code).not.toBe(0);
     expect(refusedCli.stdout + refusedCli.stderr).toContain('id_token_signed_response_alg');
   });
 
   it('keeps both private keys sealed in the database', async () => {
-    const rows = await server.db.sql.query<{ alg: string; private_jwk: string; public_jwk: Record<string, unknown> }>('SELECT alg, private_jwk, public_jwk FROM signing_keys ORDER BY alg');
+    const rows = await server.db.sql.query<{ alg: string; private_jwk: string; public_jwk: Record<string, unknown> }>(
+      'SELECT alg, private_jwk, public_jwk FROM signing_keys ORDER BY alg',
+    );
     expect(rows.map((r) => r.alg)).toEqual(['ES256', 'RS256']);
     for (const row of rows) {
       expect(row.private_jwk).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -81,7 +114,10 @@ describe('ES256 by default', () => {
 
   it('serves the same metadata at the OpenID and RFC 8414 well-known paths', async () => {
     const oidc = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json();
-    const oauth = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string[]>;
+    const oauth = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      string[]
+    >;
     expect(oauth).toEqual(oidc);
     expect(oauth).toMatchObject({
       issuer: server.config.issuer,

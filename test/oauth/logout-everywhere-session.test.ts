@@ -20,12 +20,16 @@ describe('browser sessions and logout everywhere', () => {
     await obtainTokens(server, client, user, { browser, scope: 'openid' });
 
     // Signed in and consented: a new request goes straight back with a code.
-    const again = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge, { scope: 'openid', prompt: '' })));
+    const again = await browser.follow(
+      await browser.get(authorizationUrl(server, client, pkce().challenge, { scope: 'openid', prompt: '' })),
+    );
     expect(new URL(again.url).searchParams.get('code')).toEqual(expect.any(String));
 
     await new Promise((r) => setTimeout(r, 1100)); // the session's login second must be strictly earlier
     await server.db.prisma.account.update({ where: { id: user.id }, data: { notBefore: new Date() } });
-    const after = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge, { scope: 'openid', prompt: '' })));
+    const after = await browser.follow(
+      await browser.get(authorizationUrl(server, client, pkce().challenge, { scope: 'openid', prompt: '' })),
+    );
     expect(after.res.status).toBe(200);
     expect(parseForm(await after.res.text()).inputs).toEqual(['username', 'password']);
   });

@@ -18,11 +18,17 @@ describe.each(MODES)('loopback redirect URIs (%s storage)', (mode) => {
 
   /** Where the authorization request for `redirectUri` goes: an error page (status) or onwards (the location). */
   async function start(client: ClientView, redirectUri: string) {
-    const res = await new Browser(server.url).get(authorizationUrl(server, client, pkce().challenge, { extra: { redirect_uri: redirectUri } }));
-    return { status: res.status, location: res.headers.get('location'), page: res.status === 400 ? await res.text() : '' };
+    const res = await new Browser(server.url).get(
+      authorizationUrl(server, client, pkce().challenge, { extra: { redirect_uri: redirectUri } }),
+    );
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      page: res.status === 400 ? await res.text() : '',
+    };
   }
 
-  it('refuses a confidential client\'s loopback redirect on another port, and accepts the registered one', async () => {
+  it("refuses a confidential client's loopback redirect on another port, and accepts the registered one", async () => {
     const client = await createTestClient(server, { redirectUris: ['http://127.0.0.1:8400/cb'] });
     for (const other of ['http://127.0.0.1:8401/cb', 'http://127.0.0.1/cb', 'http://127.0.0.1:9999/cb']) {
       const refused = await start(client, other);
@@ -42,7 +48,9 @@ describe.each(MODES)('loopback redirect URIs (%s storage)', (mode) => {
     const elsewhere = await start(app, 'http://127.0.0.1:53123/callback');
     expect(elsewhere.status).toBe(303);
     expect(elsewhere.location).toMatch(/^\/interaction\//);
-    const { redirect } = await authorize(server, app, user, { extra: { redirect_uri: 'http://127.0.0.1:61000/callback' } });
+    const { redirect } = await authorize(server, app, user, {
+      extra: { redirect_uri: 'http://127.0.0.1:61000/callback' },
+    });
     expect(redirect.origin).toBe('http://127.0.0.1:61000');
     expect((await start(app, 'http://127.0.0.1:53123/other')).status).toBe(400); // the path still matches exactly
   });

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { Browser, pkce } from '../support/browser.js';
 import {
-  authorizationUrl, authorize, createTestClient, createUser, exchangeCode, introspect, postAsClient, refresh, tokenRequest, type User,
+  authorizationUrl,
+  authorize,
+  createTestClient,
+  createUser,
+  exchangeCode,
+  introspect,
+  postAsClient,
+  refresh,
+  tokenRequest,
+  type User,
 } from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
@@ -27,7 +36,11 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
     const browser = new Browser(server.url);
     const res = await browser.get(authorizationUrl(server, client, pkce().challenge, { extra }));
     const location = res.headers.get('location');
-    return { status: res.status, location: location ? new URL(location, server.url) : undefined, page: location ? '' : await res.text() };
+    return {
+      status: res.status,
+      location: location ? new URL(location, server.url) : undefined,
+      page: location ? '' : await res.text(),
+    };
   }
 
   it('requires PKCE from a confidential client', async () => {
@@ -38,7 +51,9 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
     const location = new URL(res.headers.get('location')!);
     expect(location.origin + location.pathname).toBe(client.redirect_uris[0]);
     expect(location.searchParams.get('error')).toBe('invalid_request');
-    expect(location.searchParams.get('error_description')).toBe('Authorization Server policy requires PKCE to be used for this request');
+    expect(location.searchParams.get('error_description')).toBe(
+      'Authorization Server policy requires PKCE to be used for this request',
+    );
   });
 
   it('refuses the plain PKCE method', async () => {
@@ -47,13 +62,20 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
     expect(location?.searchParams.get('error_description')).toBe('not supported value of code_challenge_method');
   });
 
-  it.each(['token', 'id_token', 'code id_token', 'code token'])('refuses response_type=%s (no implicit or hybrid)', async (responseType) => {
-    const { location } = await authorizeError({ response_type: responseType });
-    expect(location?.searchParams.get('error') ?? location?.hash).toMatch(/unsupported_response_type/);
-  });
+  it.each(['token', 'id_token', 'code id_token', 'code token'])(
+    'refuses response_type=%s (no implicit or hybrid)',
+    async (responseType) => {
+      const { location } = await authorizeError({ response_type: responseType });
+      expect(location?.searchParams.get('error') ?? location?.hash).toMatch(/unsupported_response_type/);
+    },
+  );
 
   it('refuses a redirect URI that is not exactly a registered one, without redirecting to it', async () => {
-    for (const redirect of [`${client.redirect_uris[0]}/extra`, `${client.redirect_uris[0]}?x=1`, client.redirect_uris[0]!.toUpperCase()]) {
+    for (const redirect of [
+      `${client.redirect_uris[0]}/extra`,
+      `${client.redirect_uris[0]}?x=1`,
+      client.redirect_uris[0]!.toUpperCase(),
+    ]) {
       const { status, location, page } = await authorizeError({ redirect_uri: redirect });
       expect(location).toBeUndefined();
       expect(status).toBe(400);
@@ -62,9 +84,16 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
   });
 
   it('refuses the password grant', async () => {
-    const res = await tokenRequest(server, client, { grant_type: 'password', username: user.username, password: user.password });
+    const res = await tokenRequest(server, client, {
+      grant_type: 'password',
+      username: user.username,
+      password: user.password,
+    });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'unsupported_grant_type', error_description: 'unsupported grant_type requested' });
+    expect(res.body).toEqual({
+      error: 'unsupported_grant_type',
+      error_description: 'unsupported grant_type requested',
+    });
   });
 
   it('refuses a code exchange with a wrong PKCE verifier', async () => {
@@ -94,10 +123,18 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
   });
 
   it('answers 401 invalid_client for a wrong secret or an unknown client', async () => {
-    const wrong = await tokenRequest(server, { client_id: client.client_id, client_secret: 'not-the-secret' }, { grant_type: 'refresh_token', refresh_token: 'x' });
+    const wrong = await tokenRequest(
+      server,
+      { client_id: client.client_id, client_secret: 'not-the-secret' },
+      { grant_type: 'refresh_token', refresh_token: 'x' },
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
-    const unknown = await tokenRequest(server, { client_id: 'nobody', client_secret: 'x' }, { grant_type: 'client_credentials' });
+    const unknown = await tokenRequest(
+      server,
+      { client_id: 'nobody', client_secret: 'x' },
+      { grant_type: 'client_credentials' },
+    );
     expect(unknown.status).toBe(401);
     expect(unknown.body.error).toBe('invalid_client');
   });
@@ -106,7 +143,10 @@ describe.each(MODES)('refusals (%s storage)', (mode) => {
     const res = await tokenRequest(server, client, { grant_type: 'client_credentials' });
     expect(res.status).toBe(400);
     // RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
-    expect(res.body).toEqual({ error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' });
+    expect(res.body).toEqual({
+      error: 'unauthorized_client',
+      error_description: 'requested grant type is not allowed for this client',
+    });
   });
 
   it.each([

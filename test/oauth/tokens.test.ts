@@ -1,7 +1,16 @@
 // Refresh with rotation, revocation (RFC 7009), introspection (RFC 7662) and client_credentials, in both modes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { createTestClient, createUser, introspect, obtainTokens, refresh, revoke, tokenRequest, type User } from '../support/oauth.js';
+import {
+  createTestClient,
+  createUser,
+  introspect,
+  obtainTokens,
+  refresh,
+  revoke,
+  tokenRequest,
+  type User,
+} from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 describe.each(MODES)('tokens (%s storage)', (mode) => {
@@ -91,11 +100,20 @@ describe.each(MODES)('tokens (%s storage)', (mode) => {
   });
 
   it('issues client_credentials tokens to a confidential client allowed that grant', async () => {
-    const client = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    const client = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     const res = await tokenRequest(server, client, { grant_type: 'client_credentials', scope: 'admin' });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.body).toEqual({ access_token: expect.any(String), expires_in: server.config.accessTokenTtl, scope: 'admin', token_type: 'Bearer' });
+    expect(res.body).toEqual({
+      access_token: expect.any(String),
+      expires_in: server.config.accessTokenTtl,
+      scope: 'admin',
+      token_type: 'Bearer',
+    });
     const seen = await introspect(server, client, res.body.access_token as string);
     expect(seen.body).toMatchObject({ active: true, client_id: client.client_id, scope: 'admin' });
     expect(seen.body.sub).toBeUndefined();

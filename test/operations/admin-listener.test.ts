@@ -28,7 +28,9 @@ describe.each(MODES)('admin API on its own listener (%s)', (mode) => {
   it('answers 404 under /admin on the public port, and 404 outside /admin on the admin port', async () => {
     const { token } = await adminToken(server);
     for (const path of ['/admin/clients', '/admin/openapi.json', '/admin']) {
-      const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+      const res = await fetch(`${server.url}${path}`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      });
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: 'not_found' });
     }

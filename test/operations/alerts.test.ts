@@ -19,11 +19,11 @@ describe('Prometheus alert rules', () => {
   });
 
   it('fire TollgateDependencyErrors for PostgreSQL alone and for Redis alone (promtool test rules)', async () => {
-    const { stdout, stderr } = await run('promtool', ['test', 'rules', 'prometheus-alerts.test.yml'], { cwd: dir }).catch(
-      (err: { stdout?: string; stderr?: string; message: string }) => {
-        throw new Error(`promtool test rules failed:\n${err.stdout ?? ''}\n${err.stderr ?? err.message}`);
-      },
-    );
+    const { stdout, stderr } = await run('promtool', ['test', 'rules', 'prometheus-alerts.test.yml'], {
+      cwd: dir,
+    }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`promtool test rules failed:\n${err.stdout ?? ''}\n${err.stderr ?? err.message}`);
+    });
     expect(`${stdout}${stderr}`).toContain('SUCCESS');
   });
 });

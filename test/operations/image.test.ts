@@ -16,7 +16,11 @@ interface Stage {
 
 /** Stages of a Dockerfile: continuation lines joined, comments dropped. */
 function stagesOf(dockerfile: string): Stage[] {
-  const lines = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const line of lines) {
     const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
@@ -39,7 +43,12 @@ describe('Dockerfile', () => {
     expect(instruction(deps, 'RUN').join('\n')).toMatch(/npm ci\b.*--omit=dev/); // production dependencies only
     // The final image takes compiled code and production dependencies, never the sources or dev dependencies.
     const copies = instruction(runtime, 'COPY');
-    expect(copies).toEqual(expect.arrayContaining(['COPY --from=deps /app/node_modules ./node_modules', 'COPY --from=build /app/dist ./dist']));
+    expect(copies).toEqual(
+      expect.arrayContaining([
+        'COPY --from=deps /app/node_modules ./node_modules',
+        'COPY --from=build /app/dist ./dist',
+      ]),
+    );
     expect(copies.join('\n')).not.toMatch(/--from=build \/app\/node_modules|COPY (\.|src) /);
     expect(instruction(runtime, 'RUN').join('\n')).not.toMatch(/npm (ci|install)/);
 
@@ -55,7 +64,9 @@ describe('Dockerfile', () => {
     expect(argv).not.toContain('npm');
     expect(instruction(runtime, 'ENTRYPOINT')).toEqual([]);
     // ...and it is what `npm run start:prod` runs (after its prestart build).
-    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts['start:prod']).toBe(`exec ${argv.join(' ')}`);
     expect(pkg.scripts['prestart:prod']).toBe('npm run build');
 

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort, runCli, runEntry, stopAllProcesses } from '../support/process.js';
 
 /** The CLI's one JSON error line (Node 20 adds oidc-provider's runtime warning on stderr before it). */
-const errorOf = (stderr: string) => JSON.parse(stderr.trim().split('\n').at(-1)!) as { error: string; error_description: string };
+const errorOf = (stderr: string) =>
+  JSON.parse(stderr.trim().split('\n').at(-1)!) as { error: string; error_description: string };
 
 let base: string;
 beforeAll(async () => {
@@ -54,7 +55,10 @@ describe('CLI help and mistakes', () => {
       env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/nothing`, DATA_DIR: join(base, 'args') },
     });
     expect(res.code).toBe(1);
-    expect(errorOf(res.stderr)).toEqual({ error: 'invalid_request', error_description: "Unknown option '--nme' (see: clients create --help)" });
+    expect(errorOf(res.stderr)).toEqual({
+      error: 'invalid_request',
+      error_description: "Unknown option '--nme' (see: clients create --help)",
+    });
     const embedded = await runCli(['keys', 'rotate', '--alg', 'HS256'], { env: { DATA_DIR: join(base, 'args') } });
     expect(embedded.code).toBe(1);
     expect(errorOf(embedded.stderr)).toMatchObject({ error_description: '--alg must be ES256 or RS256' });
@@ -70,21 +74,32 @@ describe('start-up failures name the variable and the address', () => {
       timeoutMs: 60_000,
     });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`tollgate failed to start: cannot reach Redis at redis://127.0.0.1:${port} (REDIS_URL): connection refused`);
+    expect(res.stderr).toContain(
+      `tollgate failed to start: cannot reach Redis at redis://127.0.0.1:${port} (REDIS_URL): connection refused`,
+    );
   });
 
   it('PostgreSQL refusing connections, without printing the password', async () => {
     const port = await freePort();
     const res = await runEntry('src/main.ts', [], {
-      env: { DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate`, PORT: String(await freePort()) },
+      env: {
+        DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate`,
+        PORT: String(await freePort()),
+      },
       timeoutMs: 60_000,
     });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`);
+    expect(res.stderr).toContain(
+      `cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`,
+    );
     expect(res.stderr).not.toContain('s3cret-pw');
-    const cli = await runCli(['tokens', 'prune'], { env: { DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate` } });
+    const cli = await runCli(['tokens', 'prune'], {
+      env: { DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate` },
+    });
     expect(cli.code).toBe(1);
-    expect(errorOf(cli.stderr).error_description).toBe(`cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`);
+    expect(errorOf(cli.stderr).error_description).toBe(
+      `cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`,
+    );
   });
 
   it('a port already in use', async () => {
@@ -93,7 +108,10 @@ describe('start-up failures name the variable and the address', () => {
     await new Promise((r) => busy.once('listening', r));
     const port = (busy.address() as { port: number }).port;
     try {
-      const res = await runEntry('src/main.ts', [], { env: { DATA_DIR: join(base, 'port'), PORT: String(port), HOST: '127.0.0.1' }, timeoutMs: 60_000 });
+      const res = await runEntry('src/main.ts', [], {
+        env: { DATA_DIR: join(base, 'port'), PORT: String(port), HOST: '127.0.0.1' },
+        timeoutMs: 60_000,
+      });
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(`cannot listen on 127.0.0.1:${port} (PORT, HOST): address already in use`);
     } finally {

@@ -9,7 +9,8 @@ import { runCli } from '../support/process.js';
 import { createStorage, MODES, startOn, type Storage, type TestServer } from '../support/server.js';
 
 const secret = (name: string) => `${name}-${Math.random().toString(36).slice(2)}-0123456789abcdefghijklmnop`;
-const kidsOf = async (server: TestServer) => ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+const kidsOf = async (server: TestServer) =>
+  ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
 
 describe.each(MODES)('root secret rotation (%s)', (mode) => {
   let storage: Storage;
@@ -27,10 +28,16 @@ describe.each(MODES)('root secret rotation (%s)', (mode) => {
     await first.stop();
 
     // The new secret alone cannot open what the old one sealed: the start says what to do.
-    await expect(startOn(storage, { ...samePort, TOLLGATE_SECRET: newSecret })).rejects.toThrow(/TOLLGATE_SECRET_PREVIOUS/);
+    await expect(startOn(storage, { ...samePort, TOLLGATE_SECRET: newSecret })).rejects.toThrow(
+      /TOLLGATE_SECRET_PREVIOUS/,
+    );
 
     // New secret in force, the old one as previous: the refresh token (and the client's secret) still work.
-    const rotating = await startOn(storage, { ...samePort, TOLLGATE_SECRET: newSecret, TOLLGATE_SECRET_PREVIOUS: oldSecret });
+    const rotating = await startOn(storage, {
+      ...samePort,
+      TOLLGATE_SECRET: newSecret,
+      TOLLGATE_SECRET_PREVIOUS: oldSecret,
+    });
     let refreshToken: string;
     try {
       const res = await refresh(rotating, client, tokens.refresh_token);
@@ -39,7 +46,9 @@ describe.each(MODES)('root secret rotation (%s)', (mode) => {
       expect(await kidsOf(rotating)).toEqual(kids);
       expect(kids).toContain(decodeProtectedHeader(res.body.id_token as string).kid);
 
-      const resealed = await runCli(['secrets', 'reseal'], { env: { ...storage.env, TOLLGATE_SECRET: newSecret, TOLLGATE_SECRET_PREVIOUS: oldSecret } });
+      const resealed = await runCli(['secrets', 'reseal'], {
+        env: { ...storage.env, TOLLGATE_SECRET: newSecret, TOLLGATE_SECRET_PREVIOUS: oldSecret },
+      });
       expect(resealed.code).toBe(0);
       expect(resealed.json).toMatchObject({ resealed: { secret_keys: 1, signing_keys: kids.length } });
     } finally {

@@ -36,7 +36,8 @@ class RawConnection {
         const head = this.received.slice(0, end);
         const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
         const body = this.received.slice(end + 4);
-        if (body.length >= length) return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: body.slice(0, length) };
+        if (body.length >= length)
+          return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: body.slice(0, length) };
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -71,7 +72,9 @@ async function stopGracefully(server: ServerProcess, signal: NodeJS.Signals) {
   // A request in flight: headers and half of its body sent.
   const body = 'grant_type=client_credentials&client_id=nobody&client_secret=wrong-but-long-enough';
   const inFlight = await RawConnection.open(server.port);
-  inFlight.send(`POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+  inFlight.send(
+    `POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+  );
   // A probe already begun (its request line sent, the rest after the signal): what a load balancer sees.
   const probe = await RawConnection.open(server.port);
   probe.send('GET /readyz HTTP/1.1\r\n');
@@ -79,9 +82,11 @@ async function stopGracefully(server: ServerProcess, signal: NodeJS.Signals) {
 
   const started = Date.now();
   const exit = server.stop(30_000, signal);
-  await waitFor('the "shutting down" log line', () => server.logs.some((l) => l.includes('"shutting down"'))).catch((err: Error) => {
-    throw new Error(`${err.message}\nstdout: ${server.logs.join('\n')}\nstderr: ${server.stderr()}`);
-  });
+  await waitFor('the "shutting down" log line', () => server.logs.some((l) => l.includes('"shutting down"'))).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\nstdout: ${server.logs.join('\n')}\nstderr: ${server.stderr()}`);
+    },
+  );
 
   await idle.closed; // idle keep-alive sockets are closed by the server
   probe.send('Host: localhost\r\n\r\n');
@@ -114,19 +119,30 @@ describe('graceful stop through npm', () => {
   });
 
   it('SIGTERM to `npm start`: readyz 503, in-flight answered, keep-alive closed, port closed, exit 0', async () => {
-    const server = await startServerProcess({ DATA_DIR: join(base, 'start'), SHUTDOWN_TIMEOUT_SECONDS: '5' }, { npmScript: 'start', timeoutMs: 60_000 });
+    const server = await startServerProcess(
+      { DATA_DIR: join(base, 'start'), SHUTDOWN_TIMEOUT_SECONDS: '5' },
+      { npmScript: 'start', timeoutMs: 60_000 },
+    );
     await stopGracefully(server, 'SIGTERM');
   });
 
   it('SIGINT to `npm run start:prod` (the compiled build the image runs) does the same', async () => {
-    const server = await startServerProcess({ DATA_DIR: join(base, 'prod'), SHUTDOWN_TIMEOUT_SECONDS: '5' }, { npmScript: 'start:prod', timeoutMs: 170_000 });
+    const server = await startServerProcess(
+      { DATA_DIR: join(base, 'prod'), SHUTDOWN_TIMEOUT_SECONDS: '5' },
+      { npmScript: 'start:prod', timeoutMs: 170_000 },
+    );
     await stopGracefully(server, 'SIGINT');
   }, 200_000);
 
   it('a request that does not finish is cut at the deadline and the exit is still 0 within the timeout', async () => {
-    const server = await startServerProcess({ DATA_DIR: join(base, 'stuck'), SHUTDOWN_TIMEOUT_SECONDS: '2' }, { npmScript: 'start', timeoutMs: 60_000 });
+    const server = await startServerProcess(
+      { DATA_DIR: join(base, 'stuck'), SHUTDOWN_TIMEOUT_SECONDS: '2' },
+      { npmScript: 'start', timeoutMs: 60_000 },
+    );
     const stuck = await RawConnection.open(server.port);
-    stuck.send('POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant');
+    stuck.send(
+      'POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant',
+    );
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     const exit = await server.stop(30_000);

@@ -59,13 +59,22 @@ async function startReceiver() {
       const doc = JSON.parse(body) as any;
       for (const rs of doc.resourceSpans ?? []) {
         const service = rs.resource?.attributes?.find((a: any) => a.key === 'service.name')?.value?.stringValue;
-        for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push({ ...span, scope: ss.scope?.name, service });
+        for (const ss of rs.scopeSpans ?? [])
+          for (const span of ss.spans ?? []) spans.push({ ...span, scope: ss.scope?.name, service });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { spans, bodies, contentTypes, jwks, jwksFetches, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+  return {
+    spans,
+    bodies,
+    contentTypes,
+    jwks,
+    jwksFetches,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 const attr = (span: OtlpSpan, key: string) => {
@@ -75,12 +84,24 @@ const attr = (span: OtlpSpan, key: string) => {
 
 /** Every module the child processes loaded (test/support/loaded-modules.mjs wrote one list per process). */
 async function loadedModules(dir: string): Promise<string[]> {
-  const lists = await Promise.all((await readdir(dir)).map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as string[]));
+  const lists = await Promise.all(
+    (await readdir(dir)).map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as string[]),
+  );
   return lists.flat();
 }
 
-const probe = (dir: string) => ({ NODE_OPTIONS: `--import=${join(REPO_ROOT, 'test/support/loaded-modules.mjs')}`, LOADED_MODULES_DIR: dir });
-const otelPackages = (modules: string[]) => [...new Set(modules.flatMap((m) => /node_modules\/(@opentelemetry\/[^/]+|import-in-the-middle|require-in-the-middle)\//.exec(m)?.[1] ?? []))].sort();
+const probe = (dir: string) => ({
+  NODE_OPTIONS: `--import=${join(REPO_ROOT, 'test/support/loaded-modules.mjs')}`,
+  LOADED_MODULES_DIR: dir,
+});
+const otelPackages = (modules: string[]) =>
+  [
+    ...new Set(
+      modules.flatMap(
+        (m) => /node_modules\/(@opentelemetry\/[^/]+|import-in-the-middle|require-in-the-middle)\//.exec(m)?.[1] ?? [],
+      ),
+    ),
+  ].sort();
 
 const asServer = (child: ServerProcess) => ({ url: child.url }) as TestServer;
 const newTraceparent = () => ({ traceId: randomBytes(16).toString('hex'), parentId: randomBytes(8).toString('hex') });
@@ -109,35 +130,61 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     receiver.jwks.keys.push({ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' });
     const keyClient = await createTestClient(setup, {
-      name: 'Remote keys', redirectUris: [], grantTypes: ['client_credentials'], scopes: 'openid', authMethod: 'private_key_jwt', jwksUri: `${receiver.url}/jwks.json`,
+      name: 'Remote keys',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scopes: 'openid',
+      authMethod: 'private_key_jwt',
+      jwksUri: `${receiver.url}/jwks.json`,
     });
     await setup.stop();
 
     const child = await startServerProcess(
-      { ...storage.env, NODE_ENV: 'test', RATE_LIMIT_ENABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000', ...probe(modulesDir) },
+      {
+        ...storage.env,
+        NODE_ENV: 'test',
+        RATE_LIMIT_ENABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        ...probe(modulesDir),
+      },
       { timeoutMs: 60_000 },
     );
     const tokens = await obtainTokens(asServer(child), client, user);
     expect(await fetch(`${child.url}/healthz`).then((r) => r.status)).toBe(200);
 
     const { traceId, parentId } = newTraceparent();
-    const res = await refresh(asServer(child), client, tokens.refresh_token, { traceparent: `00-${traceId}-${parentId}-01` });
+    const res = await refresh(asServer(child), client, tokens.refresh_token, {
+      traceparent: `00-${traceId}-${parentId}-01`,
+    });
     expect(res.status).toBe(200);
-    const requestLine = await waitForLogLine(child, (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId);
+    const requestLine = await waitForLogLine(
+      child,
+      (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId,
+    );
 
     // An outgoing request (the key client's jwks_uri, fetched to check its assertion) carries the trace on.
     const outgoing = newTraceparent();
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer(keyClient.client_id).setSubject(keyClient.client_id).setAudience(child.url).setJti(randomBytes(8).toString('hex'))
-      .setIssuedAt().setExpirationTime('60s')
+      .setIssuer(keyClient.client_id)
+      .setSubject(keyClient.client_id)
+      .setAudience(child.url)
+      .setJti(randomBytes(8).toString('hex'))
+      .setIssuedAt()
+      .setExpirationTime('60s')
       .sign(privateKey);
     const granted = await fetch(`${child.url}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', traceparent: `00-${outgoing.traceId}-${outgoing.parentId}-01` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        traceparent: `00-${outgoing.traceId}-${outgoing.parentId}-01`,
+      },
       body: new URLSearchParams({
-        grant_type: 'client_credentials', client_id: keyClient.client_id,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+        grant_type: 'client_credentials',
+        client_id: keyClient.client_id,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
       }),
     });
     expect(granted.status).toBe(200);
@@ -152,8 +199,16 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     const serverSpans = spans.filter((s) => s.kind === SERVER);
     expect(serverSpans).toHaveLength(1);
     const server = serverSpans[0]!;
-    expect(server).toMatchObject({ parentSpanId: parentId, scope: '@opentelemetry/instrumentation-http', service: 'tollgate' });
-    expect([attr(server, 'http.request.method'), attr(server, 'url.path'), attr(server, 'http.response.status_code')]).toEqual(['POST', '/token', 200]);
+    expect(server).toMatchObject({
+      parentSpanId: parentId,
+      scope: '@opentelemetry/instrumentation-http',
+      service: 'tollgate',
+    });
+    expect([
+      attr(server, 'http.request.method'),
+      attr(server, 'url.path'),
+      attr(server, 'http.response.status_code'),
+    ]).toEqual(['POST', '/token', 200]);
     // The log line names the trace and the server span.
     expect(requestLine.span_id).toBe(server.spanId);
 
@@ -165,7 +220,9 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     };
     const others = spans.filter((s) => s !== server);
     expect(others.filter((s) => !descendsFromServer(s))).toEqual([]);
-    const pgQueries = others.filter((s) => s.scope === '@opentelemetry/instrumentation-pg' && typeof attr(s, 'db.query.text') === 'string');
+    const pgQueries = others.filter(
+      (s) => s.scope === '@opentelemetry/instrumentation-pg' && typeof attr(s, 'db.query.text') === 'string',
+    );
     expect(pgQueries.length).toBeGreaterThan(0);
     expect(pgQueries.every((s) => attr(s, 'db.system.name') === 'postgresql')).toBe(true);
     const redisCommands = others.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
@@ -176,15 +233,30 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
     // Sent as OTLP JSON; no token or secret in any span; no query string, and interaction ids masked, on server spans.
     expect(new Set(receiver.contentTypes)).toEqual(new Set(['application/json']));
     const everything = receiver.bodies.join('\n');
-    for (const secret of [tokens.refresh_token, res.body.refresh_token as string, tokens.access_token, client.client_secret!]) expect(everything).not.toContain(secret);
+    for (const secret of [
+      tokens.refresh_token,
+      res.body.refresh_token as string,
+      tokens.access_token,
+      client.client_secret!,
+    ])
+      expect(everything).not.toContain(secret);
     const allServerSpans = receiver.spans.filter((s) => s.kind === SERVER);
-    expect(allServerSpans.map((s) => attr(s, 'url.path'))).toEqual(expect.arrayContaining(['/auth', '/interaction/:uid', '/token']));
-    expect(allServerSpans.filter((s) => attr(s, 'url.query') !== undefined || /^\/(interaction|auth)\/(?!:uid)/.test(String(attr(s, 'url.path'))))).toEqual([]);
+    expect(allServerSpans.map((s) => attr(s, 'url.path'))).toEqual(
+      expect.arrayContaining(['/auth', '/interaction/:uid', '/token']),
+    );
+    expect(
+      allServerSpans.filter(
+        (s) =>
+          attr(s, 'url.query') !== undefined || /^\/(interaction|auth)\/(?!:uid)/.test(String(attr(s, 'url.path'))),
+      ),
+    ).toEqual([]);
     // The outgoing request is a client span of its trace, beneath that request's server span, and the span id it
     // sent in traceparent is its own.
     const outgoingSpans = receiver.spans.filter((s) => s.traceId === outgoing.traceId);
     const outgoingServer = outgoingSpans.find((s) => s.kind === SERVER && s.parentSpanId === outgoing.parentId);
-    const clientSpan = outgoingSpans.find((s) => s.kind === CLIENT && s.scope === '@opentelemetry/instrumentation-undici');
+    const clientSpan = outgoingSpans.find(
+      (s) => s.kind === CLIENT && s.scope === '@opentelemetry/instrumentation-undici',
+    );
     expect(outgoingServer).toBeDefined();
     expect(clientSpan).toMatchObject({ parentSpanId: outgoingServer!.spanId });
     expect(attr(clientSpan!, 'url.full')).toBe(`${receiver.url}/jwks.json`);
@@ -194,7 +266,12 @@ describe('tracing over OTLP/HTTP (external: PostgreSQL and Redis)', () => {
 
     // The probe saw the tracing modules load (so its silence in the next test means something).
     expect(otelPackages(await loadedModules(modulesDir))).toEqual(
-      expect.arrayContaining(['@opentelemetry/sdk-trace-node', '@opentelemetry/instrumentation-pg', '@opentelemetry/instrumentation-ioredis', 'import-in-the-middle']),
+      expect.arrayContaining([
+        '@opentelemetry/sdk-trace-node',
+        '@opentelemetry/instrumentation-pg',
+        '@opentelemetry/instrumentation-ioredis',
+        'import-in-the-middle',
+      ]),
     );
   });
 });
@@ -213,7 +290,15 @@ describe('tracing on in embedded mode (PGlite and the in-process store)', () => 
   });
 
   it('sends the server span under the incoming traceparent and logs its ids; no database or Redis spans exist here', async () => {
-    const child = await startServerProcess({ DATA_DIR: dataDir, NODE_ENV: 'test', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' }, { timeoutMs: 90_000 });
+    const child = await startServerProcess(
+      {
+        DATA_DIR: dataDir,
+        NODE_ENV: 'test',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+      },
+      { timeoutMs: 90_000 },
+    );
     const { traceId, parentId } = newTraceparent();
     const res = await fetch(`${child.url}/token`, {
       method: 'POST',
@@ -221,7 +306,10 @@ describe('tracing on in embedded mode (PGlite and the in-process store)', () => 
       body: 'grant_type=refresh_token&refresh_token=x&client_id=nobody',
     });
     expect(res.status).toBe(401);
-    const line = await waitForLogLine(child, (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId);
+    const line = await waitForLogLine(
+      child,
+      (l) => l.msg === 'request' && l.path === '/token' && l.trace_id === traceId,
+    );
     expect(await child.stop()).toEqual({ code: 0, signal: null });
 
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
@@ -245,9 +333,16 @@ describe('tracing off (embedded, the `npm start` default)', () => {
   });
 
   it('loads no OpenTelemetry SDK, exporter, instrumentation or loader hook, and logs no trace id', async () => {
-    const child = await startServerProcess({ DATA_DIR: dataDir, NODE_ENV: 'test', ...probe(modulesDir) }, { timeoutMs: 90_000 });
+    const child = await startServerProcess(
+      { DATA_DIR: dataDir, NODE_ENV: 'test', ...probe(modulesDir) },
+      { timeoutMs: 90_000 },
+    );
     const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
-    const res = await fetch(`${child.url}/token`, { method: 'POST', headers: { traceparent, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x&client_id=nobody' });
+    const res = await fetch(`${child.url}/token`, {
+      method: 'POST',
+      headers: { traceparent, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=x&client_id=nobody',
+    });
     expect(res.status).toBe(401);
     const line = await waitForLogLine(child, (l) => l.msg === 'request' && l.path === '/token');
     expect(line.trace_id).toBeUndefined();
@@ -260,7 +355,11 @@ describe('tracing off (embedded, the `npm start` default)', () => {
   });
 });
 
-async function waitForLogLine(child: ServerProcess, match: (line: Record<string, unknown>) => boolean, ms = 10_000): Promise<Record<string, unknown>> {
+async function waitForLogLine(
+  child: ServerProcess,
+  match: (line: Record<string, unknown>) => boolean,
+  ms = 10_000,
+): Promise<Record<string, unknown>> {
   const until = Date.now() + ms;
   for (;;) {
     for (const raw of child.logs) {
@@ -271,7 +370,8 @@ async function waitForLogLine(child: ServerProcess, match: (line: Record<string,
         // not a JSON line
       }
     }
-    if (Date.now() > until) throw new Error(`no matching log line; stdout:\n${child.logs.join('\n')}\nstderr: ${child.stderr()}`);
+    if (Date.now() > until)
+      throw new Error(`no matching log line; stdout:\n${child.logs.join('\n')}\nstderr: ${child.stderr()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

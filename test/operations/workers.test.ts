@@ -39,32 +39,69 @@ async function waitFor<T>(what: string, server: ServerProcess, find: () => T | u
   for (;;) {
     const found = find();
     if (found !== undefined) return found;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\nstdout: ${server.logs.join('\n')}\nstderr: ${server.stderr()}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}\nstdout: ${server.logs.join('\n')}\nstderr: ${server.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** One request on a connection of its own (no keep-alive pool): the cluster hands each connection to a worker. */
-function send(port: number, path: string, { form, authorization, requestId, traceparent }: { form?: Record<string, string>; authorization?: string; requestId: string; traceparent?: string }) {
-  return sendText(port, path, { form, authorization, requestId, traceparent }).then(({ status, text }) => ({ status, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+function send(
+  port: number,
+  path: string,
+  {
+    form,
+    authorization,
+    requestId,
+    traceparent,
+  }: { form?: Record<string, string>; authorization?: string; requestId: string; traceparent?: string },
+) {
+  return sendText(port, path, { form, authorization, requestId, traceparent }).then(({ status, text }) => ({
+    status,
+    body: JSON.parse(text || '{}') as Record<string, unknown>,
+  }));
 }
 
-function sendText(port: number, path: string, { form, authorization, requestId, traceparent }: { form?: Record<string, string> | undefined; authorization?: string | undefined; requestId: string; traceparent?: string | undefined }) {
+function sendText(
+  port: number,
+  path: string,
+  {
+    form,
+    authorization,
+    requestId,
+    traceparent,
+  }: {
+    form?: Record<string, string> | undefined;
+    authorization?: string | undefined;
+    requestId: string;
+    traceparent?: string | undefined;
+  },
+) {
   const body = form ? new URLSearchParams(form).toString() : undefined;
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent: false,
-      headers: {
-        'x-request-id': requestId, accept: 'application/json',
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {}),
-        ...(authorization ? { authorization } : {}),
-        ...(traceparent ? { traceparent } : {}),
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: body ? 'POST' : 'GET',
+        agent: false,
+        headers: {
+          'x-request-id': requestId,
+          accept: 'application/json',
+          ...(body
+            ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }
+            : {}),
+          ...(authorization ? { authorization } : {}),
+          ...(traceparent ? { traceparent } : {}),
+        },
       },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.once('error', reject);
     req.end(body);
   });
@@ -78,7 +115,11 @@ const sample = (text: string, series: string) => {
 
 /** The pid of the worker whose log line answered the request `requestId`. */
 const answeredBy = (server: ServerProcess, requestId: string) =>
-  waitFor(`the log line of request ${requestId}`, server, () => parsed(server).find((l) => l.msg === 'request' && l.reqId === requestId)?.pid);
+  waitFor(
+    `the log line of request ${requestId}`,
+    server,
+    () => parsed(server).find((l) => l.msg === 'request' && l.reqId === requestId)?.pid,
+  );
 
 const alive = (pid: number) => {
   try {
@@ -104,7 +145,9 @@ async function startReceiver() {
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      const doc = JSON.parse(body || '{}') as { resourceSpans?: { scopeSpans?: { scope?: { name?: string }; spans?: { traceId: string; kind: number }[] }[] }[] };
+      const doc = JSON.parse(body || '{}') as {
+        resourceSpans?: { scopeSpans?: { scope?: { name?: string }; spans?: { traceId: string; kind: number }[] }[] }[];
+      };
       for (const rs of doc.resourceSpans ?? []) {
         for (const ss of rs.scopeSpans ?? []) {
           for (const span of ss.spans ?? []) {
@@ -117,7 +160,12 @@ async function startReceiver() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { serverTraces, pgTraces, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+  return {
+    serverTraces,
+    pgTraces,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Record<string, unknown>> {
@@ -141,17 +189,34 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
     storage = await createStorage('external');
     receiver = await startReceiver();
     const env = {
-      ...storage.env, WORKERS: '2', SHUTDOWN_TIMEOUT_SECONDS: '5', REFRESH_REUSE_GRACE_SECONDS: '0', RATE_LIMIT_ENABLED: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100',
-      METRICS_PORT: String(await freePort()), METRICS_TOKEN: METRICS_TOKEN,
+      ...storage.env,
+      WORKERS: '2',
+      SHUTDOWN_TIMEOUT_SECONDS: '5',
+      REFRESH_REUSE_GRACE_SECONDS: '0',
+      RATE_LIMIT_ENABLED: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      METRICS_PORT: String(await freePort()),
+      METRICS_TOKEN: METRICS_TOKEN,
     };
     metricsPort = Number(env.METRICS_PORT);
     server = await startServerProcess(env, { npmScript: 'start', timeoutMs: 120_000 });
-    workerPids = await waitFor('"tollgate cluster ready"', server, () => parsed(server).find((l) => l.msg === 'tollgate cluster ready')?.worker_pids);
+    workerPids = await waitFor(
+      '"tollgate cluster ready"',
+      server,
+      () => parsed(server).find((l) => l.msg === 'tollgate cluster ready')?.worker_pids,
+    );
     const password = `pw-${randomBytes(8).toString('hex')}`;
-    const created = await cli(['users', 'create', '--username', `w${randomBytes(4).toString('hex')}`, '--password-stdin'], storage.env, password);
+    const created = await cli(
+      ['users', 'create', '--username', `w${randomBytes(4).toString('hex')}`, '--password-stdin'],
+      storage.env,
+      password,
+    );
     user = { id: String(created.id), username: String(created.username), password };
-    client = (await cli(['clients', 'create', '--name', 'Workers test', '--redirect-uri', REDIRECT_URI], storage.env)) as unknown as ClientView;
+    client = (await cli(
+      ['clients', 'create', '--name', 'Workers test', '--redirect-uri', REDIRECT_URI],
+      storage.env,
+    )) as unknown as ClientView;
   }, 240_000);
 
   afterAll(async () => {
@@ -184,8 +249,16 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
       const id = `rotate-${i}-${randomBytes(4).toString('hex')}`;
       const traceId = randomBytes(16).toString('hex');
       const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
-      const res = await send(server.port, '/token', { form: { grant_type: 'refresh_token', refresh_token: chain.at(-1)! }, authorization, requestId: id, traceparent });
-      expect(res).toMatchObject({ status: 200, body: { refresh_token: expect.any(String), access_token: expect.any(String) } });
+      const res = await send(server.port, '/token', {
+        form: { grant_type: 'refresh_token', refresh_token: chain.at(-1)! },
+        authorization,
+        requestId: id,
+        traceparent,
+      });
+      expect(res).toMatchObject({
+        status: 200,
+        body: { refresh_token: expect.any(String), access_token: expect.any(String) },
+      });
       chain.push(String(res.body.refresh_token));
       const pid = await answeredBy(server, id);
       rotatedBy.add(pid);
@@ -194,7 +267,12 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
     expect([...rotatedBy].sort()).toEqual([...workerPids].sort()); // the chain really crossed processes
     // Each worker traced what it served: a server span and PostgreSQL spans for every one of those refreshes.
     const traced = [...tracedBy.keys()];
-    await waitFor('the spans of every refresh', server, () => (traced.every((t) => receiver.serverTraces.has(t) && receiver.pgTraces.has(t)) ? true : undefined), 30_000);
+    await waitFor(
+      'the spans of every refresh',
+      server,
+      () => (traced.every((t) => receiver.serverTraces.has(t) && receiver.pgTraces.has(t)) ? true : undefined),
+      30_000,
+    );
     for (const [traceId, pid] of tracedBy) {
       expect(parsed(server).find((l) => l.msg === 'request' && l.trace_id === traceId)).toMatchObject({ pid });
     }
@@ -216,26 +294,42 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
 
     // Replayed on one worker, then the current token on the other: the family is gone for both.
     const replayId = `replay-${randomBytes(4).toString('hex')}`;
-    const replay = await send(server.port, '/token', { form: { grant_type: 'refresh_token', refresh_token: chain[2]! }, authorization, requestId: replayId });
+    const replay = await send(server.port, '/token', {
+      form: { grant_type: 'refresh_token', refresh_token: chain[2]! },
+      authorization,
+      requestId: replayId,
+    });
     expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     const replayedOn = await answeredBy(server, replayId);
     const refusedBy = new Set([replayedOn]);
     for (let i = 0; i < 2; i++) {
       const id = `after-${i}-${randomBytes(4).toString('hex')}`;
-      const res = await send(server.port, '/token', { form: { grant_type: 'refresh_token', refresh_token: chain.at(-1)! }, authorization, requestId: id });
+      const res = await send(server.port, '/token', {
+        form: { grant_type: 'refresh_token', refresh_token: chain.at(-1)! },
+        authorization,
+        requestId: id,
+      });
       expect(res).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
       refusedBy.add(await answeredBy(server, id));
     }
     expect([...refusedBy].sort()).toEqual([...workerPids].sort()); // refused by both workers
-    const audit = parsed(server).filter((l) => typeof l.msg === 'string' && l.msg.includes('refresh_token.reuse_detected'));
+    const audit = parsed(server).filter(
+      (l) => typeof l.msg === 'string' && l.msg.includes('refresh_token.reuse_detected'),
+    );
     expect(audit.length).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('replaces a worker that dies, and the replacement serves', async () => {
     const [victim, survivor] = workerPids as [number, number];
     process.kill(victim, 'SIGKILL');
-    const replacement = await waitFor('a replacement worker', server, () =>
-      parsed(server).find((l) => l.msg === 'worker ready' && l.worker_pid !== undefined && !workerPids.includes(l.worker_pid))?.worker_pid);
+    const replacement = await waitFor(
+      'a replacement worker',
+      server,
+      () =>
+        parsed(server).find(
+          (l) => l.msg === 'worker ready' && l.worker_pid !== undefined && !workerPids.includes(l.worker_pid),
+        )?.worker_pid,
+    );
     const died = parsed(server).find((l) => l.msg === 'worker died; starting a replacement');
     expect(died).toMatchObject({ worker_pid: victim, signal: 'SIGKILL', restart_in_ms: expect.any(Number) });
     expect(alive(victim)).toBe(false);
@@ -259,7 +353,9 @@ describe('WORKERS=2 (npm start, PostgreSQL and Redis)', () => {
     for (const pid of workerPids) expect(alive(pid)).toBe(false);
     const lines = parsed(server);
     for (const pid of workerPids) expect(lines.some((l) => l.msg === 'stopped' && l.pid === pid)).toBe(true); // each stopped gracefully
-    expect(lines.filter((l) => l.msg === 'stopped' && l.role === 'primary')).toEqual([expect.objectContaining({ clean: true })]);
+    expect(lines.filter((l) => l.msg === 'stopped' && l.role === 'primary')).toEqual([
+      expect.objectContaining({ clean: true }),
+    ]);
   }, 60_000);
 });
 
@@ -270,8 +366,15 @@ describe('WORKERS=2 when a worker cannot start', () => {
     // A database that does not exist: the first worker fails while opening it, before anything listens.
     const missing = new URL(process.env.TEST_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
     missing.pathname = `/tg_missing_${randomBytes(6).toString('hex')}`;
-    const env = { DATABASE_URL: missing.toString(), REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', WORKERS: '2' };
-    const failed = await startServerProcess(env, { npmScript: 'start', timeoutMs: 60_000 }).then(() => undefined, (err: Error) => err.message);
+    const env = {
+      DATABASE_URL: missing.toString(),
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      WORKERS: '2',
+    };
+    const failed = await startServerProcess(env, { npmScript: 'start', timeoutMs: 60_000 }).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
     expect(failed).toMatch(/exited \(code 1, signal null\) before listening/);
     expect(failed).toMatch(/tollgate failed to start: .*tg_missing_/);
     expect(failed).toContain('a worker failed to start; stopping the others');
@@ -289,11 +392,16 @@ describe('WORKERS on the embedded default', () => {
 
   it('is refused at start-up with exit 2, naming DATABASE_URL and REDIS_URL', async () => {
     storage = await createStorage('embedded');
-    const refused = await startServerProcess({ ...storage.env, WORKERS: '2' }, { npmScript: 'start', timeoutMs: 60_000 }).then(
+    const refused = await startServerProcess(
+      { ...storage.env, WORKERS: '2' },
+      { npmScript: 'start', timeoutMs: 60_000 },
+    ).then(
       () => undefined,
       (err: Error) => err.message,
     );
     expect(refused).toMatch(/exited \(code 2, signal null\) before listening/);
-    expect(refused).toContain('WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (DATABASE_URL and REDIS_URL not set)');
+    expect(refused).toContain(
+      'WORKERS: more than 1 needs DATABASE_URL and REDIS_URL (DATABASE_URL and REDIS_URL not set)',
+    );
   }, 90_000);
 });

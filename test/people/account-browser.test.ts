@@ -18,13 +18,19 @@ import { createTestClient, createUser, introspect, REDIRECT_URI, type User } fro
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 // The application is a web application (https redirect URI): a loopback one would be a native client, asked for
 // consent every time, and withdrawing a consent would show nothing. The browser is sent there and cannot load it
 // (the name resolves to a closed port here), which is fine: the code is in the URL it was sent to.
 const CALLBACK = REDIRECT_URI;
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', `--host-resolver-rules=MAP ${new URL(CALLBACK).hostname} 127.0.0.1`];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  `--host-resolver-rules=MAP ${new URL(CALLBACK).hostname} 127.0.0.1`,
+];
 
 describe.each(MODES)('the account page in chromium (%s)', (mode) => {
   let server: TestServer;
@@ -53,12 +59,22 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
   };
 
   /** The code flow in this browser (signing in and consenting as needed); the code redeemed from the browser. */
-  async function signInToApp(context: BrowserContext, user: User, scope = 'openid offline_access email', prompt = 'consent') {
+  async function signInToApp(
+    context: BrowserContext,
+    user: User,
+    scope = 'openid offline_access email',
+    prompt = 'consent',
+  ) {
     const page = await context.newPage();
     const verifier = randomBytes(32).toString('base64url');
     const params = new URLSearchParams({
-      client_id: app.client_id, response_type: 'code', redirect_uri: CALLBACK, scope, state: 's',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: CALLBACK,
+      scope,
+      state: 's',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
       ...(prompt ? { prompt } : {}),
     });
     const back = page.waitForRequest((req) => req.url().startsWith(CALLBACK));
@@ -72,10 +88,19 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     if (consented) await page.click('button[value=allow]');
     const code = new URL((await back).url()).searchParams.get('code');
     expect(code).toEqual(expect.any(String));
-    const tokens = await tokenFrom(context, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, redirect_uri: CALLBACK });
+    const tokens = await tokenFrom(context, {
+      grant_type: 'authorization_code',
+      code: code!,
+      code_verifier: verifier,
+      redirect_uri: CALLBACK,
+    });
     expect(tokens.status).toBe(200);
     await page.close();
-    return { refreshToken: tokens.body.refresh_token as string, accessToken: tokens.body.access_token as string, consented };
+    return {
+      refreshToken: tokens.body.refresh_token as string,
+      accessToken: tokens.body.access_token as string,
+      consented,
+    };
   }
 
   /** A token request sent by the browser itself (its user agent, its address). */
@@ -87,7 +112,8 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     return { status: res.status(), body: (await res.json()) as Record<string, unknown> };
   }
 
-  const refreshFrom = (context: BrowserContext, refreshToken: string) => tokenFrom(context, { grant_type: 'refresh_token', refresh_token: refreshToken });
+  const refreshFrom = (context: BrowserContext, refreshToken: string) =>
+    tokenFrom(context, { grant_type: 'refresh_token', refresh_token: refreshToken });
 
   /** /account in this browser, signing in to it when asked. */
   async function openAccount(context: BrowserContext, user: User): Promise<Page> {
@@ -102,7 +128,8 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     return page;
   }
 
-  const card = (page: Page, ...texts: string[]) => texts.reduce((l, t) => l.filter({ hasText: t }), page.locator('li.card'));
+  const card = (page: Page, ...texts: string[]) =>
+    texts.reduce((l, t) => l.filter({ hasText: t }), page.locator('li.card'));
 
   it('lists both devices in each browser, the current one marked; signing one out from the other refuses its refresh token', async () => {
     const user = await createUser(server);
@@ -117,11 +144,20 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
       await expect(card(page, 'Safari on iPhone', 'Photo Album').count()).resolves.toBe(1);
     }
     // Each browser's own account page is a device too, marked as this one.
-    await expect(laptopPage.locator('li.card.current').textContent()).resolves.toMatch(/Firefox on Windows\s*This device\s*Account page/);
-    await expect(phonePage.locator('li.card.current').textContent()).resolves.toMatch(/Safari on iPhone\s*This device\s*Account page/);
+    await expect(laptopPage.locator('li.card.current').textContent()).resolves.toMatch(
+      /Firefox on Windows\s*This device\s*Account page/,
+    );
+    await expect(phonePage.locator('li.card.current').textContent()).resolves.toMatch(
+      /Safari on iPhone\s*This device\s*Account page/,
+    );
 
     // From the laptop, sign the phone's application out.
-    await Promise.all([laptopPage.waitForURL(/notice=device-signed-out/), card(laptopPage, 'Safari on iPhone', 'Photo Album').getByRole('button', { name: /Sign out/ }).click()]);
+    await Promise.all([
+      laptopPage.waitForURL(/notice=device-signed-out/),
+      card(laptopPage, 'Safari on iPhone', 'Photo Album')
+        .getByRole('button', { name: /Sign out/ })
+        .click(),
+    ]);
     await expect(laptopPage.locator('[role=status]').textContent()).resolves.toContain('That device is signed out.');
     await expect(card(laptopPage, 'Safari on iPhone', 'Photo Album').count()).resolves.toBe(0);
     await expect(card(laptopPage, 'Firefox on Windows', 'Photo Album').count()).resolves.toBe(1);
@@ -143,8 +179,13 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await laptopPage.reload();
     await expect(laptopPage.locator('li.card button[value=sign-out]').count()).resolves.toBe(4);
 
-    await Promise.all([laptopPage.waitForURL(/notice=others-signed-out/), laptopPage.click('button[value=sign-out-others]')]);
-    await expect(laptopPage.locator('[role=status]').textContent()).resolves.toContain('You are signed out everywhere else.');
+    await Promise.all([
+      laptopPage.waitForURL(/notice=others-signed-out/),
+      laptopPage.click('button[value=sign-out-others]'),
+    ]);
+    await expect(laptopPage.locator('[role=status]').textContent()).resolves.toContain(
+      'You are signed out everywhere else.',
+    );
     // Only this page is left.
     await expect(laptopPage.locator('li.card button[value=sign-out]').count()).resolves.toBe(1);
     await expect(laptopPage.locator('li.card.current button[value=sign-out]').count()).resolves.toBe(1);
@@ -165,7 +206,10 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
 
     const page = await openAccount(laptop, user);
     await expect(card(page, 'Photo Album', 'Withdraw access').count()).resolves.toBe(1);
-    await Promise.all([page.waitForURL(/notice=consent-withdrawn/), card(page, 'Photo Album', 'Withdraw access').getByRole('button', { name: 'Withdraw access' }).click()]);
+    await Promise.all([
+      page.waitForURL(/notice=consent-withdrawn/),
+      card(page, 'Photo Album', 'Withdraw access').getByRole('button', { name: 'Withdraw access' }).click(),
+    ]);
     await expect(page.locator('[role=status]').textContent()).resolves.toContain('Access withdrawn.');
     await expect(page.locator('button[value=withdraw-consent]').count()).resolves.toBe(0);
 
@@ -185,8 +229,13 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     const password = `new-${user.password}`;
     await laptopPage.fill('#current_password', user.password);
     await laptopPage.fill('#new_password', password);
-    await Promise.all([laptopPage.waitForURL(/notice=password-changed/), laptopPage.click('button[value=change-password]')]);
-    await expect(laptopPage.locator('[role=status]').textContent()).resolves.toBe('Your password is changed. Your other devices are signed out.');
+    await Promise.all([
+      laptopPage.waitForURL(/notice=password-changed/),
+      laptopPage.click('button[value=change-password]'),
+    ]);
+    await expect(laptopPage.locator('[role=status]').textContent()).resolves.toBe(
+      'Your password is changed. Your other devices are signed out.',
+    );
     await expect(laptopPage.locator('li.card button[value=sign-out]').count()).resolves.toBe(1);
 
     await phonePage.reload();
@@ -213,7 +262,9 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await Promise.all([page.waitForURL(/\/account\/forgot$/), page.getByRole('link', { name: /Forgot/ }).click()]);
     await page.fill('#email', email);
     await Promise.all([page.waitForSelector('[role=status]'), page.click('button[type=submit]')]);
-    await expect(page.locator('[role=status]').textContent()).resolves.toContain('a link to choose a new password is on its way');
+    await expect(page.locator('[role=status]').textContent()).resolves.toContain(
+      'a link to choose a new password is on its way',
+    );
 
     const link = linkIn(await smtp.nextTo(email), '/account/reset');
     await page.goto(link);
@@ -244,7 +295,9 @@ describe.each(MODES)('the account page in chromium (%s)', (mode) => {
     await expect(page.locator('main > p').first().textContent()).resolves.toContain(`${email} (not verified)`);
 
     await page.goto(linkIn(await smtp.nextTo(email), '/account/verify'));
-    await expect(page.locator('[role=status]').textContent()).resolves.toContain(`Your email address ${email} is verified.`);
+    await expect(page.locator('[role=status]').textContent()).resolves.toContain(
+      `Your email address ${email} is verified.`,
+    );
     await Promise.all([page.waitForURL(`${base}/account`), page.getByRole('link', { name: 'Your account' }).click()]);
     await expect(page.locator('main > p').first().textContent()).resolves.toContain(`${email} (verified)`);
   });

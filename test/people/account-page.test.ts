@@ -13,23 +13,43 @@ import { MODES, startServer, type TestServer } from '../support/server.js';
 import { GENERIC_LOGIN_ERROR } from './helpers.js';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
 
 const csrfOf = (page: string) => /name="csrf_token" value="([^"]+)"/.exec(page)?.[1] ?? '';
-const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"');
+const unescape = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"');
 /** The device cards of the page: family id and the card's text. */
 const devicesOf = (page: string) =>
-  [...page.matchAll(/<li class="card( current)?">\s*<form[^]*?name="device" value="([^"]+)"[^]*?<\/li>/g)].map((m) => ({ id: m[2]!, current: Boolean(m[1]), text: unescape(m[0]) }));
-const consentsOf = (page: string) => [...page.matchAll(/name="consent" value="([^"]+)"[^]*?<h3>([^<]*)<\/h3>/g)].map((m) => ({ id: m[1]!, application: unescape(m[2]!) }));
+  [...page.matchAll(/<li class="card( current)?">\s*<form[^]*?name="device" value="([^"]+)"[^]*?<\/li>/g)].map((m) => ({
+    id: m[2]!,
+    current: Boolean(m[1]),
+    text: unescape(m[0]),
+  }));
+const consentsOf = (page: string) =>
+  [...page.matchAll(/name="consent" value="([^"]+)"[^]*?<h3>([^<]*)<\/h3>/g)].map((m) => ({
+    id: m[1]!,
+    application: unescape(m[2]!),
+  }));
 
 class AccountBrowser {
   readonly browser: Browser;
   page = '';
-  constructor(readonly server: TestServer, readonly userAgent = FIREFOX) {
+  constructor(
+    readonly server: TestServer,
+    readonly userAgent = FIREFOX,
+  ) {
     this.browser = new Browser(server.url);
   }
   async open(path = '/account') {
-    const { res, url } = await this.browser.follow(await this.browser.request(path, { headers: { 'user-agent': this.userAgent } }));
+    const { res, url } = await this.browser.follow(
+      await this.browser.request(path, { headers: { 'user-agent': this.userAgent } }),
+    );
     this.page = await res.text();
     return { status: res.status, url };
   }
@@ -39,7 +59,12 @@ class AccountBrowser {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': this.userAgent },
       body: new URLSearchParams({ csrf_token: csrf, ...fields }).toString(),
     });
-    if (res.status === 303) return { status: 303, location: res.headers.get('location') ?? '', followed: await this.open(res.headers.get('location')!) };
+    if (res.status === 303)
+      return {
+        status: 303,
+        location: res.headers.get('location') ?? '',
+        followed: await this.open(res.headers.get('location')!),
+      };
     this.page = await res.text();
     return { status: res.status, location: '', followed: undefined };
   }
@@ -70,12 +95,18 @@ describe.each(MODES)('account page (%s)', (mode) => {
     expect(b.page).toMatch(/<input[^>]*name="password"[^>]*type="password"/);
     expect(b.page).toMatch(/<a href="\/account\/forgot">Forgot[^<]*<\/a>/);
 
-    const forged = await b.post('/account/login', { username: user.username, password: user.password }, 'not-the-token');
+    const forged = await b.post(
+      '/account/login',
+      { username: user.username, password: user.password },
+      'not-the-token',
+    );
     expect(forged.status).toBe(403);
     const other = new AccountBrowser(server);
     await other.open('/account/login');
     // Another browser's token does not fit this browser's cookie.
-    expect((await b.post('/account/login', { username: user.username, password: user.password }, csrfOf(other.page))).status).toBe(403);
+    expect(
+      (await b.post('/account/login', { username: user.username, password: user.password }, csrfOf(other.page))).status,
+    ).toBe(403);
 
     await b.open('/account/login');
     const wrong = await b.post('/account/login', { username: user.username, password: 'wrong-password' });
@@ -122,13 +153,20 @@ describe.each(MODES)('account page (%s)', (mode) => {
     expect((await refresh(server, client, phone.refresh_token)).body.error).toBe('invalid_grant');
     expect((await introspect(server, client, phone.access_token)).body.active).toBe(false);
     expect((await refresh(server, client, laptop.refresh_token)).status).toBe(200);
-    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=session.revoked`, { token })).body.items;
-    expect(events[0]).toMatchObject({ family_id: phoneFamily, detail: { reason: 'device_logout', via: 'account_page' } });
+    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=session.revoked`, { token }))
+      .body.items;
+    expect(events[0]).toMatchObject({
+      family_id: phoneFamily,
+      detail: { reason: 'device_logout', via: 'account_page' },
+    });
 
     // Someone else's device cannot be named: nothing happens to it.
     const stranger = await createUser(server);
     const theirs = await signInDevice(server, client, stranger, IPHONE);
-    const refused = await b.post('/account', { action: 'sign-out', device: (await familyOf(server, theirs.refresh_token)).id });
+    const refused = await b.post('/account', {
+      action: 'sign-out',
+      device: (await familyOf(server, theirs.refresh_token)).id,
+    });
     expect(refused.status).toBe(404);
     expect(b.page).toContain('this user has no live session with that id');
     expect((await refresh(server, client, theirs.refresh_token)).status).toBe(200);
@@ -173,7 +211,8 @@ describe.each(MODES)('account page (%s)', (mode) => {
     expect(consentsOf(b.page)).toEqual([]);
     expect((await refresh(server, client, tokens.refresh_token)).body.error).toBe('invalid_grant');
     expect((await introspect(server, client, tokens.access_token)).body.active).toBe(false);
-    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=consent.withdrawn`, { token })).body.items;
+    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=consent.withdrawn`, { token }))
+      .body.items;
     expect(events).toEqual([expect.objectContaining({ client_id: client.client_id, detail: { via: 'account_page' } })]);
     expect((await b.post('/account', { action: 'withdraw-consent', consent: consent!.id })).status).toBe(404);
   });
@@ -184,14 +223,26 @@ describe.each(MODES)('account page (%s)', (mode) => {
     const b = new AccountBrowser(server);
     await b.signIn(user);
     expect(b.page).toContain('Changing your password signs out all your other devices.');
-    const wrong = await b.post('/account', { action: 'change-password', current_password: 'not-it-at-all', new_password: 'brand-new-password' });
+    const wrong = await b.post('/account', {
+      action: 'change-password',
+      current_password: 'not-it-at-all',
+      new_password: 'brand-new-password',
+    });
     expect(wrong.status).toBe(400);
     expect(b.page).toContain('Your current password is not right.');
-    const short = await b.post('/account', { action: 'change-password', current_password: user.password, new_password: 'short' });
+    const short = await b.post('/account', {
+      action: 'change-password',
+      current_password: user.password,
+      new_password: 'short',
+    });
     expect(short.status).toBe(400);
     expect(b.page).toContain('password must be 8-1024 characters');
 
-    const res = await b.post('/account', { action: 'change-password', current_password: user.password, new_password: 'brand-new-password' });
+    const res = await b.post('/account', {
+      action: 'change-password',
+      current_password: user.password,
+      new_password: 'brand-new-password',
+    });
     expect(res.status).toBe(303);
     expect(b.page).toContain('Your password is changed. Your other devices are signed out.');
     expect(devicesOf(b.page)).toEqual([expect.objectContaining({ current: true })]);
@@ -199,7 +250,9 @@ describe.each(MODES)('account page (%s)', (mode) => {
     const again = new AccountBrowser(server);
     expect((await again.signIn(user)).status).toBe(401);
     expect((await again.signIn({ ...user, password: 'brand-new-password' })).status).toBe(303);
-    const types = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=user.password_changed`, { token })).body.items;
+    const types = (
+      await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=user.password_changed`, { token })
+    ).body.items;
     expect(types).toEqual([expect.objectContaining({ detail: { via: 'account_page' } })]);
   });
 

@@ -21,7 +21,9 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
   let apps: Apps;
   const call = (method: string, path: string, body?: unknown) => adminCall(server, method, path, { token, body });
   const typesFor = async (userId: string) =>
-    ((await call('GET', `/admin/audit?user_id=${userId}&limit=200`)).body.items as { type: string }[]).map((e) => e.type);
+    ((await call('GET', `/admin/audit?user_id=${userId}&limit=200`)).body.items as { type: string }[]).map(
+      (e) => e.type,
+    );
 
   beforeAll(async () => {
     server = await startServer(mode);
@@ -38,16 +40,32 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
 
   it('creates a user (user.created) who can sign in, and refuses a taken username', async () => {
     const username = `new_${randomBytes(4).toString('hex')}`;
-    const res = await call('POST', '/admin/users', { username, password: 'a-good-password', email: `${username}@Example.com` });
+    const res = await call('POST', '/admin/users', {
+      username,
+      password: 'a-good-password',
+      email: `${username}@Example.com`,
+    });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
-      id: expect.any(String), username, email: `${username}@Example.com`, email_verified: false,
-      created_at: expect.stringMatching(ISO), disabled_at: null, not_before: null,
+      id: expect.any(String),
+      username,
+      email: `${username}@Example.com`,
+      email_verified: false,
+      created_at: expect.stringMatching(ISO),
+      disabled_at: null,
+      not_before: null,
     });
     expect(res.headers.get('location')).toBe(`/admin/users/${res.body.id}`);
     expect((await call('GET', `/admin/users/${res.body.id}`)).body).toEqual(res.body);
     const events = (await call('GET', `/admin/audit?user_id=${res.body.id}&type=user.created`)).body.items;
-    expect(events).toEqual([expect.objectContaining({ type: 'user.created', user_id: res.body.id, outcome: 'success', detail: { via: 'admin_api', admin_client_id: adminId } })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'user.created',
+        user_id: res.body.id,
+        outcome: 'success',
+        detail: { via: 'admin_api', admin_client_id: adminId },
+      }),
+    ]);
     const user: User = { id: res.body.id, username, password: 'a-good-password' };
     expect((await obtainTokens(server, apps.app, user)).access_token).toEqual(expect.any(String));
 
@@ -77,7 +95,9 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
     const second = await call('GET', `/admin/users?query=q${tag}&limit=2&cursor=${first.body.next_cursor}`);
     expect(second.body).toEqual({ items: [expect.objectContaining({ id: made[2]!.id })], next_cursor: null });
     // The test users' addresses are username@example.com: the email matches too.
-    expect((await call('GET', `/admin/users?query=${tag}_3@EXAMPLE`)).body.items.map((u: { id: string }) => u.id)).toEqual([made[2]!.id]);
+    expect(
+      (await call('GET', `/admin/users?query=${tag}_3@EXAMPLE`)).body.items.map((u: { id: string }) => u.id),
+    ).toEqual([made[2]!.id]);
     expect((await call('GET', `/admin/users?query=${tag}&cursor=garbage`)).status).toBe(400);
   });
 
@@ -85,9 +105,17 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
     const user = await createUser(server);
     const res = await call('PATCH', `/admin/users/${user.id}`, { email: 'moved@example.org' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: user.id, email: 'moved@example.org', email_verified: false, disabled_at: null });
+    expect(res.body).toMatchObject({
+      id: user.id,
+      email: 'moved@example.org',
+      email_verified: false,
+      disabled_at: null,
+    });
     expect(await typesFor(user.id)).toContain('user.updated');
-    expect((await call('PATCH', `/admin/users/${user.id}`, { email: 'nope' })).body).toEqual({ error: 'invalid_request', error_description: 'email is not a valid address' });
+    expect((await call('PATCH', `/admin/users/${user.id}`, { email: 'nope' })).body).toEqual({
+      error: 'invalid_request',
+      error_description: 'email is not a valid address',
+    });
     expect((await call('PATCH', `/admin/users/${user.id}`, {})).status).toBe(400);
     expect((await call('PATCH', `/admin/users/${user.id}`, { email: null })).body.email).toBeNull();
   });
@@ -105,7 +133,8 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
     const wrong = await signInAttempt(server, apps.app, user.username, 'not-the-password');
     expect(refused.page).toContain(GENERIC_LOGIN_ERROR);
     // The same page but for what is per interaction (its address, its CSRF token).
-    const generic = (page: string) => page.replace(/\/interaction\/[^"]+/g, '').replace(/name="csrf_token" value="[^"]+"/, '');
+    const generic = (page: string) =>
+      page.replace(/\/interaction\/[^"]+/g, '').replace(/name="csrf_token" value="[^"]+"/, '');
     expect(generic(refused.page)).toBe(generic(wrong.page));
     expect((await call('GET', `/admin/users/${user.id}/sessions`)).body.items).toEqual([]);
 
@@ -137,7 +166,9 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
     expect(res.status).toBe(204);
     await expectTokens(server, apps, held, 'dead');
     expect((await signInAttempt(server, apps.app, user.username, user.password)).page).toContain(GENERIC_LOGIN_ERROR);
-    expect((await obtainTokens(server, apps.app, { ...user, password: 'the-new-password' })).access_token).toEqual(expect.any(String));
+    expect((await obtainTokens(server, apps.app, { ...user, password: 'the-new-password' })).access_token).toEqual(
+      expect.any(String),
+    );
     expect(await typesFor(user.id)).toContain('user.password_changed');
     expect((await call('POST', `/admin/users/${user.id}/password`, { password: 'short' })).status).toBe(400);
   });
@@ -158,7 +189,9 @@ describe.each(MODES)('admin API: user lifecycle (%s)', (mode) => {
   it('answers 404 for unknown or malformed ids, as JSON', async () => {
     for (const id of [randomUUID(), 'not-a-uuid']) {
       for (const [method, path, body] of [
-        ['GET', `/admin/users/${id}`], ['PATCH', `/admin/users/${id}`, { disabled: true }], ['DELETE', `/admin/users/${id}`],
+        ['GET', `/admin/users/${id}`],
+        ['PATCH', `/admin/users/${id}`, { disabled: true }],
+        ['DELETE', `/admin/users/${id}`],
         ['POST', `/admin/users/${id}/password`, { password: 'long-enough' }],
       ] as [string, string, unknown?][]) {
         const res = await call(method, path, body);

@@ -7,7 +7,15 @@ import type { ClientView } from '../../src/clients/clients.js';
 import { setAllowance } from '../../src/clients/allowances.js';
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
 import { Browser, parseForm, pkce } from '../support/browser.js';
-import { authorizationUrl, createTestClient, introspect, obtainTokens, refresh, type Tokens, type User } from '../support/oauth.js';
+import {
+  authorizationUrl,
+  createTestClient,
+  introspect,
+  obtainTokens,
+  refresh,
+  type Tokens,
+  type User,
+} from '../support/oauth.js';
 import type { TestServer } from '../support/server.js';
 
 export const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
@@ -17,7 +25,9 @@ export async function signInAttempt(server: TestServer, client: ClientView, user
   const browser = new Browser(server.url);
   let { res, url } = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
   const form = parseForm(await res.text());
-  ({ res, url } = await browser.follow(await browser.postForm(new URL(form.action!, url).toString(), { username, password })));
+  ({ res, url } = await browser.follow(
+    await browser.postForm(new URL(form.action!, url).toString(), { username, password }),
+  ));
   return { status: res.status, url, page: res.status === 200 ? await res.text() : '' };
 }
 
@@ -64,6 +74,7 @@ export async function expectTokens(server: TestServer, { app, api }: Apps, held:
   expect((await introspect(server, api, held.jwt.access_token)).body.active).toBe(active);
   expect((await introspect(server, app, held.jwt.access_token)).body.active).toBe(active);
   if (!active) {
-    for (const tokens of [held.withFamily, held.jwt]) expect((await refresh(server, app, tokens.refresh_token)).body.error).toBe('invalid_grant');
+    for (const tokens of [held.withFamily, held.jwt])
+      expect((await refresh(server, app, tokens.refresh_token)).body.error).toBe('invalid_grant');
   }
 }

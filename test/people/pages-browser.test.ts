@@ -16,7 +16,8 @@ import { startServer, type TestServer } from '../support/server.js';
 
 const BRAND = 'Ada & Co <Photos>';
 const YELLOW = '#ffd400'; // white text on it would be 1.5:1
-const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32" fill="#ffd400"/></svg>';
+const LOGO =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32" fill="#ffd400"/></svg>';
 
 /** What the page looks like to a checker, computed in the page (the test's TypeScript has no DOM types). */
 const INSPECT = `(() => {
@@ -55,8 +56,17 @@ describe('every page at 390 px, branded (embedded)', () => {
     logoOrigin = `http://127.0.0.1:${(logoServer.address() as AddressInfo).port}`;
     smtp = await startSmtp();
     [server, browser] = await Promise.all([
-      startServer('embedded', { SMTP_URL: smtp.url, BRAND_NAME: BRAND, BRAND_PRIMARY_COLOR: YELLOW, BRAND_LOGO_URL: `${logoOrigin}/logo.svg` }),
-      chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] }),
+      startServer('embedded', {
+        SMTP_URL: smtp.url,
+        BRAND_NAME: BRAND,
+        BRAND_PRIMARY_COLOR: YELLOW,
+        BRAND_LOGO_URL: `${logoOrigin}/logo.svg`,
+      }),
+      chromium.launch({
+        executablePath: CHROMIUM_PATH,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      }),
     ]);
   });
   afterAll(async () => {
@@ -79,21 +89,38 @@ describe('every page at 390 px, branded (embedded)', () => {
     });
     const seen: string[] = [];
     const mailLink = async (to: string, path: string) => linkIn(await smtp.nextTo(to), path);
-    await tourPages(context, { url: server.config.issuer, prisma: server.db.prisma, hash: server.hash, mailLink }, async (name, page) => {
-      seen.push(name);
-      const found = (await page.evaluate(INSPECT)) as Record<string, any>;
-      const report = { page: name, ...found };
-      expect(report).toMatchObject({ page: name, overflow: 0, lang: 'en', header: BRAND, logoLoaded: true, lowContrast: [], unlabelled: [] });
-      expect(found.title).toMatch(new RegExp(`· ${BRAND.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
-      if (found.button) expect({ page: name, ...found.button }).toEqual({ page: name, bg: 'rgb(255, 212, 0)', color: 'rgb(0, 0, 0)' });
-      // Where the keyboard reaches something (pages that only inform have nothing to reach), it shows where it is.
-      await page.keyboard.press('Tab');
-      const focus = (await page.evaluate(FOCUS)) as { tag: string; visible: boolean; outline: string; width: number };
-      if (focus.tag !== 'BODY') {
-        expect({ page: name, ...focus }).toMatchObject({ page: name, visible: true, outline: 'solid' });
-        expect(focus.width).toBeGreaterThanOrEqual(2);
-      }
-    });
+    await tourPages(
+      context,
+      { url: server.config.issuer, prisma: server.db.prisma, hash: server.hash, mailLink },
+      async (name, page) => {
+        seen.push(name);
+        const found = (await page.evaluate(INSPECT)) as Record<string, any>;
+        const report = { page: name, ...found };
+        expect(report).toMatchObject({
+          page: name,
+          overflow: 0,
+          lang: 'en',
+          header: BRAND,
+          logoLoaded: true,
+          lowContrast: [],
+          unlabelled: [],
+        });
+        expect(found.title).toMatch(new RegExp(`· ${BRAND.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+        if (found.button)
+          expect({ page: name, ...found.button }).toEqual({
+            page: name,
+            bg: 'rgb(255, 212, 0)',
+            color: 'rgb(0, 0, 0)',
+          });
+        // Where the keyboard reaches something (pages that only inform have nothing to reach), it shows where it is.
+        await page.keyboard.press('Tab');
+        const focus = (await page.evaluate(FOCUS)) as { tag: string; visible: boolean; outline: string; width: number };
+        if (focus.tag !== 'BODY') {
+          expect({ page: name, ...focus }).toMatchObject({ page: name, visible: true, outline: 'solid' });
+          expect(focus.width).toBeGreaterThanOrEqual(2);
+        }
+      },
+    );
     expect(seen).toEqual([...TOUR_PAGES]);
     expect(violations).toEqual([]);
     // Images from this server and the logo's origin only.

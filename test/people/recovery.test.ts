@@ -25,7 +25,8 @@ async function requestReset(server: TestServer, email: string) {
   const form = await (await browser.get('/account/forgot')).text();
   expect(form).toMatch(/<input[^>]*name="email"/);
   const res = await browser.request('/account/forgot', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ csrf_token: csrfOf(form), email }).toString(),
   });
   return { status: res.status, page: await res.text() };
@@ -39,7 +40,8 @@ async function useResetLink(server: TestServer, link: string, password: string) 
   // A dead link shows no form; this browser's token from another of the pages still lets the post be tried.
   const csrf = csrfOf(page) || csrfOf(await (await browser.get('/account/forgot')).text());
   const res = await browser.request('/account/reset', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ csrf_token: csrf, token, new_password: password }).toString(),
   });
   return { form: page, status: res.status, location: res.headers.get('location'), page: await res.text() };
@@ -79,7 +81,8 @@ describe.each(MODES)('password reset and email verification by mail (%s)', (mode
     const unknown = await requestReset(server, `nobody-${user.username}@example.com`);
     expect(known.status).toBe(200);
     expect(unknown.status).toBe(200);
-    const same = (page: string) => page.replace(/name="csrf_token" value="[^"]+"/, '').replace(/(value="|address )[^"\s,]+/g, '$1…');
+    const same = (page: string) =>
+      page.replace(/name="csrf_token" value="[^"]+"/, '').replace(/(value="|address )[^"\s,]+/g, '$1…');
     expect(same(known.page)).toBe(same(unknown.page));
     expect(known.page).toContain('a link to choose a new password is on its way');
 
@@ -90,10 +93,14 @@ describe.each(MODES)('password reset and email verification by mail (%s)', (mode
     expect(link.startsWith(`${server.config.issuer}/account/reset?token=`)).toBe(true);
     const raw = new URL(link).searchParams.get('token')!;
     const rows = await server.db.sql.query<{ id: string; expires_at: Date; created_at: Date }>(
-      "SELECT id, expires_at, created_at FROM account_tokens WHERE account_id = $1 AND purpose = 'password_reset'", [user.id]);
+      "SELECT id, expires_at, created_at FROM account_tokens WHERE account_id = $1 AND purpose = 'password_reset'",
+      [user.id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).not.toContain(raw);
-    expect(Math.abs(new Date(rows[0]!.expires_at).getTime() - new Date(rows[0]!.created_at).getTime() - 30 * 60 * 1000)).toBeLessThan(1000);
+    expect(
+      Math.abs(new Date(rows[0]!.expires_at).getTime() - new Date(rows[0]!.created_at).getTime() - 30 * 60 * 1000),
+    ).toBeLessThan(1000);
 
     const short = await useResetLink(server, link, 'short');
     expect(short.form).toMatch(/<input[^>]*name="new_password"[^>]*type="password"/);
@@ -103,22 +110,31 @@ describe.each(MODES)('password reset and email verification by mail (%s)', (mode
     expect(done.location).toBe('/account/login?notice=password-reset');
     expect((await refresh(server, client, device.refresh_token)).body.error).toBe('invalid_grant');
     expect((await introspect(server, client, device.access_token)).body.active).toBe(false);
-    expect((await obtainTokens(server, client, { ...user, password: 'a-brand-new-password' })).access_token).toEqual(expect.any(String));
+    expect((await obtainTokens(server, client, { ...user, password: 'a-brand-new-password' })).access_token).toEqual(
+      expect.any(String),
+    );
     await expect(obtainTokens(server, client, user)).rejects.toThrow();
 
     const again = await useResetLink(server, link, 'yet-another-password');
     expect(again.status).toBe(400);
     expect(again.page).toContain('This link no longer works');
-    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&limit=100`, { token })).body.items as { type: string; detail: Record<string, unknown> }[];
+    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&limit=100`, { token })).body
+      .items as { type: string; detail: Record<string, unknown> }[];
     expect(events.filter((e) => e.type === 'user.password_reset_requested')).toHaveLength(1);
-    expect(events.find((e) => e.type === 'user.password_changed')?.detail).toEqual({ reason: 'password_reset', via: 'password_reset' });
+    expect(events.find((e) => e.type === 'user.password_changed')?.detail).toEqual({
+      reason: 'password_reset',
+      via: 'password_reset',
+    });
   });
 
   it('refuses an expired link', async () => {
     const user = await createUser(server);
     await requestReset(server, `${user.username}@example.com`);
     const link = linkIn(await smtp.nextTo(`${user.username}@example.com`), '/account/reset');
-    await server.db.sql.query("UPDATE account_tokens SET expires_at = now() - interval '1 second' WHERE account_id = $1", [user.id]);
+    await server.db.sql.query(
+      "UPDATE account_tokens SET expires_at = now() - interval '1 second' WHERE account_id = $1",
+      [user.id],
+    );
     const res = await useResetLink(server, link, 'a-brand-new-password');
     expect(res.form).toContain('This link no longer works');
     expect(res.status).toBe(400);
@@ -127,7 +143,10 @@ describe.each(MODES)('password reset and email verification by mail (%s)', (mode
   it('mails a verification link to a new address; email_verified in the user, userinfo and the ID token', async () => {
     const username = `verify_${Date.now().toString(36)}`;
     const email = `${username}@example.org`;
-    const created = await adminCall(server, 'POST', '/admin/users', { token, body: { username, password: 'a-good-password', email } });
+    const created = await adminCall(server, 'POST', '/admin/users', {
+      token,
+      body: { username, password: 'a-good-password', email },
+    });
     expect(created.body.email_verified).toBe(false);
     const link = linkIn(await smtp.nextTo(email), '/account/verify');
     const res = await fetch(link, { headers: { accept: 'text/html' } });
@@ -138,13 +157,22 @@ describe.each(MODES)('password reset and email verification by mail (%s)', (mode
     const user = { id: created.body.id as string, username, password: 'a-good-password' };
     expect((await adminCall(server, 'GET', `/admin/users/${user.id}`, { token })).body.email_verified).toBe(true);
     const tokens = await obtainTokens(server, client, user, { scope: 'openid email' });
-    expect(await (await userinfo(server, tokens.access_token)).json()).toMatchObject({ sub: user.id, email, email_verified: true });
+    expect(await (await userinfo(server, tokens.access_token)).json()).toMatchObject({
+      sub: user.id,
+      email,
+      email_verified: true,
+    });
     expect(decodeJwt(tokens.id_token!)).toMatchObject({ email, email_verified: true });
-    const events = (await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=user.email_verified`, { token })).body.items;
+    const events = (
+      await adminCall(server, 'GET', `/admin/audit?user_id=${user.id}&type=user.email_verified`, { token })
+    ).body.items;
     expect(events).toHaveLength(1);
 
     // A changed address is unproven again, and gets its own link.
-    const moved = await adminCall(server, 'PATCH', `/admin/users/${user.id}`, { token, body: { email: `new-${email}` } });
+    const moved = await adminCall(server, 'PATCH', `/admin/users/${user.id}`, {
+      token,
+      body: { email: `new-${email}` },
+    });
     expect(moved.body.email_verified).toBe(false);
     expect(linkIn(await smtp.nextTo(`new-${email}`), '/account/verify')).not.toBe(link);
   });

@@ -32,7 +32,8 @@ describe.each(MODES)('password reset requests are rate limited (%s)', (mode) => 
     const headers = { 'x-forwarded-for': ip };
     const form = await (await browser.request('/account/forgot', { headers })).text();
     const res = await browser.request('/account/forgot', {
-      method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ csrf_token: csrfOf(form), email }).toString(),
     });
     const page = await res.text();
@@ -41,7 +42,8 @@ describe.each(MODES)('password reset requests are rate limited (%s)', (mode) => 
 
   const mailsTo = (email: string) => smtp.received.filter((m) => JSON.stringify(m.to).includes(email)).length;
   const emailOf = (user: User) => `${user.username}@example.com`;
-  const resetEvents = (user: User) => server.db.prisma.auditEvent.count({ where: { accountId: user.id, type: 'user.password_reset_requested' } });
+  const resetEvents = (user: User) =>
+    server.db.prisma.auditEvent.count({ where: { accountId: user.id, type: 'user.password_reset_requested' } });
 
   /** Waits until every mail asked for before now went out: a request for `witness` made now is mailed after them. */
   async function settle(ip: string, witness: User) {
@@ -72,7 +74,9 @@ describe.each(MODES)('password reset requests are rate limited (%s)', (mode) => 
 
   it('holds under a parallel burst: 12 requests for one address at once send 3 mails', async () => {
     const [user, witness] = [await createUser(server), await createUser(server)];
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => requestReset(`203.0.113.${30 + i}`, emailOf(user))));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => requestReset(`203.0.113.${30 + i}`, emailOf(user))),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
     await settle('203.0.113.29', witness);
     expect(mailsTo(emailOf(user))).toBe(3);

@@ -20,15 +20,40 @@ const passThrough = Object.fromEntries(
 describe('npm run bench', () => {
   it('runs end to end and prints the comparison, the rounds, memory and the goals; without Go, skips the Hydra peer and says why', async () => {
     const scratch = await mkdtemp(join(tmpdir(), 'tg-bench-smoke-'));
-    const result = await runEntry('bench/run.ts', [
-      '--chains', '2', '--rounds', '1', '--seconds', '1', '--warmup', '0', '--concurrency', '2',
-      '--browsers', '1', '--flow-seconds', '1', '--workers', '1,2',
-      // The TypeScript entry (what `npm start` runs): a test builds nothing into dist/ as a side effect.
-      '--tollgate-entry', 'src/main.ts',
-      '--peer', 'hydra',
-    ], { env: { ...passThrough, PATH: await pathWithoutGo(scratch), XDG_CACHE_HOME: join(scratch, 'empty-cache') }, timeoutMs: 260_000 })
-      .finally(() => rm(scratch, { recursive: true, force: true }));
-    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const result = await runEntry(
+      'bench/run.ts',
+      [
+        '--chains',
+        '2',
+        '--rounds',
+        '1',
+        '--seconds',
+        '1',
+        '--warmup',
+        '0',
+        '--concurrency',
+        '2',
+        '--browsers',
+        '1',
+        '--flow-seconds',
+        '1',
+        '--workers',
+        '1,2',
+        // The TypeScript entry (what `npm start` runs): a test builds nothing into dist/ as a side effect.
+        '--tollgate-entry',
+        'src/main.ts',
+        '--peer',
+        'hydra',
+      ],
+      {
+        env: { ...passThrough, PATH: await pathWithoutGo(scratch), XDG_CACHE_HOME: join(scratch, 'empty-cache') },
+        timeoutMs: 260_000,
+      },
+    ).finally(() => rm(scratch, { recursive: true, force: true }));
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({
+      code: 0,
+      stderr: '',
+    });
     const out = result.stdout;
     for (const operation of ['refresh', 'client_credentials', 'introspection']) {
       expect(out).toMatch(new RegExp(`^\\| ${operation} \\| bare \\| \\d+ \\|`, 'm'));
@@ -39,7 +64,9 @@ describe('npm run bench', () => {
     expect(out).toContain('Tollgate WORKERS 1, 2 (compared with bare: 1)');
     for (const operation of ['refresh', 'client_credentials', 'introspection']) {
       expect(out).toMatch(new RegExp(`^\\| ${operation} \\| 1 \\| \\d+ \\|.*\\| 0 \\| [\\d.]+ \\| 1\\.00 \\|$`, 'm'));
-      expect(out).toMatch(new RegExp(`^\\| ${operation} \\| 2 \\| \\d+ \\|.*\\| 0 \\| [\\d.]+ \\| \\d+\\.\\d\\d \\|$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(`^\\| ${operation} \\| 2 \\| \\d+ \\|.*\\| 0 \\| [\\d.]+ \\| \\d+\\.\\d\\d \\|$`, 'm'),
+      );
     }
     expect(out).toContain('Goals:');
     expect(out).toMatch(/^- met: zero errors \(Tollgate, every operation, code flows included\): 0$/m);

@@ -28,7 +28,9 @@ describe('metrics', () => {
 
   it('refuses a scrape without the token', async () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status,
+    ).toBe(401);
   });
 
   it('counts rotations, reuse detections, family revocations, requests and database round trips', async () => {
@@ -48,10 +50,14 @@ describe('metrics', () => {
     expect(delta('tollgate_refresh_outcomes_total', 'outcome="reuse_detected"')).toBe(1);
     expect(delta('tollgate_refresh_outcomes_total', 'outcome="invalid"')).toBe(1);
     expect(delta('tollgate_family_revocations_total', 'reason="reuse_detected"')).toBe(1);
-    expect(delta('tollgate_http_request_duration_seconds_count', 'route="token",method="POST",status="200"')).toBeGreaterThanOrEqual(4);
+    expect(
+      delta('tollgate_http_request_duration_seconds_count', 'route="token",method="POST",status="200"'),
+    ).toBeGreaterThanOrEqual(4);
     expect(delta('tollgate_http_request_duration_seconds_count', 'route="token",method="POST",status="400"')).toBe(2);
     expect(delta('tollgate_database_query_duration_seconds_count', 'outcome="ok"')).toBeGreaterThan(5);
-    expect(delta('tollgate_store_command_duration_seconds_count', 'command="setIfAbsent",outcome="ok"')).toBeGreaterThanOrEqual(2);
+    expect(
+      delta('tollgate_store_command_duration_seconds_count', 'command="setIfAbsent",outcome="ok"'),
+    ).toBeGreaterThanOrEqual(2);
     expect(after).toContain('tollgate_process_resident_memory_bytes');
   });
 
@@ -59,7 +65,9 @@ describe('metrics', () => {
     const before = await scrape();
     expect((await fetch(`${server.url}/admin/clients`)).status).toBe(401); // thrown by the admin guard
     const after = await scrape();
-    const delta = (labels: string) => sample(after, 'tollgate_http_request_duration_seconds_count', labels) - sample(before, 'tollgate_http_request_duration_seconds_count', labels);
+    const delta = (labels: string) =>
+      sample(after, 'tollgate_http_request_duration_seconds_count', labels) -
+      sample(before, 'tollgate_http_request_duration_seconds_count', labels);
     expect(delta('route="/admin/clients",method="GET",status="401"')).toBe(1);
     expect(delta('route="/admin/clients",method="GET",status="404"')).toBe(0);
     expect(after).toContain('tollgate_dependency_errors_total{dependency="database",reason="connection_refused"} 0');

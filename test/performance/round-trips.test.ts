@@ -43,7 +43,11 @@ describe('PostgreSQL round trips', () => {
     expect(seen.result.body.active).toBe(true);
     expect(seen.queries).toBe(1);
 
-    const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    const machine = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     await tokenRequest(server, machine, { grant_type: 'client_credentials' });
     const again = await count(() => tokenRequest(server, machine, { grant_type: 'client_credentials' }));
     expect(again.result.status).toBe(200);

@@ -41,10 +41,15 @@ function jsonDocuments(text: string): unknown[] {
   return docs;
 }
 
-function runBash(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBash(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
-      cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -80,13 +85,26 @@ describe('README: Protecting an API', () => {
     expect(docs).toHaveLength(7);
     const [described, allowed, token, verified, introspected, removed, refused] = docs;
     expect(described).toMatchObject({
-      identifier: 'https://orders.example.com', name: 'Orders API',
-      scopes: [{ name: 'orders:read', description: 'Read your orders' }, { name: 'orders:write', description: 'Place and cancel orders' }],
+      identifier: 'https://orders.example.com',
+      name: 'Orders API',
+      scopes: [
+        { name: 'orders:read', description: 'Read your orders' },
+        { name: 'orders:write', description: 'Place and cancel orders' },
+      ],
     });
-    expect(allowed).toEqual({ client_id: expect.any(String), resource: 'https://orders.example.com', scopes: ['orders:read'] });
+    expect(allowed).toEqual({
+      client_id: expect.any(String),
+      resource: 'https://orders.example.com',
+      scopes: ['orders:read'],
+    });
     expect(token).toEqual({ scope: 'orders:read', token_type: 'Bearer', expires_in: 900 });
     expect(verified).toEqual({ client_id: allowed!.client_id, scope: 'orders:read' });
-    expect(introspected).toEqual({ active: true, scope: 'orders:read', aud: 'https://orders.example.com', client_id: allowed!.client_id });
+    expect(introspected).toEqual({
+      active: true,
+      scope: 'orders:read',
+      aud: 'https://orders.example.com',
+      client_id: allowed!.client_id,
+    });
     expect(removed).toEqual({ client_id: allowed!.client_id, resource: 'https://orders.example.com', scopes: [] });
     expect(refused).toEqual({ error: 'invalid_target' });
   }, 180_000);

@@ -11,7 +11,9 @@ import { startServer, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
 const admin = async (sql: string) => {
-  const client = new pg.Client({ connectionString: process.env.TEST_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' });
+  const client = new pg.Client({
+    connectionString: process.env.TEST_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+  });
   await client.connect();
   try {
     await client.query(sql);
@@ -45,7 +47,11 @@ describe('PostgreSQL unavailable', () => {
   let dbName: string;
 
   beforeAll(async () => {
-    server = await startServer('external', { DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000', METRICS_TOKEN });
+    server = await startServer('external', {
+      DB_CONNECT_TIMEOUT_MS: '1000',
+      DB_STATEMENT_TIMEOUT_MS: '2000',
+      METRICS_TOKEN,
+    });
     dbName = new URL(server.config.databaseUrl!).pathname.slice(1);
     user = await createUser(server);
     client = await createTestClient(server);
@@ -63,17 +69,26 @@ describe('PostgreSQL unavailable', () => {
     const { result: down, ms } = await timed(() => refresh(server, client, tokens.refresh_token));
     if (down.status !== 503) console.log(server.logs.filter((l) => l.includes('"level":50')).join('\n'));
     expect(down.status).toBe(503);
-    expect(down.body).toEqual({ error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' });
+    expect(down.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'a backing service is unavailable, retry shortly',
+    });
     expect(ms).toBeLessThan(10_000); // bounded by the connect timeout, not hanging
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'unavailable', store: 'ok' } });
     // Telemetry sees the outage: the 503 under its own status, and refused connections under the database.
-    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(1);
-    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="/readyz"', 'status="503"')).toBe(1);
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(
+      1,
+    );
+    expect(
+      await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="/readyz"', 'status="503"'),
+    ).toBe(1);
     // At least the readiness probe's connection is refused. The refresh may instead meet a pooled connection whose
     // backend was just terminated (the pool had not yet noticed): that one counts as lost.
-    expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"', 'reason="connection_refused"')).toBeGreaterThanOrEqual(1);
+    expect(
+      await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"', 'reason="connection_refused"'),
+    ).toBeGreaterThanOrEqual(1);
     expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"')).toBeGreaterThanOrEqual(2);
     expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="store"')).toBe(0);
 
@@ -95,7 +110,11 @@ async function freePort(): Promise<number> {
 }
 
 function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       if (d.toString().includes('Ready to accept connections')) resolve(child);
@@ -112,7 +131,11 @@ describe('Redis unavailable', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    server = await startServer('external', { REDIS_URL: `redis://127.0.0.1:${port}`, STORE_COMMAND_TIMEOUT_MS: '500', METRICS_TOKEN });
+    server = await startServer('external', {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      STORE_COMMAND_TIMEOUT_MS: '500',
+      METRICS_TOKEN,
+    });
   });
   afterAll(async () => {
     await server?.stop().catch(() => {});
@@ -138,14 +161,21 @@ describe('Redis unavailable', () => {
       }),
     );
     expect(down.status).toBe(503);
-    expect(await down.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'a backing service is unavailable, retry shortly' });
+    expect(await down.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'a backing service is unavailable, retry shortly',
+    });
     expect(ms).toBeLessThan(10_000);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     const token = await refresh(server, client, tokens.refresh_token);
     expect(token.status).toBe(503);
     // Telemetry sees the outage: each 503 under status 503 (not 404), and the store's errors counted.
-    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="introspection"', 'status="503"')).toBe(1);
-    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(1);
+    expect(
+      await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="introspection"', 'status="503"'),
+    ).toBe(1);
+    expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'route="token"', 'status="503"')).toBe(
+      1,
+    );
     expect(await scrape(server, 'tollgate_http_request_duration_seconds_count', 'status="404"')).toBe(0);
     expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="store"')).toBeGreaterThanOrEqual(3);
     expect(await scrape(server, 'tollgate_dependency_errors_total', 'dependency="database"')).toBe(0);

@@ -4,7 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 
-import { createTestClient, createUser, introspect, obtainTokens, refresh, revoke, tokenRequest, type User } from '../support/oauth.js';
+import {
+  createTestClient,
+  createUser,
+  introspect,
+  obtainTokens,
+  refresh,
+  revoke,
+  tokenRequest,
+  type User,
+} from '../support/oauth.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { registerResourceServer } from '../../src/clients/resource-servers.js';
 import { setAllowance } from '../../src/clients/allowances.js';
@@ -30,13 +39,22 @@ describe('JWT access tokens for resource servers', () => {
   });
   afterAll(() => server?.stop());
 
-  const forApi = () => obtainTokens(server, app, user, { scope: 'openid offline_access read', extra: { resource: API } });
+  const forApi = () =>
+    obtainTokens(server, app, user, { scope: 'openid offline_access read', extra: { resource: API } });
 
   it('issues an at+jwt that a resource server verifies locally against the JWKS', async () => {
     const tokens = await forApi();
-    expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'ES256', kid: expect.any(String) });
+    expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({
+      typ: 'at+jwt',
+      alg: 'ES256',
+      kid: expect.any(String),
+    });
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
-    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.config.issuer, audience: API, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.config.issuer,
+      audience: API,
+      typ: 'at+jwt',
+    });
     expect(payload).toMatchObject({ sub: user.id, client_id: app.client_id, scope: 'read', jti: expect.any(String) });
     expect(payload.exp! - payload.iat!).toBe(server.config.accessTokenTtl);
     expect(tokens.scope).toBe('read');
@@ -52,8 +70,16 @@ describe('JWT access tokens for resource servers', () => {
     const seen = await introspect(server, api, access_token);
     expect(seen.status).toBe(200);
     expect(seen.body).toEqual({
-      active: true, sub: user.id, client_id: app.client_id, scope: 'read', aud: API, iss: server.config.issuer,
-      exp: expect.any(Number), iat: expect.any(Number), jti: expect.any(String), token_type: 'Bearer',
+      active: true,
+      sub: user.id,
+      client_id: app.client_id,
+      scope: 'read',
+      aud: API,
+      iss: server.config.issuer,
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+      jti: expect.any(String),
+      token_type: 'Bearer',
     });
     expect((await introspect(server, app, access_token)).body.active).toBe(true);
     expect((await introspect(server, stranger, access_token)).body).toEqual({ active: false });
@@ -70,7 +96,11 @@ describe('JWT access tokens for resource servers', () => {
     const next = await refresh(server, app, tokens.refresh_token);
     expect(next.status).toBe(200);
     expect(decodeProtectedHeader(next.body.access_token as string).typ).toBe('at+jwt');
-    expect((await introspect(server, api, next.body.access_token as string)).body).toMatchObject({ active: true, aud: API, scope: 'read' });
+    expect((await introspect(server, api, next.body.access_token as string)).body).toMatchObject({
+      active: true,
+      aud: API,
+      scope: 'read',
+    });
   });
 
   it('makes the family’s JWTs inactive when reuse is detected', async () => {
@@ -93,7 +123,10 @@ describe('JWT access tokens for resource servers', () => {
 
   it('makes every earlier token inactive after logout everywhere, JWT and opaque alike', async () => {
     const someone = await createUser(server);
-    const jwt = await obtainTokens(server, app, someone, { scope: 'openid offline_access read', extra: { resource: API } });
+    const jwt = await obtainTokens(server, app, someone, {
+      scope: 'openid offline_access read',
+      extra: { resource: API },
+    });
     const opaque = await obtainTokens(server, app, someone, { scope: 'openid offline_access' });
     await server.db.prisma.account.update({ where: { id: someone.id }, data: { notBefore: new Date() } });
     expect((await introspect(server, api, jwt.access_token)).body).toEqual({ active: false });
@@ -113,9 +146,16 @@ describe('JWT access tokens for resource servers', () => {
   });
 
   it('refuses an unknown resource with invalid_target', async () => {
-    const res = await tokenRequest(server, api, { grant_type: 'client_credentials', scope: 'admin', resource: 'https://unknown.example.com' });
+    const res = await tokenRequest(server, api, {
+      grant_type: 'client_credentials',
+      scope: 'admin',
+      resource: 'https://unknown.example.com',
+    });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_target', error_description: 'unknown resource server https://unknown.example.com' });
+    expect(res.body).toEqual({
+      error: 'invalid_target',
+      error_description: 'unknown resource server https://unknown.example.com',
+    });
   });
 
   it('answers a forged or foreign JWT with active false', async () => {

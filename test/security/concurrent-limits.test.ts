@@ -33,7 +33,11 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
     const action = new URL(parseForm(await start.res.text()).action!, server.url).toString();
     return async (username: string, password: string) => {
       const res = await browser.postForm(action, { username, password }, { headers: { 'x-forwarded-for': address } });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), text: res.status === 303 ? '' : await res.text() };
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        text: res.status === 303 ? '' : await res.text(),
+      };
     };
   }
 
@@ -89,12 +93,22 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
   });
 
   it('gives 60 parallel bad client authentications at most RATE_LIMIT_FAILURES 401s, and the rest 429', async () => {
-    const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    const machine = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     const wrong = { client_id: machine.client_id, client_secret: 'not-the-secret' };
     const paths = ['/token', '/token/introspection', '/token/revocation'];
-    const params: Record<string, string>[] = [{ grant_type: 'client_credentials' }, { token: 'x'.repeat(43) }, { token: 'x'.repeat(43) }];
+    const params: Record<string, string>[] = [
+      { grant_type: 'client_credentials' },
+      { token: 'x'.repeat(43) },
+      { token: 'x'.repeat(43) },
+    ];
     const guessing = { 'x-forwarded-for': '198.51.100.66' };
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => postAsClient(server, paths[i % 3]!, wrong, params[i % 3]!, guessing)));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => postAsClient(server, paths[i % 3]!, wrong, params[i % 3]!, guessing)),
+    );
     const unauthorized = results.filter((r) => r.status === 401);
     expect(unauthorized.length).toBeGreaterThanOrEqual(1);
     expect(unauthorized.length).toBeLessThanOrEqual(FAILURES);
@@ -106,15 +120,35 @@ describe.each(MODES)('limits under concurrency (%s storage)', (mode) => {
       expect(r.body).toEqual({ error: 'slow_down', error_description: expect.stringMatching(/too many requests/) });
     }
     // The right secret from the guessing address is refused too; from another address it works.
-    expect((await postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, guessing)).status).toBe(429);
-    expect((await postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, { 'x-forwarded-for': '203.0.113.80' })).status).toBe(200);
+    expect((await postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, guessing)).status).toBe(
+      429,
+    );
+    expect(
+      (
+        await postAsClient(
+          server,
+          '/token',
+          machine,
+          { grant_type: 'client_credentials' },
+          { 'x-forwarded-for': '203.0.113.80' },
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('lets legitimate parallel requests pass without spending the failure budget', async () => {
-    const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    const machine = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     const from = { 'x-forwarded-for': '203.0.113.90' };
     for (let round = 0; round < 3; round++) {
-      const ok = await Promise.all(Array.from({ length: 10 }, () => postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, from)));
+      const ok = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          postAsClient(server, '/token', machine, { grant_type: 'client_credentials' }, from),
+        ),
+      );
       expect(ok.map((r) => r.status)).toEqual(Array(10).fill(200));
     }
   });
@@ -133,10 +167,17 @@ describe.each(MODES)('bounded password hashing (%s storage)', (mode) => {
     const browser = new Browser(server.url);
     const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
     const action = new URL(parseForm(await start.res.text()).action!, server.url).toString();
-    const results = await Promise.all(Array.from({ length: 30 }, async () => {
-      const res = await browser.postForm(action, { username: user.username, password: 'wrong-password' });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), type: res.headers.get('content-type'), text: await res.text() };
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const res = await browser.postForm(action, { username: user.username, password: 'wrong-password' });
+        return {
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          type: res.headers.get('content-type'),
+          text: await res.text(),
+        };
+      }),
+    );
     const busy = results.filter((r) => r.status === 503);
     expect(busy.length).toBeGreaterThanOrEqual(1);
     // The two that take the hashing slots are always checked; more only if a slot frees while the burst still arrives.

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 import { Browser, parseForm, pkce } from '../support/browser.js';
-import { authorize, createTestClient, createUser, exchangeCode, introspect, refresh, type User } from '../support/oauth.js';
+import {
+  authorize,
+  createTestClient,
+  createUser,
+  exchangeCode,
+  introspect,
+  refresh,
+  type User,
+} from '../support/oauth.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 interface ProofKey {
@@ -41,7 +49,13 @@ describe('DPoP-bound refresh tokens for public clients', () => {
     const tokens = await fetch(`${server.url}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proof(key, htu) },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://spa.example.com/cb', client_id: spa.client_id }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: 'https://spa.example.com/cb',
+        client_id: spa.client_id,
+      }),
     }).then((r) => r.json() as Promise<Record<string, string>>);
     expect(tokens.token_type).toBe('DPoP');
 
@@ -68,7 +82,13 @@ describe('DPoP-bound refresh tokens for public clients', () => {
       return fetch(`${server.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: once },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://spa.example.com/cb', client_id: spa.client_id }),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          redirect_uri: 'https://spa.example.com/cb',
+          client_id: spa.client_id,
+        }),
       });
     };
     expect((await send()).status).toBe(200);
@@ -78,11 +98,21 @@ describe('DPoP-bound refresh tokens for public clients', () => {
 
     const racing = await proof(key, `${server.config.issuer}/token`);
     const codes = await Promise.all([1, 2, 3, 4, 5, 6].map(() => authorize(server, spa, user)));
-    const statuses = await Promise.all(codes.map(({ code, verifier }) => fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: racing },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://spa.example.com/cb', client_id: spa.client_id }),
-    }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      codes.map(({ code, verifier }) =>
+        fetch(`${server.url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: racing },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            code_verifier: verifier,
+            redirect_uri: 'https://spa.example.com/cb',
+            client_id: spa.client_id,
+          }),
+        }).then((r) => r.status),
+      ),
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
   });
 });
@@ -114,8 +144,14 @@ describe('pushed authorization requests', () => {
         authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
       },
       body: new URLSearchParams({
-        client_id: client.client_id, response_type: 'code', redirect_uri: client.redirect_uris[0]!, scope: 'openid offline_access', prompt: 'consent',
-        code_challenge: challenge, code_challenge_method: 'S256', state: 'par-state',
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: client.redirect_uris[0]!,
+        scope: 'openid offline_access',
+        prompt: 'consent',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 'par-state',
       }),
     });
     expect(pushed.status).toBe(201);
@@ -123,10 +159,14 @@ describe('pushed authorization requests', () => {
     expect(request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:/);
 
     const browser = new Browser(server.url);
-    let { res, url } = await browser.follow(await browser.get(`${server.url}/auth?${new URLSearchParams({ client_id: client.client_id, request_uri })}`));
+    let { res, url } = await browser.follow(
+      await browser.get(`${server.url}/auth?${new URLSearchParams({ client_id: client.client_id, request_uri })}`),
+    );
     for (let step = 0; step < 3 && res.status === 200; step++) {
       const form = parseForm(await res.text());
-      const fields: Record<string, string> = form.inputs.includes('password') ? { username: user.username, password: user.password } : { decision: 'allow' };
+      const fields: Record<string, string> = form.inputs.includes('password')
+        ? { username: user.username, password: user.password }
+        : { decision: 'allow' };
       ({ res, url } = await browser.follow(await browser.postForm(new URL(form.action!, url).toString(), fields)));
     }
     const code = new URL(url).searchParams.get('code')!;

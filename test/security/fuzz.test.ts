@@ -23,10 +23,36 @@ describe('fuzzing hostile requests', () => {
   const text = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.string({ unit: 'binary', maxLength: 200 }),
-    fc.constantFrom('%', '%E0%A4%A', '%ZZ', '%00', '\u0000', '\uD800', '../../etc/passwd', '<script>alert(1)</script>', 'a'.repeat(5000)),
+    fc.constantFrom(
+      '%',
+      '%E0%A4%A',
+      '%ZZ',
+      '%00',
+      '\u0000',
+      '\uD800',
+      '../../etc/passwd',
+      '<script>alert(1)</script>',
+      'a'.repeat(5000),
+    ),
   );
   const param = fc.tuple(
-    fc.constantFrom('grant_type', 'refresh_token', 'code', 'code_verifier', 'redirect_uri', 'client_id', 'client_secret', 'token', 'token_type_hint', 'scope', 'resource', 'username', 'password', 'decision', 'x'),
+    fc.constantFrom(
+      'grant_type',
+      'refresh_token',
+      'code',
+      'code_verifier',
+      'redirect_uri',
+      'client_id',
+      'client_secret',
+      'token',
+      'token_type_hint',
+      'scope',
+      'resource',
+      'username',
+      'password',
+      'decision',
+      'x',
+    ),
     text,
   );
   const form = fc.array(param, { maxLength: 8 }).map((pairs) => pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&'));
@@ -38,8 +64,13 @@ describe('fuzzing hostile requests', () => {
     fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
   );
   const contentType = fc.constantFrom(
-    'application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x',
-    'application/x-www-form-urlencoded; charset=latin1', 'garbage', undefined,
+    'application/x-www-form-urlencoded',
+    'application/json',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    'application/x-www-form-urlencoded; charset=latin1',
+    'garbage',
+    undefined,
   );
   const authorization = fc.oneof(
     fc.constant(undefined),
@@ -52,26 +83,39 @@ describe('fuzzing hostile requests', () => {
     fc.constantFrom(...OAUTH_PATHS),
     text.map((t) => `/interaction/${enc(t).slice(0, 200)}`),
     text.map((t) => `/interaction/${enc(t).slice(0, 200)}/login`),
-    fc.constantFrom('/interaction/%2e%2e/%2e%2e/login', '/token/../token', '/token%00', '/auth?response_type=code&client_id=%00'),
+    fc.constantFrom(
+      '/interaction/%2e%2e/%2e%2e/login',
+      '/token/../token',
+      '/token%00',
+      '/auth?response_type=code&client_id=%00',
+    ),
   );
 
   it('never answers 5xx, and OAuth errors are JSON', async () => {
     await fc.assert(
-      fc.asyncProperty(path, fc.constantFrom('POST', 'GET', 'PUT', 'DELETE'), contentType, rawBody, authorization, async (p, method, type, body, auth) => {
-        const headers: Record<string, string> = { accept: 'application/json' };
-        if (type) headers['content-type'] = type;
-        if (auth === 'valid') headers.authorization = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
-        else if (auth) headers.authorization = auth;
-        const res = await fetch(`${server.url}${p}`, { method, headers, body: method === 'GET' ? undefined : body });
-        const payload = await res.text();
-        expect({ status: res.status, p, method }).toEqual({ status: expect.any(Number), p, method });
-        expect(res.status).toBeLessThan(500);
-        if (OAUTH_PATHS.includes(p) && method === 'POST' && res.status >= 400) {
-          const json = JSON.parse(payload) as Record<string, unknown>;
-          expect(typeof json.error).toBe('string');
-          expect(typeof json.error_description).toBe('string');
-        }
-      }),
+      fc.asyncProperty(
+        path,
+        fc.constantFrom('POST', 'GET', 'PUT', 'DELETE'),
+        contentType,
+        rawBody,
+        authorization,
+        async (p, method, type, body, auth) => {
+          const headers: Record<string, string> = { accept: 'application/json' };
+          if (type) headers['content-type'] = type;
+          if (auth === 'valid')
+            headers.authorization = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+          else if (auth) headers.authorization = auth;
+          const res = await fetch(`${server.url}${p}`, { method, headers, body: method === 'GET' ? undefined : body });
+          const payload = await res.text();
+          expect({ status: res.status, p, method }).toEqual({ status: expect.any(Number), p, method });
+          expect(res.status).toBeLessThan(500);
+          if (OAUTH_PATHS.includes(p) && method === 'POST' && res.status >= 400) {
+            const json = JSON.parse(payload) as Record<string, unknown>;
+            expect(typeof json.error).toBe('string');
+            expect(typeof json.error_description).toBe('string');
+          }
+        },
+      ),
       // A fixed seed keeps CI deterministic; FUZZ_SEED explores further (any failure prints its seed and path).
       { numRuns: 250, interruptAfterTimeLimit: 60_000, seed: Number(process.env.FUZZ_SEED ?? 20261127) },
     );

@@ -3,17 +3,32 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { listRedisKeys, redisUrl } from '../support/postgres.js';
-import { authorize, createTestClient, createUser, exchangeCode, refresh, tokenRequest, introspect } from '../support/oauth.js';
+import {
+  authorize,
+  createTestClient,
+  createUser,
+  exchangeCode,
+  refresh,
+  tokenRequest,
+  introspect,
+} from '../support/oauth.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import { Redis } from 'ioredis';
 
 /** Every row of every table, as JSON text. */
 async function dumpDatabase(server: TestServer): Promise<string> {
-  const tables = await server.db.sql.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
-  const parts = await Promise.all(
-    tables.map(({ tablename }) => server.db.sql.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM "${tablename}" t`)),
+  const tables = await server.db.sql.query<{ tablename: string }>(
+    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
   );
-  return parts.flat().map((r) => r.row).join('\n');
+  const parts = await Promise.all(
+    tables.map(({ tablename }) =>
+      server.db.sql.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM "${tablename}" t`),
+    ),
+  );
+  return parts
+    .flat()
+    .map((r) => r.row)
+    .join('\n');
 }
 
 /** Every key and value under the server's Redis prefix. */
@@ -25,7 +40,8 @@ async function dumpRedis(server: TestServer): Promise<string> {
     const out: string[] = [];
     for (const key of keys) {
       const type = await redis.type(key);
-      const value = type === 'set' ? (await redis.smembers(key)).join(' ') : type === 'string' ? await redis.get(key) : type;
+      const value =
+        type === 'set' ? (await redis.smembers(key)).join(' ') : type === 'string' ? await redis.get(key) : type;
       out.push(`${key} ${value}`);
     }
     return out.join('\n');
@@ -42,11 +58,16 @@ describe.each(MODES)('hashed storage (%s storage)', (mode) => {
     server = await startServer(mode);
     const user = await createUser(server);
     const client = await createTestClient(server);
-    const machine = await createTestClient(server, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    const machine = await createTestClient(server, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     const { code, verifier, browser } = await authorize(server, client, user);
     const tokens = (await exchangeCode(server, client, code, verifier)).body;
     const rotated = (await refresh(server, client, tokens.refresh_token as string)).body;
-    const machineToken = (await tokenRequest(server, machine, { grant_type: 'client_credentials', scope: 'admin' })).body;
+    const machineToken = (await tokenRequest(server, machine, { grant_type: 'client_credentials', scope: 'admin' }))
+      .body;
     await introspect(server, client, rotated.access_token as string);
     Object.assign(secrets, {
       password: user.password,
@@ -68,18 +89,22 @@ describe.each(MODES)('hashed storage (%s storage)', (mode) => {
   it('keeps no raw token, code, secret or password in the database', async () => {
     const dump = await dumpDatabase(server);
     expect(dump).toContain('"payload"'); // the dump is real: it holds the stored grants and tokens
-    for (const [name, value] of Object.entries(secrets)) expect({ name, found: dump.includes(value) }).toEqual({ name, found: false });
+    for (const [name, value] of Object.entries(secrets))
+      expect({ name, found: dump.includes(value) }).toEqual({ name, found: false });
   });
 
-  if (mode === 'external') it('keeps no raw token, code or session id in Redis', async () => {
-    const dump = await dumpRedis(server);
-    expect(dump).toContain(':oidc:AccessToken:'); // the dump is real: it holds the short-lived artifacts
-    for (const [name, value] of Object.entries(secrets)) expect({ name, found: dump.includes(value) }).toEqual({ name, found: false });
-  });
+  if (mode === 'external')
+    it('keeps no raw token, code or session id in Redis', async () => {
+      const dump = await dumpRedis(server);
+      expect(dump).toContain(':oidc:AccessToken:'); // the dump is real: it holds the short-lived artifacts
+      for (const [name, value] of Object.entries(secrets))
+        expect({ name, found: dump.includes(value) }).toEqual({ name, found: false });
+    });
 
   it('writes none of them to the log', async () => {
     const log = server.logs.join('');
     expect(log).toContain('"msg":"request"'); // the log is real: requests were logged
-    for (const [name, value] of Object.entries(secrets)) expect({ name, found: log.includes(value) }).toEqual({ name, found: false });
+    for (const [name, value] of Object.entries(secrets))
+      expect({ name, found: log.includes(value) }).toEqual({ name, found: false });
   });
 });

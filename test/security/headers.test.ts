@@ -53,15 +53,22 @@ describe('headers and cookies', () => {
       fetch(`${server.url}/token`, {
         method: 'POST',
         headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: spa.client_id }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'x'.repeat(43),
+          client_id: spa.client_id,
+        }),
       });
-    expect((await post('https://spa.example.com')).headers.get('access-control-allow-origin')).toBe('https://spa.example.com');
+    expect((await post('https://spa.example.com')).headers.get('access-control-allow-origin')).toBe(
+      'https://spa.example.com',
+    );
     expect((await post('https://evil.example.com')).headers.get('access-control-allow-origin')).toBeNull();
     const confidential = await createTestClient(server, { redirectUris: ['https://web.example.com/cb'] });
     const res = await fetch(`${server.url}/token`, {
       method: 'POST',
       headers: {
-        origin: 'https://web.example.com', 'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://web.example.com',
+        'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`,
       },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) }),
@@ -80,7 +87,10 @@ describe('https issuer', () => {
   it('sends HSTS and Secure cookies behind a TLS-terminating proxy', async () => {
     const client = await createTestClient(server);
     const url = authorizationUrl(server, client, pkce().challenge).replace(server.url, '');
-    const res = await fetch(`${server.url}${url}`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'auth.example.com' }, redirect: 'manual' });
+    const res = await fetch(`${server.url}${url}`, {
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'auth.example.com' },
+      redirect: 'manual',
+    });
     expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
     const cookies = res.headers.getSetCookie();
     expect(cookies.length).toBeGreaterThan(0);

@@ -39,7 +39,9 @@ describe.each(MODES)('logout everywhere and DPoP on the grace path (%s storage)'
 
   it('refuses at /me an access token issued without a refresh token, once its account is logged out everywhere', async () => {
     const client = await createTestClient(server);
-    const { access_token: familyless, refresh_token: none } = await obtainTokens(server, client, user, { scope: 'openid profile' });
+    const { access_token: familyless, refresh_token: none } = await obtainTokens(server, client, user, {
+      scope: 'openid profile',
+    });
     expect(none).toBeUndefined(); // no offline_access: no refresh token, no family
     const before = await userinfo(server, familyless);
     expect(before.status).toBe(200);
@@ -67,7 +69,13 @@ describe.each(MODES)('logout everywhere and DPoP on the grace path (%s storage)'
       const tokens = (await fetch(`${server.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proof(key, htu) },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://spa.example.com/cb', client_id: spa.client_id }),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          redirect_uri: 'https://spa.example.com/cb',
+          client_id: spa.client_id,
+        }),
       }).then((r) => r.json())) as Record<string, string>;
       expect(tokens.token_type).toBe('DPoP');
       return tokens.refresh_token!;

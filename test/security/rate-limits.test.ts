@@ -26,13 +26,24 @@ describe('token endpoint limits across two instances', () => {
   });
 
   it('stops guessing (failures per IP) while legitimate volume passes', async () => {
-    [a, b] = await pair({ RATE_LIMIT_FAILURES: '5', RATE_LIMIT_REQUESTS_PER_MINUTE: '500', RATE_LIMIT_CLIENT_REQUESTS_PER_MINUTE: '500' });
-    const machine = await createTestClient(a, { grantTypes: ['client_credentials'], redirectUris: [], scopes: 'admin' });
+    [a, b] = await pair({
+      RATE_LIMIT_FAILURES: '5',
+      RATE_LIMIT_REQUESTS_PER_MINUTE: '500',
+      RATE_LIMIT_CLIENT_REQUESTS_PER_MINUTE: '500',
+    });
+    const machine = await createTestClient(a, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: 'admin',
+    });
     for (let i = 0; i < 40; i++) {
-      expect((await tokenRequest(i % 2 ? b : a, machine, { grant_type: 'client_credentials', scope: 'admin' })).status).toBe(200);
+      expect(
+        (await tokenRequest(i % 2 ? b : a, machine, { grant_type: 'client_credentials', scope: 'admin' })).status,
+      ).toBe(200);
     }
     const guess = { client_id: machine.client_id, client_secret: 'guess' };
-    for (let i = 0; i < 5; i++) expect((await tokenRequest(i % 2 ? b : a, guess, { grant_type: 'client_credentials' })).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await tokenRequest(i % 2 ? b : a, guess, { grant_type: 'client_credentials' })).status).toBe(401);
     expectLimited(await tokenRequest(a, guess, { grant_type: 'client_credentials' }));
     expectLimited(await tokenRequest(b, machine, { grant_type: 'client_credentials', scope: 'admin' }));
     expectLimited(await tokenRequest(b, machine, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) }));
@@ -55,13 +66,24 @@ describe('volume limits across two instances', () => {
   });
 
   it('limits each authenticated client, then the address', async () => {
-    for (let i = 0; i < 10; i++) expect((await tokenRequest(i % 2 ? b : a, one, { grant_type: 'client_credentials' })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await tokenRequest(i % 2 ? b : a, one, { grant_type: 'client_credentials' })).status).toBe(200);
     expectLimited(await tokenRequest(a, one, { grant_type: 'client_credentials' }));
     // Another client is not held back by the first one's budget...
-    for (let i = 0; i < 10; i++) expect((await tokenRequest(i % 2 ? a : b, two, { grant_type: 'client_credentials' })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await tokenRequest(i % 2 ? a : b, two, { grant_type: 'client_credentials' })).status).toBe(200);
     // ...and naming a limited client without its secret does not spend anyone's budget but the address's.
     const rest: number[] = [];
-    for (let i = 0; i < 12; i++) rest.push((await tokenRequest(i % 2 ? a : b, { client_id: 'nobody', client_secret: 'x' }, { grant_type: 'client_credentials' })).status);
+    for (let i = 0; i < 12; i++)
+      rest.push(
+        (
+          await tokenRequest(
+            i % 2 ? a : b,
+            { client_id: 'nobody', client_secret: 'x' },
+            { grant_type: 'client_credentials' },
+          )
+        ).status,
+      );
     expect(rest.includes(429)).toBe(true); // 30 per minute per address across both instances
   });
 });
@@ -94,7 +116,10 @@ describe('login limits across two instances', () => {
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await blocked.text()).toMatch(/Too many failed sign-in attempts\. Try again in \d+ seconds\./);
     const other = await loginPage(a);
-    const ok = await other.browser.postForm(other.action, { username: bystander.username, password: bystander.password });
+    const ok = await other.browser.postForm(other.action, {
+      username: bystander.username,
+      password: bystander.password,
+    });
     expect(ok.status).toBe(303);
   });
 });
@@ -116,7 +141,11 @@ describe('login limit per address across two instances', () => {
       const start = await browser.follow(await browser.get(authorizationUrl(server, client, pkce().challenge)));
       return browser.postForm(parseForm(await start.res.text()).action!, { username, password });
     };
-    for (const [server, name] of [[a, 'guess-1'], [b, 'guess-2'], [a, 'guess-3']] as const) {
+    for (const [server, name] of [
+      [a, 'guess-1'],
+      [b, 'guess-2'],
+      [a, 'guess-3'],
+    ] as const) {
       expect((await attempt(server, name, 'wrong')).status).toBe(200);
     }
     const blocked = await attempt(b, user.username, user.password);
@@ -131,7 +160,10 @@ describe('RATE_LIMIT_ENABLED=false', () => {
   it('never answers 429', async () => {
     server = await startServer('external', { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_FAILURES: '1' });
     for (let i = 0; i < 10; i++) {
-      expect((await tokenRequest(server, { client_id: 'x', client_secret: 'y' }, { grant_type: 'client_credentials' })).status).toBe(401);
+      expect(
+        (await tokenRequest(server, { client_id: 'x', client_secret: 'y' }, { grant_type: 'client_credentials' }))
+          .status,
+      ).toBe(401);
     }
   });
 });

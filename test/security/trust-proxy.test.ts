@@ -16,7 +16,12 @@ async function familyIpWith(server: TestServer, forwardedFor: string) {
       'x-forwarded-for': forwardedFor,
       authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
     },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: client.redirect_uris[0]! }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: client.redirect_uris[0]!,
+    }),
   });
   const tokens = (await res.json()) as { refresh_token: string };
   return (await familyOf(server, tokens.refresh_token)).ip;

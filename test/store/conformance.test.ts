@@ -266,9 +266,11 @@ function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Pro
 
       it('across several windows at once, under a race, no window grants more than its max', async () => {
         const [pair, address] = [key('reserve-pair'), key('reserve-address')];
-        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.reserve(
-          i % 2 ? [window(pair, 3), window(address, 10)] : [window(address, 10)],
-        )));
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            store.reserve(i % 2 ? [window(pair, 3), window(address, 10)] : [window(address, 10)]),
+          ),
+        );
         const allowed = results.map((r, i) => ({ allowed: r.allowed, pair: i % 2 === 1 }));
         expect(allowed.filter((r) => r.allowed && r.pair).length).toBeLessThanOrEqual(3);
         expect(allowed.filter((r) => r.allowed)).toHaveLength(10);
@@ -326,7 +328,7 @@ function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Pro
         return check();
       };
 
-      it('delivers to the channel\'s subscribers only, while subscribed; a subscription is live from the start', async () => {
+      it("delivers to the channel's subscribers only, while subscribed; a subscription is live from the start", async () => {
         const channel = key('channel');
         const heard: string[] = [];
         const other: string[] = [];
@@ -385,7 +387,9 @@ describe('Redis store publish / subscribe across instances', () => {
 
   it('reaches every store on the same prefix and none on another', async () => {
     const shared = uniquePrefix();
-    const [a, b, stranger] = await Promise.all([shared, shared, uniquePrefix()].map((p) => createRedisStore({ url: redisUrl(), prefix: p })));
+    const [a, b, stranger] = await Promise.all(
+      [shared, shared, uniquePrefix()].map((p) => createRedisStore({ url: redisUrl(), prefix: p })),
+    );
     try {
       const heard = { b: [] as string[], stranger: [] as string[] };
       await b!.subscribe('news', (m) => heard.b.push(m));

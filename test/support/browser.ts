@@ -36,7 +36,9 @@ export class Browser {
       const name = pair!.slice(0, eq);
       const value = pair!.slice(eq + 1);
       const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      const expired = attrs.some((a) => /^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()) || attrs.some((a) => /^max-age=0$/i.test(a));
+      const expired =
+        attrs.some((a) => /^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()) ||
+        attrs.some((a) => /^max-age=0$/i.test(a));
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, { value, path });
     }
@@ -50,7 +52,8 @@ export class Browser {
     if (!headers.has('accept')) headers.set('accept', 'text/html');
     const res = await fetch(target, { ...init, headers, redirect: 'manual' });
     this.#remember(res);
-    if (/^text\/html/.test(res.headers.get('content-type') ?? '')) this.#rememberForms(target, await res.clone().text());
+    if (/^text\/html/.test(res.headers.get('content-type') ?? ''))
+      this.#rememberForms(target, await res.clone().text());
     return res;
   }
 
@@ -94,7 +97,8 @@ export function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-const attribute = (tag: string, name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1]?.replace(/&amp;/g, '&');
+const attribute = (tag: string, name: string) =>
+  new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1]?.replace(/&amp;/g, '&');
 
 /** The hidden inputs (name → value) in a piece of HTML. */
 export function hiddenInputs(html: string): Record<string, string> {
@@ -110,6 +114,9 @@ export function hiddenInputs(html: string): Record<string, string> {
 export function parseForm(page: string) {
   const action = /<form[^>]*action="([^"]*)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
   const method = /<form[^>]*method="([^"]*)"/.exec(page)?.[1];
-  const inputs = [...page.matchAll(/<input\b[^>]*>/g)].filter(([tag]) => attribute(tag, 'type') !== 'hidden').map(([tag]) => attribute(tag, 'name')).filter(Boolean);
+  const inputs = [...page.matchAll(/<input\b[^>]*>/g)]
+    .filter(([tag]) => attribute(tag, 'type') !== 'hidden')
+    .map(([tag]) => attribute(tag, 'name'))
+    .filter(Boolean);
   return { action, method, inputs };
 }

@@ -27,7 +27,12 @@ export interface Chromium {
 /** Launches chromium on a fresh --user-data-dir (removed again by close()). */
 export async function launchChromium(): Promise<Chromium> {
   const profile = await mkdtemp(join(tmpdir(), 'tg-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: ARGS, timeout: 20_000 });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ARGS,
+    timeout: 20_000,
+  });
   return {
     context,
     async close() {

@@ -23,7 +23,13 @@ export async function familyOf(server: TestServer, refreshToken: string): Promis
 }
 
 export async function tokensOf(server: TestServer, familyId: string) {
-  return server.db.sql.query<{ id: string; parent_id: string | null; generation: number; consumed_at: Date | null; has_payload: boolean }>(
+  return server.db.sql.query<{
+    id: string;
+    parent_id: string | null;
+    generation: number;
+    consumed_at: Date | null;
+    has_payload: boolean;
+  }>(
     'SELECT id, parent_id, generation, consumed_at, payload IS NOT NULL AS has_payload FROM refresh_tokens WHERE family_id = $1 ORDER BY generation',
     [familyId],
   );

@@ -22,7 +22,10 @@ if (dir) {
       port.postMessage(resolved.url);
       return resolved;
     }`;
-  register(`data:text/javascript,${encodeURIComponent(hooks)}`, import.meta.url, { data: { port: port2 }, transferList: [port2] });
+  register(`data:text/javascript,${encodeURIComponent(hooks)}`, import.meta.url, {
+    data: { port: port2 },
+    transferList: [port2],
+  });
   const require = createRequire(import.meta.url);
   process.on('exit', () => {
     const modules = [...seen, ...Object.keys(require.cache)];

@@ -18,7 +18,10 @@ export interface User {
   password: string;
 }
 
-export async function createUser(server: TestServer, username = `user${randomBytes(4).toString('hex')}`): Promise<User> {
+export async function createUser(
+  server: TestServer,
+  username = `user${randomBytes(4).toString('hex')}`,
+): Promise<User> {
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const account = await createAccount(server.db.prisma, { username, password, email: `${username}@example.com` });
   return { id: account.id, username, password };
@@ -54,7 +57,9 @@ export async function postAsClient(
   headers: Record<string, string> = {},
 ): Promise<JsonResponse> {
   const auth: Record<string, string> = client.client_secret
-    ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}` }
+    ? {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`,
+      }
     : {};
   const body = new URLSearchParams(client.client_secret ? params : { client_id: client.client_id, ...params });
   const res = await fetch(`${server.url}${path}`, {
@@ -65,11 +70,19 @@ export async function postAsClient(
   return asJson(res);
 }
 
-export const tokenRequest = (server: Reachable, client: Pick<ClientView, 'client_id' | 'client_secret'>, params: Record<string, string>, headers?: Record<string, string>) =>
-  postAsClient(server, '/token', client, params, headers);
+export const tokenRequest = (
+  server: Reachable,
+  client: Pick<ClientView, 'client_id' | 'client_secret'>,
+  params: Record<string, string>,
+  headers?: Record<string, string>,
+) => postAsClient(server, '/token', client, params, headers);
 
-export const refresh = (server: Reachable, client: ClientView, refreshToken: string, headers?: Record<string, string>) =>
-  tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: refreshToken }, headers);
+export const refresh = (
+  server: Reachable,
+  client: ClientView,
+  refreshToken: string,
+  headers?: Record<string, string>,
+) => tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: refreshToken }, headers);
 
 export const introspect = (server: Reachable, client: Pick<ClientView, 'client_id' | 'client_secret'>, token: string) =>
   postAsClient(server, '/token/introspection', client, { token });
@@ -94,7 +107,12 @@ export interface Authorized {
 }
 
 /** The authorization request's URL (with PKCE S256 unless overridden in `extra`). */
-export function authorizationUrl(server: Reachable, client: ClientView, challenge: string, opts: AuthorizeOptions = {}) {
+export function authorizationUrl(
+  server: Reachable,
+  client: ClientView,
+  challenge: string,
+  opts: AuthorizeOptions = {},
+) {
   const params = new URLSearchParams({
     client_id: client.client_id,
     response_type: 'code',
@@ -110,7 +128,12 @@ export function authorizationUrl(server: Reachable, client: ClientView, challeng
 }
 
 /** Walks the whole browser flow: authorization request → login page → consent page → redirect with a code. */
-export async function authorize(server: Reachable, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Authorized> {
+export async function authorize(
+  server: Reachable,
+  client: ClientView,
+  user: User,
+  opts: AuthorizeOptions = {},
+): Promise<Authorized> {
   const browser = opts.browser ?? new Browser(server.url);
   const { verifier, challenge } = pkce();
   let { res, url } = await browser.follow(await browser.get(authorizationUrl(server, client, challenge, opts)));
@@ -148,7 +171,12 @@ export const exchangeCode = (server: Reachable, client: ClientView, code: string
   });
 
 /** A full flow ending in tokens; fails loudly when any step does. */
-export async function obtainTokens(server: Reachable, client: ClientView, user: User, opts: AuthorizeOptions = {}): Promise<Tokens> {
+export async function obtainTokens(
+  server: Reachable,
+  client: ClientView,
+  user: User,
+  opts: AuthorizeOptions = {},
+): Promise<Tokens> {
   const { code, verifier } = await authorize(server, client, user, opts);
   const res = await exchangeCode(server, client, code, verifier);
   if (res.status !== 200) throw new Error(`code exchange failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -84,7 +84,11 @@ function parseJson(text: string): unknown {
 }
 
 /** Runs `tsx <entry> ...args` to completion and collects its output. */
-export async function runEntry(entry: string, args: string[], { env = {}, stdin, timeoutMs = 60_000 }: RunOptions = {}): Promise<RunResult> {
+export async function runEntry(
+  entry: string,
+  args: string[],
+  { env = {}, stdin, timeoutMs = 60_000 }: RunOptions = {},
+): Promise<RunResult> {
   const { child, exited } = spawnTsx(entry, args, env);
   let stdout = '';
   let stderr = '';
@@ -100,8 +104,13 @@ export async function runEntry(entry: string, args: string[], { env = {}, stdin,
   }, timeoutMs);
   const exit = await exited.finally(() => clearTimeout(timer));
   // 'exit' can fire before the pipes are drained; wait for them to close.
-  await Promise.all([child.stdout, child.stderr].map((s) => (s!.closed ? undefined : new Promise((r) => s!.once('close', r)))));
-  if (timedOut) throw new Error(`tsx ${entry} ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
+  await Promise.all(
+    [child.stdout, child.stderr].map((s) => (s!.closed ? undefined : new Promise((r) => s!.once('close', r)))),
+  );
+  if (timedOut)
+    throw new Error(
+      `tsx ${entry} ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+    );
   return { ...exit, stdout, stderr, json: parseJson(stdout) };
 }
 
@@ -138,7 +147,10 @@ export interface ServerProcess {
  * http://localhost:$PORT, so PORT=0 would give a wrong issuer). Resolves once the "tollgate listening" log line
  * appears; rejects (after killing the child) with its stderr when it exits first or takes longer than `timeoutMs`.
  */
-export async function startServerProcess(env: Env = {}, { timeoutMs = 30_000, npmScript }: { timeoutMs?: number; npmScript?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Env = {},
+  { timeoutMs = 30_000, npmScript }: { timeoutMs?: number; npmScript?: string } = {},
+): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   // npmScript: `npm run <script>` itself is the process started (and signalled), as an operator or a process
   // manager would run it; npm relays the signal to the script.

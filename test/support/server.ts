@@ -54,7 +54,14 @@ export async function createStorage(mode: Mode): Promise<Storage> {
 }
 
 async function bootOn(storage: Storage, overrides: Record<string, string>): Promise<TestServer> {
-  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_ENABLED: 'false', ...storage.env, ...overrides };
+  const env = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_ENABLED: 'false',
+    ...storage.env,
+    ...overrides,
+  };
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

@@ -10,7 +10,10 @@ export async function pathWithoutGo(scratch: string): Promise<string> {
   const links = join(scratch, 'without-go-bin');
   await mkdir(links, { recursive: true });
   const nice = dirs.map((dir) => join(dir, 'nice')).find((file) => existsSync(file));
-  for (const [name, target] of [['node', process.execPath], ['nice', nice]] as const) {
+  for (const [name, target] of [
+    ['node', process.execPath],
+    ['nice', nice],
+  ] as const) {
     if (target && !existsSync(join(links, name))) await symlink(target, join(links, name));
   }
   return [links, ...dirs.filter((dir) => !existsSync(join(dir, 'go')))].join(delimiter);

@@ -7,11 +7,15 @@ describe('limiter', () => {
   it('never runs more than its maximum at once, and runs every task', async () => {
     const limiter = createConcurrencyLimit(2);
     let peak = 0;
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => limiter.run(async () => {
-      peak = Math.max(peak, limiter.running);
-      await new Promise((r) => setTimeout(r, 5));
-      return i;
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        limiter.run(async () => {
+          peak = Math.max(peak, limiter.running);
+          await new Promise((r) => setTimeout(r, 5));
+          return i;
+        }),
+      ),
+    );
     expect(peak).toBe(2);
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(limiter.running).toBe(0);
@@ -19,7 +23,11 @@ describe('limiter', () => {
 
   it('frees its slot when a task fails', async () => {
     const limiter = createConcurrencyLimit(1);
-    await expect(limiter.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      limiter.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await limiter.run(async () => 'next')).toBe('next');
   });
 });
@@ -28,7 +36,9 @@ describe('passwords', () => {
   it('verifies argon2id hashes, under the limiter, many at once', async () => {
     const stored = await hashPassword('correct horse battery staple');
     expect(stored).toMatch(/^\$argon2id\$/);
-    const checks = await Promise.all([1, 2, 3, 4, 5].map((i) => verifyPassword(stored, i === 3 ? 'correct horse battery staple' : 'wrong')));
+    const checks = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => verifyPassword(stored, i === 3 ? 'correct horse battery staple' : 'wrong')),
+    );
     expect(checks).toEqual([false, false, true, false, false]);
     expect(await verifyPassword(undefined, 'anything')).toBe(false);
   });

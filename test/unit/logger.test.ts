@@ -20,14 +20,20 @@ function capture() {
 describe('log redaction', () => {
   it('censors secret fields at the top level and nested one and two levels deep', () => {
     const { logger, lines } = capture();
-    logger.info({
-      password: 'pw-top', refresh_token: 'rt-top', client_secret: 'cs-top',
-      req: { headers: { authorization: 'Bearer at-nested', cookie: '_session=sess-nested' } },
-      body: { code: 'code-nested', access_token: 'at-body' },
-      keep: 'visible-value',
-    }, 'event');
+    logger.info(
+      {
+        password: 'pw-top',
+        refresh_token: 'rt-top',
+        client_secret: 'cs-top',
+        req: { headers: { authorization: 'Bearer at-nested', cookie: '_session=sess-nested' } },
+        body: { code: 'code-nested', access_token: 'at-body' },
+        keep: 'visible-value',
+      },
+      'event',
+    );
     const line = lines.join('');
-    for (const secret of ['pw-top', 'rt-top', 'cs-top', 'at-nested', 'sess-nested', 'code-nested', 'at-body']) expect(line).not.toContain(secret);
+    for (const secret of ['pw-top', 'rt-top', 'cs-top', 'at-nested', 'sess-nested', 'code-nested', 'at-body'])
+      expect(line).not.toContain(secret);
     expect(line).toContain('[redacted]');
     expect(line).toContain('visible-value');
   });

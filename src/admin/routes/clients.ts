@@ -4,7 +4,14 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
-import { createClient, deleteClient, getClient, listClients, rotateClientSecret, updateClient } from '../../clients/clients.js';
+import {
+  createClient,
+  deleteClient,
+  getClient,
+  listClients,
+  rotateClientSecret,
+  updateClient,
+} from '../../clients/clients.js';
 import { NotFound } from '../../errors.js';
 import { revokeClientSessions } from '../../sessions/sessions.js';
 import { actorOf, eventBy } from '../actor.js';
@@ -18,12 +25,21 @@ const CLIENT_ID = /^[A-Za-z0-9_.~-]{1,200}$/;
 const clientIdOf = (ctx: Context) => pathParam(ctx, 'client_id', CLIENT_ID, 'client');
 const noSuchClient = () => new NotFound('no such client');
 
-export function registerClientRoutes(router: Router, guard: Middleware, { prisma, hash, families, audit, invalidateClient }: AdminDeps): void {
+export function registerClientRoutes(
+  router: Router,
+  guard: Middleware,
+  { prisma, hash, families, audit, invalidateClient }: AdminDeps,
+): void {
   router.get('/clients', guard, async function listAllClients(ctx) {
     const query = parseQuery(ctx, listQuery);
     const limit = query.limit ?? DEFAULT_LIMIT;
     const rows = await listClients(prisma, { after: decodeCursor(query.cursor, z.string()), limit: limit + 1 });
-    ctx.body = toPage(rows, limit, (c) => c, (c) => c.client_id);
+    ctx.body = toPage(
+      rows,
+      limit,
+      (c) => c,
+      (c) => c.client_id,
+    );
   });
 
   router.post('/clients', guard, async function registerClient(ctx) {
@@ -63,7 +79,10 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const clientId = clientIdOf(ctx);
     const body = await parseBody(ctx, updateClientBody);
     const patch = {
-      name: body.name, redirectUris: body.redirect_uris, grantTypes: body.grant_types, scopes: body.scope,
+      name: body.name,
+      redirectUris: body.redirect_uris,
+      grantTypes: body.grant_types,
+      scopes: body.scope,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg,
       allowNonceInsteadOfPkce: body.allow_nonce_instead_of_pkce,
       backchannelLogoutUri: body.backchannel_logout_uri,
@@ -73,7 +92,10 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     const client = await updateClient(prisma, clientId, patch);
     if (!client) throw noSuchClient();
     await invalidateClient(clientId);
-    await audit.record({ ...eventBy(actorOf(ctx), 'client.updated', 'success', { fields: Object.keys(body) }), clientId });
+    await audit.record({
+      ...eventBy(actorOf(ctx), 'client.updated', 'success', { fields: Object.keys(body) }),
+      clientId,
+    });
     ctx.body = client;
   });
 
@@ -85,7 +107,11 @@ export function registerClientRoutes(router: Router, guard: Middleware, { prisma
     await invalidateClient(clientId);
     const revoked = await revokeClientSessions({ prisma, families, audit }, clientId, actorOf(ctx));
     if (!deleted && revoked.length === 0) throw noSuchClient();
-    if (deleted) await audit.record({ ...eventBy(actorOf(ctx), 'client.deleted', 'success', { sessions_revoked: revoked.length }), clientId });
+    if (deleted)
+      await audit.record({
+        ...eventBy(actorOf(ctx), 'client.deleted', 'success', { sessions_revoked: revoked.length }),
+        clientId,
+      });
     ctx.status = 204;
   });
 

@@ -16,7 +16,12 @@ export function registerKeyRoutes(router: Router, guard: Middleware, { signingKe
     const body = ctx.request.length || ctx.request.type ? await parseBody(ctx, rotateKeysBody) : {};
     const rotations = await signingKeys.rotate(body.alg);
     ctx.body = {
-      keys: rotations.map((r) => ({ alg: r.alg, active_kid: r.kid, retired_kids: r.retired, activates_at: r.activatesAt.toISOString() })),
+      keys: rotations.map((r) => ({
+        alg: r.alg,
+        active_kid: r.kid,
+        retired_kids: r.retired,
+        activates_at: r.activatesAt.toISOString(),
+      })),
     };
   });
 }

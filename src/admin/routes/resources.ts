@@ -8,7 +8,12 @@ import { z } from 'zod';
 
 import { EVERY_CLIENT, listAllowances, setAllowance } from '../../clients/allowances.js';
 import {
-  deleteResourceServer, getResourceServer, listResourceServers, registerResourceServer, toResourceServerView, updateResourceServer,
+  deleteResourceServer,
+  getResourceServer,
+  listResourceServers,
+  registerResourceServer,
+  toResourceServerView,
+  updateResourceServer,
 } from '../../clients/resource-servers.js';
 import { NotFound } from '../../errors.js';
 import { actorOf, allowanceEvent, eventBy } from '../actor.js';
@@ -24,7 +29,11 @@ const clientIdOf = (ctx: Context) => pathParam(ctx, 'client_id', CLIENT_ID, 'cli
 const resourceOf = (ctx: Context) => pathParam(ctx, 'resource', RESOURCE, 'API');
 const noSuchApi = () => new NotFound('no such API');
 
-export function registerResourceRoutes(router: Router, guard: Middleware, { prisma, audit, invalidateClient }: AdminDeps): void {
+export function registerResourceRoutes(
+  router: Router,
+  guard: Middleware,
+  { prisma, audit, invalidateClient }: AdminDeps,
+): void {
   router.get('/clients/:client_id/resources', guard, async function listClientAllowances(ctx) {
     ctx.body = { items: await listAllowances(prisma, clientIdOf(ctx)), next_cursor: null };
   });
@@ -58,7 +67,10 @@ export function registerResourceRoutes(router: Router, guard: Middleware, { pris
     const body = await parseBody(ctx, createResourceBody);
     const server = await registerResourceServer(prisma, body.client_id, body.identifier, body.scopes, body.name);
     if (body.client_id) await invalidateClient(body.client_id);
-    await audit.record({ ...eventBy(actorOf(ctx), 'resource_server.updated', 'success', { resource: server.identifier, created: true }), clientId: server.clientId ?? null });
+    await audit.record({
+      ...eventBy(actorOf(ctx), 'resource_server.updated', 'success', { resource: server.identifier, created: true }),
+      clientId: server.clientId ?? null,
+    });
     ctx.status = 201;
     ctx.set('Location', `/admin/resources/${encodeURIComponent(server.identifier)}`);
     ctx.body = toResourceServerView(server);
@@ -77,7 +89,11 @@ export function registerResourceRoutes(router: Router, guard: Middleware, { pris
     if (!updated) throw noSuchApi();
     await invalidateClient(EVERY_CLIENT);
     await audit.record({
-      ...eventBy(actorOf(ctx), 'resource_server.updated', 'success', { resource: identifier, fields: Object.keys(body), removed_scopes: updated.removedScopes }),
+      ...eventBy(actorOf(ctx), 'resource_server.updated', 'success', {
+        resource: identifier,
+        fields: Object.keys(body),
+        removed_scopes: updated.removedScopes,
+      }),
       clientId: updated.server.clientId ?? null,
     });
     ctx.body = toResourceServerView(updated.server);
@@ -88,7 +104,10 @@ export function registerResourceRoutes(router: Router, guard: Middleware, { pris
     const server = await getResourceServer(prisma, identifier);
     if (!server || !(await deleteResourceServer(prisma, identifier))) throw noSuchApi();
     await invalidateClient(EVERY_CLIENT);
-    await audit.record({ ...eventBy(actorOf(ctx), 'resource_server.deleted', 'success', { resource: identifier }), clientId: server.clientId ?? null });
+    await audit.record({
+      ...eventBy(actorOf(ctx), 'resource_server.deleted', 'success', { resource: identifier }),
+      clientId: server.clientId ?? null,
+    });
     ctx.status = 204;
   });
 }

@@ -43,31 +43,54 @@ export async function clientsCreate(ctx: CliContext, args: string[]) {
     strict: true,
   });
   const jwks = values['jwks-file'] !== undefined ? await readJwksFile(values['jwks-file']) : undefined;
-  if (values['resource-scopes'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-scopes needs --resource-server');
-  if (values['resource-name'] !== undefined && !values['resource-server']) throw new InvalidRequest('--resource-name needs --resource-server');
+  if (values['resource-scopes'] !== undefined && !values['resource-server'])
+    throw new InvalidRequest('--resource-scopes needs --resource-server');
+  if (values['resource-name'] !== undefined && !values['resource-server'])
+    throw new InvalidRequest('--resource-name needs --resource-server');
   // The API's scopes are checked before anything is written, so that a malformed one leaves no client behind.
   const apiScopes = values['resource-server'] ? checkScopes(values['resource-scopes'] ?? '') : [];
   if (values['resource-server']) checkIdentifier(values['resource-server']);
-  const client = await createClient(ctx.db.prisma, ctx.hash, {
-    name: values.name ?? '',
-    redirectUris: values['redirect-uri'] ?? [],
-    public: values.public ?? false,
-    grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
-    scopes: values.scopes,
-    admin: values.admin ?? false,
-    idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
-    allowNonceInsteadOfPkce: values['allow-nonce-instead-of-pkce'] ?? false,
-    scopesAboutToBeDefined: apiScopes.map((s) => s.name),
-    backchannelLogoutUri: values['backchannel-logout-uri'],
-    authMethod: values['auth-method'] as ClientInput['authMethod'],
-    jwksUri: values['jwks-uri'],
-    jwks,
-    requirePushedAuthorizationRequests: values['require-pushed-authorization-requests'],
-    dpopBoundAccessTokens: values['dpop-bound-access-tokens'],
-  }, [eventBy(CLI_ACTOR, 'client.created', 'success')]);
+  const client = await createClient(
+    ctx.db.prisma,
+    ctx.hash,
+    {
+      name: values.name ?? '',
+      redirectUris: values['redirect-uri'] ?? [],
+      public: values.public ?? false,
+      grantTypes: values['grant-types']
+        ?.split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
+      scopes: values.scopes,
+      admin: values.admin ?? false,
+      idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
+      allowNonceInsteadOfPkce: values['allow-nonce-instead-of-pkce'] ?? false,
+      scopesAboutToBeDefined: apiScopes.map((s) => s.name),
+      backchannelLogoutUri: values['backchannel-logout-uri'],
+      authMethod: values['auth-method'] as ClientInput['authMethod'],
+      jwksUri: values['jwks-uri'],
+      jwks,
+      requirePushedAuthorizationRequests: values['require-pushed-authorization-requests'],
+      dpopBoundAccessTokens: values['dpop-bound-access-tokens'],
+    },
+    [eventBy(CLI_ACTOR, 'client.created', 'success')],
+  );
   if (!values['resource-server']) return client;
-  const server = await registerResourceServer(ctx.db.prisma, client.client_id, values['resource-server'], apiScopes, values['resource-name'] ?? values.name);
-  return { ...client, resource_server: { identifier: server.identifier, name: server.name, scopes: server.scopes.map((s) => s.name).join(' ') } };
+  const server = await registerResourceServer(
+    ctx.db.prisma,
+    client.client_id,
+    values['resource-server'],
+    apiScopes,
+    values['resource-name'] ?? values.name,
+  );
+  return {
+    ...client,
+    resource_server: {
+      identifier: server.identifier,
+      name: server.name,
+      scopes: server.scopes.map((s) => s.name).join(' '),
+    },
+  };
 }
 
 /** --jwks-file: a JWK Set (public keys) in a JSON file. */
@@ -120,12 +143,21 @@ export async function announceClientChange(ctx: CliContext, clientId: string): P
  * complete list; "" takes the allowance away). Audited as client.resource_allowed / client.resource_removed.
  */
 export async function clientsAllow(ctx: CliContext, args: string[]) {
-  const { values } = parseArgs({ args, options: { 'client-id': { type: 'string' }, resource: { type: 'string' }, scopes: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { 'client-id': { type: 'string' }, resource: { type: 'string' }, scopes: { type: 'string' } },
+    strict: true,
+  });
   const clientId = values['client-id'];
   if (!clientId) throw new InvalidRequest('--client-id is required');
   if (!values.resource) throw new InvalidRequest('--resource is required (the API identifier)');
   if (values.scopes === undefined) throw new InvalidRequest('--scopes is required ("" takes the allowance away)');
-  const { allowance, before } = await setAllowance(ctx.db.prisma, clientId, values.resource, values.scopes.split(/\s+/));
+  const { allowance, before } = await setAllowance(
+    ctx.db.prisma,
+    clientId,
+    values.resource,
+    values.scopes.split(/\s+/),
+  );
   await announceClientChange(ctx, clientId);
   const { audit } = ctx;
   await audit.record({ ...allowanceEvent(CLI_ACTOR, allowance, before), clientId });

@@ -29,10 +29,16 @@ export async function keysRotate(ctx: CliContext, args: string[]) {
   const algs: readonly SigningAlg[] = values.alg ? [values.alg] : SIGNING_ALGS;
   const sealer = createSealer(ctx.keys.seal, ctx.keys.sealPrevious);
   const rotated = [];
-  for (const alg of algs) rotated.push(await rotateSigningKey(ctx.db.prisma, sealer, alg, ctx.config.keyActivationDelaySeconds));
+  for (const alg of algs)
+    rotated.push(await rotateSigningKey(ctx.db.prisma, sealer, alg, ctx.config.keyActivationDelaySeconds));
   const announced = await announceKeys(ctx);
   return {
-    keys: rotated.map((r) => ({ alg: r.alg, active_kid: r.kid, retired_kids: r.retired, activates_at: r.activatesAt.toISOString() })),
+    keys: rotated.map((r) => ({
+      alg: r.alg,
+      active_kid: r.kid,
+      retired_kids: r.retired,
+      activates_at: r.activatesAt.toISOString(),
+    })),
     note: announced
       ? 'announced: running instances publish the new keys now and sign with them from activates_at'
       : 'running instances publish the new keys within a minute and sign with them from activates_at',

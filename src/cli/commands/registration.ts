@@ -15,7 +15,11 @@ const integer = (name: string, value: string | undefined) => {
  * registration (RFC 7591 §3), printed once and stored as an HMAC. Defaults: a day, one registration.
  */
 export async function registrationTokenCreate(ctx: CliContext, args: string[]) {
-  const { values } = parseArgs({ args, options: { 'expires-in': { type: 'string' }, 'max-uses': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { 'expires-in': { type: 'string' }, 'max-uses': { type: 'string' } },
+    strict: true,
+  });
   return createRegistrationToken(ctx.db.prisma, ctx.hash, {
     expiresIn: integer('expires-in', values['expires-in']),
     maxUses: integer('max-uses', values['max-uses']),

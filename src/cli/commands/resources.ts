@@ -6,13 +6,17 @@ import { parseArgs } from 'node:util';
 import { CLI_ACTOR, eventBy } from '../../admin/actor.js';
 import { EVERY_CLIENT } from '../../clients/allowances.js';
 import {
-  deleteResourceServer, getResourceServer, listResourceServers, registerResourceServer, toResourceServerView, updateResourceServer,
+  deleteResourceServer,
+  getResourceServer,
+  listResourceServers,
+  registerResourceServer,
+  toResourceServerView,
+  updateResourceServer,
   type ApiScope,
 } from '../../clients/resource-servers.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { announceClientChange } from './clients.js';
-
 
 /** --describe "scope=text" (repeatable): descriptions by scope name. */
 function descriptions(values: string[] | undefined): Map<string, string> {
@@ -26,7 +30,9 @@ function descriptions(values: string[] | undefined): Map<string, string> {
 }
 
 function withDescriptions(names: string[], current: ApiScope[], described: Map<string, string>): ApiScope[] {
-  for (const name of described.keys()) if (!names.includes(name)) throw new InvalidRequest(`--describe names ${name}, which is not among the API's scopes`);
+  for (const name of described.keys())
+    if (!names.includes(name))
+      throw new InvalidRequest(`--describe names ${name}, which is not among the API's scopes`);
   const old = new Map(current.map((s) => [s.name, s.description]));
   return names.map((name) => ({ name, description: described.get(name) ?? old.get(name) }));
 }
@@ -43,7 +49,13 @@ export async function resourcesCreate(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({ args, options, strict: true });
   if (!values.resource) throw new InvalidRequest('--resource is required (the API identifier, an absolute URI)');
   const names = (values.scopes ?? '').split(/\s+/).filter(Boolean);
-  const server = await registerResourceServer(ctx.db.prisma, undefined, values.resource, withDescriptions(names, [], descriptions(values.describe)), values.name);
+  const server = await registerResourceServer(
+    ctx.db.prisma,
+    undefined,
+    values.resource,
+    withDescriptions(names, [], descriptions(values.describe)),
+    values.name,
+  );
   return toResourceServerView(server);
 }
 
@@ -59,17 +71,23 @@ export async function resourcesList(ctx: CliContext) {
 export async function resourcesUpdate(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({ args, options, strict: true });
   if (!values.resource) throw new InvalidRequest('--resource is required (the API identifier)');
-  if (values.name === undefined && values.scopes === undefined && !values.describe) throw new InvalidRequest('nothing to change: give --name, --scopes or --describe');
+  if (values.name === undefined && values.scopes === undefined && !values.describe)
+    throw new InvalidRequest('nothing to change: give --name, --scopes or --describe');
   const current = await getResourceServer(ctx.db.prisma, values.resource);
   if (!current) throw new NotFound(`no API is registered with the identifier ${values.resource}`);
-  const names = values.scopes !== undefined ? values.scopes.split(/\s+/).filter(Boolean) : current.scopes.map((s) => s.name);
+  const names =
+    values.scopes !== undefined ? values.scopes.split(/\s+/).filter(Boolean) : current.scopes.map((s) => s.name);
   const updated = await updateResourceServer(ctx.db.prisma, values.resource, {
-    name: values.name, scopes: withDescriptions(names, current.scopes, descriptions(values.describe)),
+    name: values.name,
+    scopes: withDescriptions(names, current.scopes, descriptions(values.describe)),
   });
   if (!updated) throw new NotFound(`no API is registered with the identifier ${values.resource}`);
   await announceClientChange(ctx, EVERY_CLIENT);
   await ctx.audit.record({
-    ...eventBy(CLI_ACTOR, 'resource_server.updated', 'success', { resource: values.resource, removed_scopes: updated.removedScopes }),
+    ...eventBy(CLI_ACTOR, 'resource_server.updated', 'success', {
+      resource: values.resource,
+      removed_scopes: updated.removedScopes,
+    }),
     clientId: current.clientId ?? null,
   });
   return toResourceServerView(updated.server);
@@ -80,8 +98,12 @@ export async function resourcesDelete(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({ args, options: { resource: { type: 'string' } }, strict: true });
   if (!values.resource) throw new InvalidRequest('--resource is required (the API identifier)');
   const current = await getResourceServer(ctx.db.prisma, values.resource);
-  if (!current || !(await deleteResourceServer(ctx.db.prisma, values.resource))) throw new NotFound(`no API is registered with the identifier ${values.resource}`);
+  if (!current || !(await deleteResourceServer(ctx.db.prisma, values.resource)))
+    throw new NotFound(`no API is registered with the identifier ${values.resource}`);
   await announceClientChange(ctx, EVERY_CLIENT);
-  await ctx.audit.record({ ...eventBy(CLI_ACTOR, 'resource_server.deleted', 'success', { resource: values.resource }), clientId: current.clientId ?? null });
+  await ctx.audit.record({
+    ...eventBy(CLI_ACTOR, 'resource_server.deleted', 'success', { resource: values.resource }),
+    clientId: current.clientId ?? null,
+  });
   return { resource: values.resource, deleted: true };
 }

@@ -11,5 +11,8 @@ import type { CliContext } from '../context.js';
 export async function secretsReseal(ctx: CliContext, args: string[]) {
   parseArgs({ args, options: {}, strict: true });
   const resealed = await resealStoredKeys(ctx.db.prisma, createSealer(ctx.keys.seal, ctx.keys.sealPrevious));
-  return { resealed, note: 'every stored key is sealed under TOLLGATE_SECRET now; remove the old secret from TOLLGATE_SECRET_PREVIOUS once every instance runs with the new one' };
+  return {
+    resealed,
+    note: 'every stored key is sealed under TOLLGATE_SECRET now; remove the old secret from TOLLGATE_SECRET_PREVIOUS once every instance runs with the new one',
+  };
 }

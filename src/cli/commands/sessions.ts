@@ -12,7 +12,15 @@ import { parseArgs } from 'node:util';
 
 import { CLI_ACTOR } from '../../audit/actor.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import { listSessions, logoutEverywhere, revokeSession, toSessionView, type SessionDeps, type SessionKey, type SessionView } from '../../sessions/sessions.js';
+import {
+  listSessions,
+  logoutEverywhere,
+  revokeSession,
+  toSessionView,
+  type SessionDeps,
+  type SessionKey,
+  type SessionView,
+} from '../../sessions/sessions.js';
 import { findUserByUsername, UUID } from '../../sessions/users.js';
 import { createFamilies } from '../../services.js';
 import { openStore } from '../../store/index.js';
@@ -62,7 +70,8 @@ export async function sessionsRevoke(ctx: CliContext, args: string[]) {
     options: { username: { type: 'string' }, family: { type: 'string' }, all: { type: 'boolean' } },
     strict: true,
   });
-  if (Boolean(values.family) === Boolean(values.all)) throw new InvalidRequest('give exactly one of --family F or --all');
+  if (Boolean(values.family) === Boolean(values.all))
+    throw new InvalidRequest('give exactly one of --family F or --all');
   const user = await userNamed(ctx, values.username);
   if (values.all) {
     const { notBefore, revoked } = await withSessionDeps(ctx, (deps) => logoutEverywhere(deps, user.id, CLI_ACTOR));

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 export async function tokensPrune(ctx: CliContext, args: string[]) {
   const { values } = parseArgs({ args, options: { 'batch-size': { type: 'string' } }, strict: true });
   const batchSize = values['batch-size'] ? Number(values['batch-size']) : 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new Error('--batch-size must be an integer 1-100000');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
+    throw new Error('--batch-size must be an integer 1-100000');
   return { removed: await pruneExpired(ctx.db.prisma, { batchSize }) };
 }

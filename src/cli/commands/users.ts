@@ -5,7 +5,14 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-import { createUser, deleteUser, disableUser, setPassword, updateUser, type LifecycleDeps } from '../../accounts/lifecycle.js';
+import {
+  createUser,
+  deleteUser,
+  disableUser,
+  setPassword,
+  updateUser,
+  type LifecycleDeps,
+} from '../../accounts/lifecycle.js';
 import { CLI_ACTOR } from '../../admin/actor.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, toPage } from '../../admin/pagination.js';
 import { InvalidRequest, NotFound } from '../../errors.js';
@@ -33,12 +40,23 @@ async function passwordFromStdin(ctx: CliContext, given: boolean | undefined): P
 const withLifecycle = <T>(ctx: CliContext, fn: (deps: LifecycleDeps) => Promise<T>) =>
   withSessionDeps(ctx, (deps) => {
     const { logger } = ctx;
-    const mailer = createMailer({ smtpUrl: ctx.config.mail.smtpUrl, from: ctx.config.mail.from, dataDir: ctx.config.dataDir }, logger);
-    const recovery = { ...deps, hash: ctx.hash, mailer, logger, issuer: ctx.config.issuer, brandName: ctx.config.brand.name };
+    const mailer = createMailer(
+      { smtpUrl: ctx.config.mail.smtpUrl, from: ctx.config.mail.from, dataDir: ctx.config.dataDir },
+      logger,
+    );
+    const recovery = {
+      ...deps,
+      hash: ctx.hash,
+      mailer,
+      logger,
+      issuer: ctx.config.issuer,
+      brandName: ctx.config.brand.name,
+    };
     return fn({ ...deps, emailChanged: verificationHook(recovery) }).finally(() => mailer.close());
   });
 
-const usernameOnly = (args: string[]) => parseArgs({ args, options: { username: { type: 'string' } }, strict: true }).values.username;
+const usernameOnly = (args: string[]) =>
+  parseArgs({ args, options: { username: { type: 'string' } }, strict: true }).values.username;
 
 /** users create --username U --password-stdin [--email E] */
 export async function usersCreate(ctx: CliContext, args: string[]) {
@@ -49,15 +67,22 @@ export async function usersCreate(ctx: CliContext, args: string[]) {
   });
   if (!values.username) throw new InvalidRequest('--username is required');
   const password = await passwordFromStdin(ctx, values['password-stdin']);
-  const account = await withLifecycle(ctx, (deps) => createUser(deps, { username: values.username!, password, email: values.email }, CLI_ACTOR));
+  const account = await withLifecycle(ctx, (deps) =>
+    createUser(deps, { username: values.username!, password, email: values.email }, CLI_ACTOR),
+  );
   return { id: account.id, username: account.username, email: account.email };
 }
 
 /** users list [--query Q] [--limit N] [--cursor C]: a page, as GET /admin/users answers it. */
 export async function usersList(ctx: CliContext, args: string[]) {
-  const { values } = parseArgs({ args, options: { query: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { query: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    strict: true,
+  });
   const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new InvalidRequest(`--limit must be an integer from 1 to ${MAX_LIMIT}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw new InvalidRequest(`--limit must be an integer from 1 to ${MAX_LIMIT}`);
   const after = decodeCursor(values.cursor, z.string());
   const rows = await listUsers(ctx.db.prisma, { query: values.query || undefined, after, limit: limit + 1 });
   return toPage(rows, limit, toUserView, (u) => u.username);
@@ -70,19 +95,27 @@ export async function usersShow(ctx: CliContext, args: string[]) {
 
 /** users update --username U --email E (an empty E removes the address) */
 export async function usersUpdate(ctx: CliContext, args: string[]) {
-  const { values } = parseArgs({ args, options: { username: { type: 'string' }, email: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { username: { type: 'string' }, email: { type: 'string' } },
+    strict: true,
+  });
   if (values.email === undefined) throw new InvalidRequest('--email is required');
   const user = await userNamed(ctx, values.username);
-  return toUserView(await withLifecycle(ctx, (deps) => updateUser(deps, user.id, { email: values.email || null }, CLI_ACTOR)));
+  return toUserView(
+    await withLifecycle(ctx, (deps) => updateUser(deps, user.id, { email: values.email || null }, CLI_ACTOR)),
+  );
 }
 
 /** users disable --username U */
 export async function usersDisable(ctx: CliContext, args: string[]) {
   const user = await userNamed(ctx, usernameOnly(args));
-  return toUserView(await withLifecycle(ctx, async (deps) => {
-    await disableUser(deps, user.id, CLI_ACTOR);
-    return (await findUserByUsername(ctx.db.prisma, user.username))!;
-  }));
+  return toUserView(
+    await withLifecycle(ctx, async (deps) => {
+      await disableUser(deps, user.id, CLI_ACTOR);
+      return (await findUserByUsername(ctx.db.prisma, user.username))!;
+    }),
+  );
 }
 
 /** users enable --username U */
@@ -100,7 +133,11 @@ export async function usersDelete(ctx: CliContext, args: string[]) {
 
 /** users set-password --username U --password-stdin: the user is signed out everywhere, as over the admin API. */
 export async function usersSetPassword(ctx: CliContext, args: string[]) {
-  const { values } = parseArgs({ args, options: { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+    strict: true,
+  });
   const user = await userNamed(ctx, values.username);
   const password = await passwordFromStdin(ctx, values['password-stdin']);
   const revoked = await withLifecycle(ctx, (deps) => setPassword(deps, user.id, password, CLI_ACTOR));

@@ -29,8 +29,10 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
   const { csrf, logger, theme } = deps;
   const router = new Router({ prefix: '/account' });
   const window = deps.limits?.windowSeconds ?? 900;
-  const requestsPerIp = deps.limits && new WindowCounter(deps.limits.store, 'reset-request-ip', { max: 10, seconds: window });
-  const requestsPerEmail = deps.limits && new WindowCounter(deps.limits.store, 'reset-request-email', { max: 3, seconds: window });
+  const requestsPerIp =
+    deps.limits && new WindowCounter(deps.limits.store, 'reset-request-ip', { max: 10, seconds: window });
+  const requestsPerEmail =
+    deps.limits && new WindowCounter(deps.limits.store, 'reset-request-email', { max: 3, seconds: window });
   const resetsPerIp = deps.limits && new WindowCounter(deps.limits.store, 'reset-ip', { max: 10, seconds: window });
 
   const page = (ctx: Context, body: string, status = 200) => {
@@ -55,7 +57,8 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
     const form = await readForm(ctx);
     checkCsrf(ctx, form);
     const email = (single(form, 'email') ?? '').trim();
-    if (!EMAIL.test(email)) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: 'Give a valid email address.' }), 400);
+    if (!EMAIL.test(email))
+      return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: 'Give a valid email address.' }), 400);
     const wait = await requestsPerIp?.take(ctx.ip);
     if (wait) return page(ctx, forgotPage(theme, { csrf: token(ctx), email, error: tooMany(ctx, wait) }), 429);
     // Past the per-address limit the answer stays the same; only the mail is not sent again.
@@ -64,7 +67,9 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
       const actor = selfActor('password_reset', ctx);
       // After the answer: its timing must not tell whether an account has this address.
       setImmediate(() => {
-        requestPasswordReset(deps, email, actor).catch((err: unknown) => logger.warn({ err }, 'password reset mail could not be sent'));
+        requestPasswordReset(deps, email, actor).catch((err: unknown) =>
+          logger.warn({ err }, 'password reset mail could not be sent'),
+        );
       });
     }
     page(ctx, forgotPage(theme, { csrf: token(ctx), email, sent: true }));
@@ -72,7 +77,10 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
 
   router.get('/reset', async function showReset(ctx) {
     const value = String(ctx.query.token ?? '');
-    page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: await linkUsable(deps, 'password_reset', value) }));
+    page(
+      ctx,
+      resetPage(theme, { csrf: token(ctx), token: value, usable: await linkUsable(deps, 'password_reset', value) }),
+    );
   });
 
   router.post('/reset', async function reset(ctx) {
@@ -81,18 +89,33 @@ export function createRecoveryRouter(deps: RecoveryRouterDeps): Router {
     const value = single(form, 'token') ?? '';
     const password = single(form, 'new_password') ?? '';
     const wait = await resetsPerIp?.take(ctx.ip);
-    if (wait) return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: true, error: tooMany(ctx, wait) }), 429);
+    if (wait)
+      return page(
+        ctx,
+        resetPage(theme, { csrf: token(ctx), token: value, usable: true, error: tooMany(ctx, wait) }),
+        429,
+      );
     // A password that would be refused does not use up the link.
     if (password.length < 8 || password.length > 1024) {
       const usable = await linkUsable(deps, 'password_reset', value);
-      return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable, error: 'The new password must be 8-1024 characters.' }), 400);
+      return page(
+        ctx,
+        resetPage(theme, {
+          csrf: token(ctx),
+          token: value,
+          usable,
+          error: 'The new password must be 8-1024 characters.',
+        }),
+        400,
+      );
     }
     try {
       if (!(await resetPassword(deps, value, password, selfActor('password_reset', ctx)))) {
         return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: false }), 400);
       }
     } catch (err) {
-      if (err instanceof TollgateError && err.status < 500) return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: false }), err.status);
+      if (err instanceof TollgateError && err.status < 500)
+        return page(ctx, resetPage(theme, { csrf: token(ctx), token: value, usable: false }), err.status);
       throw err;
     }
     ctx.status = 303;

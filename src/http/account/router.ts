@@ -23,7 +23,15 @@ import { revokeSession } from '../../sessions/sessions.js';
 import { accountLoginPage, accountPage } from '../../../views/account.js';
 import type { Theme } from '../../../views/theme.js';
 import { listConsents, listDevices, withdrawConsent } from '../../accounts/devices.js';
-import { ACCOUNT_CLIENT_ID, selfActor, clearAccountSession, currentAccountSession, startAccountSession, touchAccountSession, type AccountSession } from '../../accounts/account-sessions.js';
+import {
+  ACCOUNT_CLIENT_ID,
+  selfActor,
+  clearAccountSession,
+  currentAccountSession,
+  startAccountSession,
+  touchAccountSession,
+  type AccountSession,
+} from '../../accounts/account-sessions.js';
 
 export interface AccountDeps {
   prisma: PrismaClient;
@@ -60,7 +68,14 @@ export function preSessionBinding(ctx: Context, { create }: { create: boolean })
   let value = ctx.cookies.get(PRE_SESSION_COOKIE);
   if ((!value || !/^[\w-]{22}$/.test(value)) && create) {
     value = randomBytes(16).toString('base64url');
-    ctx.cookies.set(PRE_SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/account', signed: false, overwrite: true });
+    ctx.cookies.set(PRE_SESSION_COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      path: '/account',
+      signed: false,
+      overwrite: true,
+    });
   }
   return value && /^[\w-]{22}$/.test(value) ? `account-pre:${value}` : undefined;
 }
@@ -77,17 +92,31 @@ export function createAccountRouter(deps: AccountDeps): Router {
     ctx.body = body;
   };
 
-  async function renderAccount(ctx: Context, session: AccountSession, extra: { notice?: string | undefined; error?: string } = {}, status = 200) {
+  async function renderAccount(
+    ctx: Context,
+    session: AccountSession,
+    extra: { notice?: string | undefined; error?: string } = {},
+    status = 200,
+  ) {
     const account = await prisma.account.findUnique({ where: { id: session.accountId } });
     if (!account) throw new NotFound('no such user');
     const [devices, consents] = await Promise.all([
       listDevices(prisma, session.accountId, session.familyId, deps.ownName),
       listConsents(prisma, session.accountId),
     ]);
-    page(ctx, accountPage(deps.theme, {
-      username: account.username, email: account.email, emailVerified: account.emailVerifiedAt !== null,
-      csrf: csrf.token(sessionBinding(session)), devices, consents, ...extra,
-    }), status);
+    page(
+      ctx,
+      accountPage(deps.theme, {
+        username: account.username,
+        email: account.email,
+        emailVerified: account.emailVerifiedAt !== null,
+        csrf: csrf.token(sessionBinding(session)),
+        devices,
+        consents,
+        ...extra,
+      }),
+      status,
+    );
   }
 
   router.get('/', async function showAccount(ctx) {
@@ -102,7 +131,13 @@ export function createAccountRouter(deps: AccountDeps): Router {
   });
 
   router.get('/login', async function showAccountLogin(ctx) {
-    page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), notice: noticeOf(ctx) }));
+    page(
+      ctx,
+      accountLoginPage(deps.theme, {
+        csrf: csrf.token(preSessionBinding(ctx, { create: true })!),
+        notice: noticeOf(ctx),
+      }),
+    );
   });
 
   router.post('/login', async function signInToAccount(ctx) {
@@ -113,17 +148,45 @@ export function createAccountRouter(deps: AccountDeps): Router {
     const reservation = await loginLimiter?.reserve(username, ctx.ip, false);
     if (reservation?.retryAfter) {
       ctx.set('Retry-After', String(reservation.retryAfter));
-      page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.` }), 429);
+      page(
+        ctx,
+        accountLoginPage(deps.theme, {
+          csrf: csrf.token(preSessionBinding(ctx, { create: true })!),
+          username,
+          error: `Too many failed sign-in attempts. Try again in ${reservation.retryAfter} seconds.`,
+        }),
+        429,
+      );
       return;
     }
     const accountId = await authenticate(prisma, username, single(form, 'password') ?? '');
     if (!accountId) {
-      await audit.record({ type: 'login.failed', outcome: 'failure', clientId: ACCOUNT_CLIENT_ID, ...deviceOf(ctx), detail: { username: username.slice(0, 64) } });
-      page(ctx, accountLoginPage(deps.theme, { csrf: csrf.token(preSessionBinding(ctx, { create: true })!), username, error: GENERIC_LOGIN_ERROR }), 401);
+      await audit.record({
+        type: 'login.failed',
+        outcome: 'failure',
+        clientId: ACCOUNT_CLIENT_ID,
+        ...deviceOf(ctx),
+        detail: { username: username.slice(0, 64) },
+      });
+      page(
+        ctx,
+        accountLoginPage(deps.theme, {
+          csrf: csrf.token(preSessionBinding(ctx, { create: true })!),
+          username,
+          error: GENERIC_LOGIN_ERROR,
+        }),
+        401,
+      );
       return;
     }
     await reservation?.release(); // a successful sign-in counts against nobody
-    await audit.record({ type: 'login.succeeded', outcome: 'success', accountId, clientId: ACCOUNT_CLIENT_ID, ...deviceOf(ctx) });
+    await audit.record({
+      type: 'login.succeeded',
+      outcome: 'success',
+      accountId,
+      clientId: ACCOUNT_CLIENT_ID,
+      ...deviceOf(ctx),
+    });
     await startAccountSession(deps, ctx, accountId);
     ctx.status = 303;
     ctx.redirect('/account');
@@ -149,7 +212,9 @@ export function createAccountRouter(deps: AccountDeps): Router {
         case 'sign-out': {
           const device = single(form, 'device') ?? '';
           if (device === session.familyId) {
-            await families.revokeFamily(session.familyId, 'device_logout', [eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' })]);
+            await families.revokeFamily(session.familyId, 'device_logout', [
+              eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' }),
+            ]);
             clearAccountSession(ctx);
             ctx.status = 303;
             return ctx.redirect('/account/login?notice=signed-out');
@@ -169,7 +234,13 @@ export function createAccountRouter(deps: AccountDeps): Router {
           const next = single(form, 'new_password') ?? '';
           // Wrong current passwords count as failed sign-ins: the page must not be a way around the sign-in limits.
           const reservation = await loginLimiter?.reserve(session.username, ctx.ip, true);
-          if (reservation?.retryAfter) return await renderAccount(ctx, session, { error: `Too many wrong passwords. Try again in ${reservation.retryAfter} seconds.` }, 429);
+          if (reservation?.retryAfter)
+            return await renderAccount(
+              ctx,
+              session,
+              { error: `Too many wrong passwords. Try again in ${reservation.retryAfter} seconds.` },
+              429,
+            );
           if (!account || !(await verifyPassword(account.passwordHash, current))) {
             return await renderAccount(ctx, session, { error: 'Your current password is not right.' }, 400);
           }

@@ -51,8 +51,16 @@ import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
 import type { ShortLivedStore } from '../../store/types.js';
 import { storeKeyFor } from '../../store/keys.js';
 import {
-  checkAccountMismatch, createAccessToken, grantHelpers, issueIdToken, issueWithoutSaving, providerConfiguration,
-  resolveResource, tokenValueAndPayload, validateAccount, validateResourceServer,
+  checkAccountMismatch,
+  createAccessToken,
+  grantHelpers,
+  issueIdToken,
+  issueWithoutSaving,
+  providerConfiguration,
+  resolveResource,
+  tokenValueAndPayload,
+  validateAccount,
+  validateResourceServer,
 } from '../internals.js';
 
 export const grantType = 'refresh_token';
@@ -79,10 +87,21 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_~.+/=-]{16,512}$/;
 
 /** See the header: session-bound refresh tokens would need the upstream session check this fork omits. */
 function refuseSessionBound(token: RefreshTokenModel): void {
-  if (token.expiresWithSession) throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
+  if (token.expiresWithSession)
+    throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
 }
 
-export function createRefreshTokenGrant({ provider, families, grace, audit, store, hash, metrics, allowances, anomalies }: RefreshGrantDeps) {
+export function createRefreshTokenGrant({
+  provider,
+  families,
+  grace,
+  audit,
+  store,
+  hash,
+  metrics,
+  allowances,
+  anomalies,
+}: RefreshGrantDeps) {
   /** Names what happened to this refresh, for the metrics (read once the request is over). */
   const outcome = (ctx: Ctx, value: RefreshOutcome) => {
     ctx.state.refreshOutcome = value;
@@ -103,7 +122,8 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const memo = memoOf(ctx);
     memo.grants.set(row.family.grantId, row.grant);
     memo.accounts.set(row.family.accountId, row.account);
-    if (row.family.clientId !== ctx.oidc.client!.clientId) throw new InvalidGrant('refresh token was issued to another client');
+    if (row.family.clientId !== ctx.oidc.client!.clientId)
+      throw new InvalidGrant('refresh token was issued to another client');
     if (row.family.revokedAt) throw new InvalidGrant('refresh token has been revoked');
     if (row.family.expiresAt.getTime() <= Date.now()) {
       outcome(ctx, 'expired');
@@ -122,9 +142,12 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     if (families.policy.reuseResponse === 'account') {
       // "Reuse of an invalidated refresh token → immediate account lockdown": every device of the account.
       const reason = { reason: 'reuse_detected', family_id: row.family.id, client_id: row.family.clientId };
-      await families.logOutAccount(row.family.accountId, 'reuse_detected',
+      await families.logOutAccount(
+        row.family.accountId,
+        'reuse_detected',
         [{ type: 'user.logged_out_everywhere', outcome: 'success', ...at, detail: reason }],
-        [{ type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: reason }]);
+        [{ type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: reason }],
+      );
     }
     outcome(ctx, 'reuse_detected');
     throw new InvalidGrant('refresh token was already used; this sign-in has been revoked, sign in again');
@@ -190,7 +213,14 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     try {
       account = await validateAccount(provider, ctx, token, 'refresh token');
     } catch {
-      const events: AuditEvent[] = [{ type: 'refresh_token.family_revoked', outcome: 'revoked', ...device(ctx), detail: { reason: 'account_unavailable' } }];
+      const events: AuditEvent[] = [
+        {
+          type: 'refresh_token.family_revoked',
+          outcome: 'revoked',
+          ...device(ctx),
+          detail: { reason: 'account_unavailable' },
+        },
+      ];
       await families.revokeFamily(row.family.id, 'account_unavailable', events);
       throw new InvalidGrant('the account of this refresh token is disabled or deleted');
     }
@@ -203,12 +233,24 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
   async function refuseForAnomaly(ctx: Ctx, row: TokenRow, anomaly: Assessment): Promise<never> {
     const at = device(ctx);
     await families.revokeFamily(row.family.id, 'anomaly', [
-      { type: 'refresh_token.anomaly', outcome: 'revoked', ...at, detail: { ...anomaly.detail, generation: row.generation + 1 } },
-      { type: 'refresh_token.family_revoked', outcome: 'revoked', ...at, detail: { reason: 'anomaly', signals: anomaly.signals } },
+      {
+        type: 'refresh_token.anomaly',
+        outcome: 'revoked',
+        ...at,
+        detail: { ...anomaly.detail, generation: row.generation + 1 },
+      },
+      {
+        type: 'refresh_token.family_revoked',
+        outcome: 'revoked',
+        ...at,
+        detail: { reason: 'anomaly', signals: anomaly.signals },
+      },
     ]);
     countSignals(anomaly);
     outcome(ctx, 'anomaly_revoked');
-    throw new InvalidGrant(`this sign-in was revoked (${anomaly.signals.filter((s) => REVOCABLE.has(s)).join(', ')}); sign in again`);
+    throw new InvalidGrant(
+      `this sign-in was revoked (${anomaly.signals.filter((s) => REVOCABLE.has(s)).join(', ')}); sign in again`,
+    );
   }
 
   const countSignals = (anomaly: Assessment) => {
@@ -219,8 +261,12 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const retryAfter = await counted;
     if (retryAfter === undefined) return;
     await audit.record({
-      type: 'refresh_token.velocity_exceeded', outcome: 'refused', ...device(ctx),
-      accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id,
+      type: 'refresh_token.velocity_exceeded',
+      outcome: 'refused',
+      ...device(ctx),
+      accountId: row.family.accountId,
+      clientId: row.family.clientId,
+      familyId: row.family.id,
       detail: { limit: families.policy.velocityMax, window_seconds: families.policy.velocityWindowSeconds },
     });
     ctx.set('Retry-After', String(retryAfter));
@@ -236,41 +282,78 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     if (typeof token.scope !== 'string') return token.scope as undefined;
     const resources = [token.resource ?? []].flat().filter((r): r is string => typeof r === 'string');
     const allowed = new Set<string>();
-    for (const resource of resources) for (const s of (await allowances.allowedScopes(token.clientId!, resource)) ?? []) allowed.add(s);
-    return token.scope.split(' ').filter((s) => BUILT_IN_SCOPE_SET.has(s) || allowed.has(s)).join(' ');
+    for (const resource of resources)
+      for (const s of (await allowances.allowedScopes(token.clientId!, resource)) ?? []) allowed.add(s);
+    return token.scope
+      .split(' ')
+      .filter((s) => BUILT_IN_SCOPE_SET.has(s) || allowed.has(s))
+      .join(' ');
   }
 
   /**
    * Builds the rotation in memory: the successor refresh token, an access token, the response. Nothing is written:
    * `saveAccessToken` stores the access token, with the rotation's other writes.
    */
-  async function buildRotation(ctx: Ctx, row: TokenRow, v: Awaited<ReturnType<typeof validate>>, dPoP: DPoP): Promise<{ rotation: Rotation; saveAccessToken(): Promise<void> }> {
+  async function buildRotation(
+    ctx: Ctx,
+    row: TokenRow,
+    v: Awaited<ReturnType<typeof validate>>,
+    dPoP: DPoP,
+  ): Promise<{ rotation: Rotation; saveAccessToken(): Promise<void> }> {
     const { token, grant, account } = v;
     const expiresAt = families.successorExpiry(row.family);
     const successor = new provider.RefreshToken({
-      accountId: token.accountId, acr: token.acr, amr: token.amr, authTime: token.authTime, claims: token.claims,
-      client: ctx.oidc.client, expiresWithSession: token.expiresWithSession, iiat: token.iiat, grantId: token.grantId,
-      gty: String(token.gty ?? '').endsWith(grantType) ? token.gty : `${token.gty} ${grantType}`, nonce: token.nonce,
-      resource: token.resource, rotations: (Number(token.rotations) || 0) + 1, scope: await currentScope(token),
-      sessionUid: token.sessionUid, sid: token.sid, rar: token.rar, jkt: token.jkt,
+      accountId: token.accountId,
+      acr: token.acr,
+      amr: token.amr,
+      authTime: token.authTime,
+      claims: token.claims,
+      client: ctx.oidc.client,
+      expiresWithSession: token.expiresWithSession,
+      iiat: token.iiat,
+      grantId: token.grantId,
+      gty: String(token.gty ?? '').endsWith(grantType) ? token.gty : `${token.gty} ${grantType}`,
+      nonce: token.nonce,
+      resource: token.resource,
+      rotations: (Number(token.rotations) || 0) + 1,
+      scope: await currentScope(token),
+      sessionUid: token.sessionUid,
+      sid: token.sid,
+      rar: token.rar,
+      jkt: token.jkt,
     } as never) as RefreshTokenModel;
     successor.exp = Math.floor(expiresAt.getTime() / 1000);
     const { value: refreshToken, payload } = await tokenValueAndPayload(successor);
     ctx.oidc.entity('RotatedRefreshToken', token);
     ctx.oidc.entity('RefreshToken', successor);
 
-    const at = createAccessToken(provider, ctx, {
-      accountId: account.accountId, expiresWithSession: token.expiresWithSession, grantId: token.grantId,
-      sessionUid: token.sessionUid, sid: token.sid,
-    }, String(successor.gty));
+    const at = createAccessToken(
+      provider,
+      ctx,
+      {
+        accountId: account.accountId,
+        expiresWithSession: token.expiresWithSession,
+        grantId: token.grantId,
+        sessionUid: token.sessionUid,
+        sid: token.sid,
+      },
+      String(successor.gty),
+    );
     if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
     const scope = ctx.oidc.params!.scope ? ctx.oidc.requestParamScopes : token.scopes;
-    const { features: { userinfo, resourceIndicators } } = providerConfiguration(provider);
+    const {
+      features: { userinfo, resourceIndicators },
+    } = providerConfiguration(provider);
     const resource = await resolveResource(ctx, token, { userinfo, resourceIndicators }, scope);
     if (resource) {
-      const info = validateResourceServer(await resourceIndicators.getResourceServerInfo(ctx, resource, ctx.oidc.client));
+      const info = validateResourceServer(
+        await resourceIndicators.getResourceServerInfo(ctx, resource, ctx.oidc.client),
+      );
       at.resourceServer = new provider.ResourceServer(resource, info as never);
-      at.scope = grant.getResourceScopeFiltered(resource, [...scope].filter(Set.prototype.has.bind(at.resourceServer.scopes)));
+      at.scope = grant.getResourceScopeFiltered(
+        resource,
+        [...scope].filter(Set.prototype.has.bind(at.resourceServer.scopes)),
+      );
     } else {
       at.claims = token.claims as never;
       at.scope = grant.getOIDCScopeFiltered(scope);
@@ -281,8 +364,13 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     const idToken = await issueIdToken(provider, ctx, token, at, grant, scope);
 
     const response = grantHelpers.buildTokenResponse(provider, {
-      accessToken, authorizationDetails: at.rar, expiresIn: at.expiration, idToken, refreshToken,
-      scope: token.scope ? at.scope : (at.scope || undefined), tokenType: at.tokenType,
+      accessToken,
+      authorizationDetails: at.rar,
+      expiresIn: at.expiration,
+      idToken,
+      refreshToken,
+      scope: token.scope ? at.scope : at.scope || undefined,
+      tokenType: at.tokenType,
     }) as TokenResponse;
     const rotation: Rotation = {
       response,
@@ -299,7 +387,11 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
    * its indexes, then the grace claim, in that order, so that a response another request reads from the grace
    * cache names an access token that exists. True when this request claimed the rotation.
    */
-  async function storeRotation(row: TokenRow, rotation: Rotation, saveAccessToken: () => Promise<void>): Promise<boolean> {
+  async function storeRotation(
+    row: TokenRow,
+    rotation: Rotation,
+    saveAccessToken: () => Promise<void>,
+  ): Promise<boolean> {
     const ttl = Number(rotation.response.expires_in) || 3600;
     const [saved, tracked, claim] = await Promise.allSettled([
       saveAccessToken(),
@@ -352,13 +444,23 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     if (anomaly.signals.length) {
       countSignals(anomaly);
       audit.mirror({
-        type: 'refresh_token.anomaly', outcome: 'success', ...device(ctx),
-        accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { ...anomaly.detail, generation: row.generation + 1 },
+        type: 'refresh_token.anomaly',
+        outcome: 'success',
+        ...device(ctx),
+        accountId: row.family.accountId,
+        clientId: row.family.clientId,
+        familyId: row.family.id,
+        detail: { ...anomaly.detail, generation: row.generation + 1 },
       });
     }
     audit.mirror({
-      type: 'refresh_token.rotated', outcome: 'success', ...device(ctx),
-      accountId: row.family.accountId, clientId: row.family.clientId, familyId: row.family.id, detail: { generation: row.generation + 1 },
+      type: 'refresh_token.rotated',
+      outcome: 'success',
+      ...device(ctx),
+      accountId: row.family.accountId,
+      clientId: row.family.clientId,
+      familyId: row.family.id,
+      detail: { generation: row.generation + 1 },
     });
     ctx.body = rotation.response;
   };
@@ -369,7 +471,8 @@ export function createRefreshTokenGrant({ provider, families, grace, audit, stor
     } catch (err) {
       // Refusals without a named outcome (unknown, revoked, foreign, malformed tokens; DPoP) are 'invalid';
       // failures of ours or of a dependency are 'error'.
-      ctx.state.refreshOutcome ??= (err as { expose?: boolean }).expose && !isDependencyFailure(err) ? 'invalid' : 'error';
+      ctx.state.refreshOutcome ??=
+        (err as { expose?: boolean }).expose && !isDependencyFailure(err) ? 'invalid' : 'error';
       throw err;
     } finally {
       metrics.refreshOutcome(ctx.state.refreshOutcome as RefreshOutcome);

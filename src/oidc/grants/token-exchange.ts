@@ -26,7 +26,16 @@ import type { createResourceServerInfo } from '../resource-access.js';
 
 export const grantType = TOKEN_EXCHANGE_GRANT;
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-export const parameters = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'resource', 'audience', 'scope'];
+export const parameters = [
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'requested_token_type',
+  'resource',
+  'audience',
+  'scope',
+];
 /** RFC 8693 §2.1 lets `resource` and `audience` repeat; here exactly one API is named, and repeats say so. */
 export const duplicates = ['resource', 'audience'];
 
@@ -57,7 +66,8 @@ function checkRequest(params: Params): string {
   const { subject_token: token, subject_token_type: type } = params;
   if (typeof token !== 'string' || !token) throw new InvalidRequest('missing required parameter(s) (subject_token)');
   if (typeof type !== 'string' || !type) throw new InvalidRequest('missing required parameter(s) (subject_token_type)');
-  if (type !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`unsupported subject_token_type; only ${ACCESS_TOKEN_TYPE} is accepted`);
+  if (type !== ACCESS_TOKEN_TYPE)
+    throw new InvalidRequest(`unsupported subject_token_type; only ${ACCESS_TOKEN_TYPE} is accepted`);
   if (params.actor_token !== undefined || params.actor_token_type !== undefined) {
     throw new InvalidRequest('actor_token is not supported: the authenticated client is the actor');
   }
@@ -83,7 +93,9 @@ function grantedScopes(ctx: Ctx, subject: ActiveAccessToken, allowed: string[], 
   const requested = ctx.oidc.params!.scope ? ctx.oidc.requestParamScopes : held;
   const granted = allowed.filter((s) => requested.has(s) && held.has(s));
   if (granted.length === 0) {
-    throw new InvalidScope(`none of the requested scopes is both held by the subject token and allowed to this client for ${target}`);
+    throw new InvalidScope(
+      `none of the requested scopes is both held by the subject token and allowed to this client for ${target}`,
+    );
   }
   return granted;
 }
@@ -92,16 +104,26 @@ export function createTokenExchangeGrant({ provider, status, getResourceServerIn
   async function findSubject(ctx: Ctx, value: string): Promise<ActiveAccessToken> {
     const subject = await status.activeUserToken(value, ctx.oidc.client!);
     if (!subject?.accountId) throw new InvalidRequest(INACTIVE);
-    if (subject.exchangedFrom.length >= MAX_EXCHANGES) throw new InvalidRequest(`subject_token was already exchanged ${MAX_EXCHANGES} times`);
+    if (subject.exchangedFrom.length >= MAX_EXCHANGES)
+      throw new InvalidRequest(`subject_token was already exchanged ${MAX_EXCHANGES} times`);
     return subject;
   }
 
-  async function issue(ctx: Ctx, subject: ActiveAccessToken, target: string, dPoP: Awaited<ReturnType<typeof grantHelpers.validateDpop>>) {
+  async function issue(
+    ctx: Ctx,
+    subject: ActiveAccessToken,
+    target: string,
+    dPoP: Awaited<ReturnType<typeof grantHelpers.validateDpop>>,
+  ) {
     const client = ctx.oidc.client!;
     const info = validateResourceServer(await getResourceServerInfo(ctx, target, client));
     const act: Actor = { sub: client.clientId, ...(subject.act ? { act: subject.act } : undefined) };
-    const at = new provider.AccessToken({ accountId: subject.accountId!, client, gty: grantType, extra: { act } } as never) as
-      InstanceType<Provider['AccessToken']> & { exp?: number; exchangedFrom?: string[] };
+    const at = new provider.AccessToken({
+      accountId: subject.accountId!,
+      client,
+      gty: grantType,
+      extra: { act },
+    } as never) as InstanceType<Provider['AccessToken']> & { exp?: number; exchangedFrom?: string[] };
     // Not part of oidc-provider's payload: the JWT's record takes it from here (jwt-access-tokens.ts).
     at.exchangedFrom = [subject.storeKey, ...subject.exchangedFrom];
     at.resourceServer = new provider.ResourceServer(target, info as never);
@@ -126,11 +148,25 @@ export function createTokenExchangeGrant({ provider, status, getResourceServerIn
     const { at, value: accessToken, act } = await issue(ctx, subject, target, dPoP);
 
     await audit.record({
-      type: 'token.exchanged', outcome: 'success', ...deviceOf(ctx), accountId: subject.accountId, clientId: client.clientId,
-      detail: { subject_client_id: subject.clientId, subject_token_format: subject.format, resource: target, scope: at.scope, act },
+      type: 'token.exchanged',
+      outcome: 'success',
+      ...deviceOf(ctx),
+      accountId: subject.accountId,
+      clientId: client.clientId,
+      detail: {
+        subject_client_id: subject.clientId,
+        subject_token_format: subject.format,
+        resource: target,
+        scope: at.scope,
+        act,
+      },
     });
     ctx.body = grantHelpers.buildTokenResponse(provider, {
-      accessToken, expiresIn: Number(at.exp) - epochNow(), issuedTokenType: ACCESS_TOKEN_TYPE, scope: at.scope, tokenType: at.tokenType,
+      accessToken,
+      expiresIn: Number(at.exp) - epochNow(),
+      issuedTokenType: ACCESS_TOKEN_TYPE,
+      scope: at.scope,
+      tokenType: at.tokenType,
     });
   };
 }
