@@ -10,7 +10,7 @@ import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 import { checkEmail, checkNewPassword, createAccount } from './accounts.js';
-import { enqueueAccountLogouts } from '../logout/queue.js';
+import { enqueueAccountLogouts, enqueueFamilyLogout } from '../logout/queue.js';
 import { hashPassword } from './passwords.js';
 
 export interface LifecycleDeps {
@@ -86,22 +86,32 @@ async function mustFind(prisma: PrismaClient, id: string): Promise<Account> {
   return row;
 }
 
-/** Revokes every family of the account, except `keep` (the device asking), with a session.revoked event each. */
+/**
+ * Revokes every family of the account, except `keep` (the device asking), with a session.revoked event each. With
+ * `announce`, each revoked device's client gets a back-channel logout naming that session (its sid): queued before
+ * the revocation, which empties the stored tokens the sid is read from. (Disabling and deleting tell every client of
+ * the account instead.)
+ */
 export async function revokeFamiliesOf(
   { prisma, families }: LifecycleDeps,
   accountId: string,
   reason: string,
   actor: Actor,
   keep?: string,
+  { announce = false }: { announce?: boolean } = {},
 ): Promise<string[]> {
   const event = eventBy(actor, 'session.revoked', 'revoked', { reason });
-  if (!keep) return (await families.revokeWhere({ accountId }, reason, [event])).map((f) => f.id);
+  if (!keep && !announce) return (await families.revokeWhere({ accountId }, reason, [event])).map((f) => f.id);
   const others = await prisma.refreshFamily.findMany({
-    where: { accountId, revokedAt: null, id: { not: keep } },
+    where: { accountId, revokedAt: null, ...(keep ? { id: { not: keep } } : undefined) },
     select: { id: true },
   });
   const revoked: string[] = [];
-  for (const { id } of others) if (id !== keep && (await families.revokeFamily(id, reason, [event]))) revoked.push(id);
+  for (const { id } of others) {
+    if (id === keep) continue;
+    if (announce) await enqueueFamilyLogout(prisma, id, 'logged_out_everywhere');
+    if (await families.revokeFamily(id, reason, [event])) revoked.push(id);
+  }
   return revoked;
 }
 
@@ -170,7 +180,7 @@ export async function signOutOthers(deps: LifecycleDeps, id: string, actor: Acto
   const event = eventBy(actor, 'user.logged_out_everywhere', 'success', { kept_family_id: keep });
   if (!(await changeAccount(deps.prisma, id, 'sign-out', {}, [event]))) throw new NotFound('no such user');
   deps.audit.mirror({ ...event, accountId: id });
-  return revokeFamiliesOf(deps, id, 'logged_out_everywhere', actor, keep);
+  return revokeFamiliesOf(deps, id, 'logged_out_everywhere', actor, keep, { announce: true });
 }
 
 /**
@@ -195,5 +205,6 @@ export async function setPassword(
   if (!(await changeAccount(deps.prisma, id, 'password', { passwordHash, signOut }, [event])))
     throw new NotFound('no such user');
   deps.audit.mirror({ ...event, accountId: id });
-  return signOut ? revokeFamiliesOf(deps, id, 'password_changed', actor, keep) : [];
+  if (!signOut) return [];
+  return revokeFamiliesOf(deps, id, 'password_changed', actor, keep, { announce: true });
 }

@@ -9,6 +9,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload }
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { adminCall, adminToken } from '../admin/helpers.js';
+import { Browser } from '../support/browser.js';
 import { authorize, createTestClient, createUser, exchangeCode } from '../support/oauth.js';
 import { runCli, stopAllProcesses } from '../support/process.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
@@ -146,6 +147,46 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
       detail: { reason: 'logged_out_everywhere' },
     });
+  });
+
+  it('the account page: signing the other devices out, and changing the password, tell their clients', async () => {
+    const { user, client } = await signedIn();
+    const page = new Browser(server.url);
+    const csrf = async (path: string) =>
+      /name="csrf_token" value="([^"]+)"/.exec(await (await page.follow(await page.request(path))).res.text())?.[1] ??
+      '';
+    const post = async (path: string, fields: Record<string, string>) =>
+      page.request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const login = { username: user.username, password: user.password };
+    expect((await post('/account/login', { csrf_token: await csrf('/account/login'), ...login })).status).toBe(303);
+
+    const arrived = receiver.next();
+    expect((await post('/account', { csrf_token: await csrf('/account'), action: 'sign-out-others' })).status).toBe(
+      303,
+    );
+    const payload = await verify(await arrived, client);
+    expect(payload.sub).toBe(user.id);
+    expect(await waitForAudit(server, client.client_id, 'backchannel_logout.delivered')).toMatchObject({
+      accountId: user.id,
+      detail: { reason: 'logged_out_everywhere' },
+    });
+
+    // Another device of the same user, then a password change from the account page.
+    const again = await authorize(server, client, user);
+    expect((await exchangeCode(server, client, again.code, again.verifier)).status).toBe(200);
+    const afterChange = receiver.next();
+    const changed = await post('/account', {
+      csrf_token: await csrf('/account'),
+      action: 'change-password',
+      current_password: user.password,
+      new_password: 'a-brand-new-passphrase-42',
+    });
+    expect(changed.status).toBe(303);
+    expect((await verify(await afterChange, client)).sub).toBe(user.id);
   });
 
   it('one device signed out (admin API, then the CLI): its client hears it', async () => {
