@@ -17,6 +17,9 @@ export const MAX_PASSWORD_LENGTH = 1024; // bounds the hashing work a request ca
 export const HASH_CONCURRENCY = 2;
 const hashing = createConcurrencyLimit(HASH_CONCURRENCY);
 
+/** Runs `task` in one of the hashing slots, in turn with password checks (a test holds both to fill them for sure). */
+export const inHashingSlot = <T>(task: () => Promise<T>): Promise<T> => hashing.run(task);
+
 export function hashPassword(password: string): Promise<string> {
   return hashing.run(() => hash(password, OPTIONS));
 }
