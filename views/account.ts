@@ -3,6 +3,7 @@
 import { html, type SafeHtml } from './html.js';
 import { csrfField, layout } from './layout.js';
 import type { Theme } from './theme.js';
+import { signInForm } from './login.js';
 
 export interface AccountDevice {
   id: string;
@@ -115,14 +116,6 @@ export function accountLoginPage(theme: Theme, { csrf, username, error, notice }
     html`<h1>Sign in to your account</h1>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="/account/login" autocomplete="on">
-${csrfField(csrf)}
-<label for="username">Username</label>
-<input id="username" name="username" autocomplete="username" required maxlength="64" value="${username ?? ''}" autofocus>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">Sign in</button>
-</form>
-<p><a href="/account/forgot">Forgot your password?</a></p>`,
+${signInForm({ action: '/account/login', csrfToken: csrf, username })}`,
   );
 }
