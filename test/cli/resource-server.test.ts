@@ -101,10 +101,14 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
       ['clients', 'allow', '--client-id', app.client_id, '--resource', ORDERS, '--scopes', 'orders:read orders:write'],
       { env: storage.env },
     );
-    expect(appAllowed.json).toEqual({
-      client_id: app.client_id,
-      resource: ORDERS,
-      scopes: ['orders:read', 'orders:write'],
+    // On failure the CLI's stderr is part of what is compared, so that the reason shows.
+    expect({
+      code: appAllowed.code,
+      json: appAllowed.json,
+      ...(appAllowed.code ? { stderr: appAllowed.stderr } : {}),
+    }).toEqual({
+      code: 0,
+      json: { client_id: app.client_id, resource: ORDERS, scopes: ['orders:read', 'orders:write'] },
     });
     const tokens = await obtainTokens(server, app, await createUser(server), {
       scope: 'openid orders:write',
