@@ -1,6 +1,6 @@
 // Requests Tollgate makes to URLs that clients registered (a client's jwks_uri, its backchannel_logout_uri).
 // oidc-provider refuses to connect to loopback, private and other special-use addresses (server-side request
-// forgery). The one exception (DESIGN.md, "Protocol surface"): outside production, with a loopback issuer, targets
+// forgery). The one exception (README, "Outbound requests"): outside production, with a loopback issuer, targets
 // on loopback are allowed, so that local development and the tests can run receivers on 127.0.0.1. In production
 // they stay refused whatever the issuer.
 import { lookup } from 'node:dns/promises';
