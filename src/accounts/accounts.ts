@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 
 import type { AuditEvent } from '../audit/audit.js';
-import { auditRecords } from '../audit/records.js';
-import type { PrismaClient } from '../db/generated/client.js';
+import { insertAuditRows } from '../audit/records.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { peekMemo, type MemoAccount } from '../request/memo.js';
 import type { NotBeforeCheck } from './not-before.js';
@@ -52,9 +52,7 @@ export async function createAccount(
       ON CONFLICT (username) DO NOTHING
       RETURNING id
     ), audited AS (
-      INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
-        FROM acct, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)}
     )
     SELECT id::text AS id FROM acct`;
   if (!rows[0]) throw new InvalidRequest(`username ${input.username} is taken`);

@@ -3,9 +3,9 @@
 // must ask again, and revokes every family started from it; access tokens of the grant die with it (introspection
 // and userinfo look the grant up).
 import type { Audit } from '../audit/audit.js';
-import { auditRecords } from '../audit/records.js';
+import { insertAuditRows } from '../audit/records.js';
 import { eventBy, type Actor } from '../audit/actor.js';
-import type { PrismaClient } from '../db/generated/client.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { ACCOUNT_CLIENT_ID } from './account-sessions.js';
@@ -117,10 +117,7 @@ export async function withdrawConsent(
     WITH gone AS (
       DELETE FROM oidc_payloads WHERE model = 'Grant' AND id = ${consentId} AND payload->>'accountId' = ${accountId} RETURNING payload->>'clientId' AS client_id
     ), audited AS (
-      INSERT INTO audit_events (type, account_id, client_id, ip, user_agent, outcome, detail)
-      SELECT e.type, ${accountId}::uuid, gone.client_id, e.ip, e.user_agent, e.outcome, e.detail
-        FROM gone, jsonb_to_recordset(${auditRecords([event])}::jsonb)
-             AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      ${insertAuditRows('gone', { accountId: Prisma.sql`${accountId}::uuid`, clientId: Prisma.sql`gone.client_id` }, [event])}
     )
     SELECT client_id FROM gone`;
   if (!rows[0]) throw new NotFound('no such consent');

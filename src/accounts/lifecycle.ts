@@ -4,7 +4,7 @@
 // and a sign-in (authenticate), so the change is in force the moment the statement commits; revoking the families
 // afterwards also drops their refresh tokens and the access tokens recorded with them.
 import type { Audit, AuditEvent } from '../audit/audit.js';
-import { auditRecords } from '../audit/records.js';
+import { insertAuditRows } from '../audit/records.js';
 import { Prisma, type Account, type PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
@@ -35,12 +35,10 @@ async function changeAccount(
   events: AuditEvent[],
 ): Promise<boolean> {
   if (!UUID.test(id)) return false;
-  const records = auditRecords(events);
   // The change, then its audit rows for the changed account, in the same statement.
   const run = (change: Prisma.Sql) => prisma.$queryRaw<{ id: string }[]>`
     WITH acct AS (${change}),
-    audited AS (INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail FROM acct, jsonb_to_recordset(${records}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text))
+    audited AS (${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)})
     SELECT id::text AS id FROM acct`;
   let rows: { id: string }[];
   switch (statement) {

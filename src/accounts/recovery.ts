@@ -4,8 +4,8 @@
 // issued until then inactive. A verification link proves the address it was sent to, as long as it is still the
 // account's address.
 import type { Logger } from '../observability/logger.js';
-import type { Account } from '../db/generated/client.js';
-import { auditRecords } from '../audit/records.js';
+import { Prisma, type Account } from '../db/generated/client.js';
+import { insertAuditRows } from '../audit/records.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 import { setPassword, type LifecycleDeps } from './lifecycle.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
@@ -99,9 +99,7 @@ export async function verifyEmail(deps: RecoveryDeps, token: string, actor: Acto
       UPDATE accounts SET email_verified_at = now(), updated_at = now()
        WHERE id = ${used.accountId}::uuid AND email = ${used.email} RETURNING id, email
     ), audited AS (
-      INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
-        FROM acct, jsonb_to_recordset(${auditRecords([event])}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, [event])}
     )
     SELECT email FROM acct`;
   if (!rows[0]) return undefined;

@@ -2,9 +2,9 @@
 // as an HMAC. Changes that are audited write their events in the same statement (see src/audit/records.ts).
 import { randomBytes } from 'node:crypto';
 
-import { auditRecords } from '../audit/records.js';
+import { insertAuditRows } from '../audit/records.js';
 import type { AuditEvent } from '../audit/audit.js';
-import type { Client, Prisma, PrismaClient } from '../db/generated/client.js';
+import { Prisma, type Client, type PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
@@ -166,9 +166,7 @@ export async function createClient(
       VALUES (${clientId}, ${metadata.client_name}, ${secret ? hash(secret) : null}, ${JSON.stringify(metadata)}::jsonb, ${Boolean(input.admin)})
       RETURNING client_id
     )
-    INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
-    SELECT e.type, c.client_id, e.ip, e.user_agent, e.outcome, e.detail
-      FROM c, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)`;
+    ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events)}`;
   return {
     client_id: clientId,
     ...(secret ? { client_secret: secret } : undefined),
@@ -194,9 +192,7 @@ export async function rotateClientSecret(
        WHERE client_id = ${clientId} AND secret_hash IS NOT NULL
       RETURNING client_id
     ), audited AS (
-      INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
-      SELECT e.type, c.client_id, e.ip, e.user_agent, e.outcome, e.detail
-        FROM c, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events)}
     )
     SELECT client_id FROM c`;
   if (rotated.length) return secret;

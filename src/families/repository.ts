@@ -2,11 +2,11 @@
 // it is atomic without an interactive transaction and costs one round trip: consuming a token, inserting its
 // successor, extending the family and writing the audit row either all happen or none does. Two requests
 // racing on one token serialise on its row lock; the second re-checks `consumed_at IS NULL` and finds it false.
-import type { PrismaClient } from '../db/generated/client.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import type { SqlRunner } from '../db/sql.js';
 import type { Payload } from '../store/payload.js';
 import type { AuditEvent } from '../audit/audit.js';
-import { auditRecords } from '../audit/records.js';
+import { insertAuditRows } from '../audit/records.js';
 
 export interface FamilyRow {
   id: string;
@@ -279,9 +279,7 @@ export class FamilyRepository {
       WITH acct AS (
         UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id
       ), audited AS (
-        INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-        SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
-          FROM acct, jsonb_to_recordset(${auditRecords(events)}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+        ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)}
       )
       SELECT id::text AS id FROM acct`;
     return rows.length > 0;
@@ -311,10 +309,7 @@ export class FamilyRepository {
       ), emptied AS (
         UPDATE refresh_tokens SET payload = NULL WHERE family_id IN (SELECT id FROM fam) AND payload IS NOT NULL
       ), audited AS (
-        INSERT INTO audit_events (type, account_id, client_id, family_id, ip, user_agent, outcome, detail)
-        SELECT e.type, fam.account_id, fam.client_id, fam.id, e.ip, e.user_agent, e.outcome, e.detail
-          FROM fam, jsonb_to_recordset(${auditRecords(events)}::jsonb)
-               AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+        ${insertAuditRows('fam', { accountId: Prisma.sql`fam.account_id`, clientId: Prisma.sql`fam.client_id`, familyId: Prisma.sql`fam.id` }, events)}
       )
       SELECT id::text AS "id", account_id::text AS "accountId", client_id AS "clientId" FROM fam`;
   }

@@ -2,7 +2,9 @@
 // time (a lease, FOR UPDATE SKIP LOCKED), and a failed delivery is retried with exponential backoff (1 s, 2 s, 4 s,
 // ... at most an hour apart) until BACKCHANNEL_LOGOUT_MAX_ATTEMPTS. A delivery, and a final failure, removes the row
 // and writes its audit event in the same statement.
-import type { PrismaClient } from '../db/generated/client.js';
+import type { AuditEvent } from '../audit/audit.js';
+import { insertAuditRows } from '../audit/records.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
 
 export type Deliver = (clientId: string, accountId: string, sid: string | null) => Promise<void>;
@@ -57,18 +59,21 @@ export function createBackchannelWorker({
                    ORDER BY next_attempt_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
     RETURNING id, client_id, account_id::text AS account_id, sid, reason, attempts`;
 
+  /** Removes the row and writes `event` for it, in one statement (nothing when another instance removed it). */
+  const remove = (row: Claimed, event: AuditEvent) => prisma.$executeRaw`
+    WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id)
+    ${insertAuditRows('d', { accountId: Prisma.sql`d.account_id`, clientId: Prisma.sql`d.client_id` }, [event])}`;
+
   async function delivered(row: Claimed) {
-    await prisma.$executeRaw`
-      WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason, attempts)
-      INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
-      SELECT 'backchannel_logout.delivered', account_id, client_id, 'success', jsonb_build_object('reason', reason, 'attempts', attempts + 1) FROM d`;
+    const detail = { reason: row.reason, attempts: row.attempts + 1 };
+    await remove(row, { type: 'backchannel_logout.delivered', outcome: 'success', detail });
     logger.info(
       {
         audit: {
           type: 'backchannel_logout.delivered',
           clientId: row.client_id,
           accountId: row.account_id,
-          detail: { reason: row.reason, attempts: row.attempts + 1 },
+          detail,
         },
       },
       'audit backchannel_logout.delivered',
@@ -87,17 +92,15 @@ export function createBackchannelWorker({
       logger.warn({ clientId: row.client_id, attempts, error: message }, 'back-channel logout failed; will retry');
       return;
     }
-    await prisma.$executeRaw`
-      WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id, reason)
-      INSERT INTO audit_events (type, account_id, client_id, outcome, detail)
-      SELECT 'backchannel_logout.failed', account_id, client_id, 'failure', jsonb_build_object('reason', reason, 'attempts', ${attempts}::int, 'error', ${message}::text) FROM d`;
+    const detail = { reason: row.reason, attempts, error: message };
+    await remove(row, { type: 'backchannel_logout.failed', outcome: 'failure', detail });
     logger.warn(
       {
         audit: {
           type: 'backchannel_logout.failed',
           clientId: row.client_id,
           accountId: row.account_id,
-          detail: { reason: row.reason, attempts, error: message },
+          detail,
         },
       },
       'audit backchannel_logout.failed',

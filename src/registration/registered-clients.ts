@@ -1,9 +1,10 @@
 // Clients written by oidc-provider's registration endpoints (RFC 7591 create, RFC 7592 update and delete), which
 // reach the `clients` table through the Client adapter. The secret oidc-provider generated is stored as an HMAC,
 // as for every client; the registration is audited in the same statement (client.registered / client.updated).
-import type { Audit } from '../audit/audit.js';
+import type { Audit, AuditEvent } from '../audit/audit.js';
+import { insertAuditRows } from '../audit/records.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
-import type { PrismaClient } from '../db/generated/client.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import type { Families } from '../families/families.js';
 import { deviceOf } from '../request/device.js';
 import { currentRequest } from '../request/context.js';
@@ -39,11 +40,21 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
           ? metadata.client_name.trim().slice(0, 200)
           : clientId;
       const { ip, userAgent } = deviceOf(currentRequest());
-      const detail = JSON.stringify({
-        via: 'registration',
-        grant_types: metadata.grant_types ?? [],
-        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
-      });
+      const detail = JSON.parse(
+        JSON.stringify({
+          via: 'registration',
+          grant_types: metadata.grant_types ?? [],
+          token_endpoint_auth_method: metadata.token_endpoint_auth_method,
+        }),
+      ) as Record<string, unknown>;
+      // Both events go in; the row's `inserted` keeps the one that happened.
+      const events: AuditEvent[] = (['client.registered', 'client.updated'] as const).map((type) => ({
+        type,
+        outcome: 'success',
+        ip,
+        userAgent,
+        detail,
+      }));
       const inserted = await prisma.$queryRaw<{ type: 'client.registered' | 'client.updated' }[]>`
         WITH c AS (
           INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
@@ -57,37 +68,25 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
             updated_at = now()
           RETURNING client_id, (xmax = 0) AS inserted
         )
-        INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
-        SELECT CASE WHEN c.inserted THEN 'client.registered' ELSE 'client.updated' END, c.client_id, ${ip}, ${userAgent}, 'success', ${detail}::jsonb
-          FROM c
+        ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events, Prisma.sql`(e.type = 'client.registered') = c.inserted`)}
         RETURNING type`;
-      for (const { type } of inserted)
-        audit.mirror({
-          type,
-          outcome: 'success',
-          clientId,
-          ip,
-          userAgent,
-          detail: JSON.parse(detail) as Record<string, unknown>,
-        });
+      for (const { type } of inserted) audit.mirror({ type, outcome: 'success', clientId, ip, userAgent, detail });
     },
 
     /** RFC 7592 §2.3: the client is gone, and so are the sessions (refresh-token families) it held. */
     async remove(clientId) {
       const { ip, userAgent } = deviceOf(currentRequest());
+      const event: AuditEvent = {
+        type: 'client.deleted',
+        outcome: 'success',
+        ip,
+        userAgent,
+        detail: { via: 'registration' },
+      };
       const deleted = await prisma.$executeRaw`
         WITH c AS (DELETE FROM clients WHERE client_id = ${clientId} RETURNING client_id)
-        INSERT INTO audit_events (type, client_id, ip, user_agent, outcome, detail)
-        SELECT 'client.deleted', c.client_id, ${ip}, ${userAgent}, 'success', '{"via":"registration"}'::jsonb FROM c`;
-      if (deleted)
-        audit.mirror({
-          type: 'client.deleted',
-          outcome: 'success',
-          clientId,
-          ip,
-          userAgent,
-          detail: { via: 'registration' },
-        });
+        ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, [event])}`;
+      if (deleted) audit.mirror({ ...event, clientId });
       await families.revokeWhere({ clientId }, 'client_deleted', [
         {
           type: 'refresh_token.family_revoked',

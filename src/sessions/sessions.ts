@@ -3,11 +3,11 @@
 // and the audit events are written by the revoking statement itself. Shared by the admin API and the CLI.
 import { enqueueAccountLogouts, enqueueFamilyLogout } from '../logout/queue.js';
 import type { Audit, AuditEvent } from '../audit/audit.js';
-import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
+import { Prisma, type PrismaClient, type RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
-import { auditRecords } from '../audit/records.js';
+import { insertAuditRows } from '../audit/records.js';
 
 export interface SessionView {
   id: string;
@@ -100,9 +100,7 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
     WITH acct AS (
       UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id, not_before
     ), audited AS (
-      INSERT INTO audit_events (type, account_id, ip, user_agent, outcome, detail)
-      SELECT e.type, acct.id, e.ip, e.user_agent, e.outcome, e.detail
-        FROM acct, jsonb_to_recordset(${auditRecords([event])}::jsonb) AS e(type text, outcome text, detail jsonb, ip text, user_agent text)
+      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, [event])}
     )
     SELECT not_before FROM acct`;
   if (!rows[0]) throw new NotFound('no such user');
