@@ -1,12 +1,10 @@
 // End-user accounts: username, optional email, argon2id password hash. Also the `findAccount` oidc-provider uses
 // to turn a subject into claims.
-import { randomUUID } from 'node:crypto';
-
 import type { AuditEvent } from '../audit/audit.js';
-import { insertAuditRows } from '../audit/records.js';
-import { Prisma, type PrismaClient } from '../db/generated/client.js';
+import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest } from '../errors.js';
 import { peekMemo, type MemoAccount } from '../request/memo.js';
+import { findAccountById, findAccountByUsername, insertAccount, UUID } from './account-queries.js';
 import type { NotBeforeCheck } from './not-before.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 
@@ -45,18 +43,10 @@ export async function createAccount(
   checkNewPassword(input.password);
   if (input.email !== undefined) checkEmail(input.email);
   const passwordHash = await hashPassword(input.password);
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
-    WITH acct AS (
-      INSERT INTO accounts (id, username, email, password_hash)
-      VALUES (${randomUUID()}::uuid, ${input.username}, ${input.email ?? null}, ${passwordHash})
-      ON CONFLICT (username) DO NOTHING
-      RETURNING id
-    ), audited AS (
-      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)}
-    )
-    SELECT id::text AS id FROM acct`;
-  if (!rows[0]) throw new InvalidRequest(`username ${input.username} is taken`);
-  return { id: rows[0].id, username: input.username, email: input.email ?? null };
+  const email = input.email ?? null;
+  const id = await insertAccount(prisma, { username: input.username, email, passwordHash }, events);
+  if (!id) throw new InvalidRequest(`username ${input.username} is taken`);
+  return { id, username: input.username, email };
 }
 
 /** The account id when the credentials are right and the account enabled; undefined otherwise, at equal cost. */
@@ -65,12 +55,10 @@ export async function authenticate(
   username: string,
   password: string,
 ): Promise<string | undefined> {
-  const row = USERNAME.test(username) ? await prisma.account.findUnique({ where: { username } }) : null;
+  const row = USERNAME.test(username) ? await findAccountByUsername(prisma, username) : null;
   const ok = await verifyPassword(row?.passwordHash, password);
   return ok && row && !row.disabledAt ? row.id : undefined;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * oidc-provider's findAccount: disabled or deleted accounts are not found, so their tokens stop working. An account
@@ -87,7 +75,7 @@ export function createFindAccount(prisma: PrismaClient, notBefore: NotBeforeChec
     if (!UUID.test(sub)) return undefined;
     if (token?.kind === 'AccessToken' && (await notBefore(sub, token.iat))) return undefined;
     const memo = peekMemo(ctx)?.accounts.get(sub);
-    const row: MemoAccount | null = memo !== undefined ? memo : await prisma.account.findUnique({ where: { id: sub } });
+    const row: MemoAccount | null = memo !== undefined ? memo : await findAccountById(prisma, sub);
     if (!row || row.disabledAt) return undefined;
     return {
       accountId: row.id,

@@ -3,12 +3,12 @@
 // the account row is what every instance asks before honouring a token (src/accounts/not-before.ts, findAccount)
 // and a sign-in (authenticate), so the change is in force the moment the statement commits; revoking the families
 // afterwards also drops their refresh tokens and the access tokens recorded with them.
-import type { Audit, AuditEvent } from '../audit/audit.js';
-import { insertAuditRows } from '../audit/records.js';
-import { Prisma, type Account, type PrismaClient } from '../db/generated/client.js';
+import type { Audit } from '../audit/audit.js';
+import type { Account, PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
+import { changeAccount, findAccountById } from './account-queries.js';
 import { checkEmail, checkNewPassword, createAccount } from './accounts.js';
 import { enqueueAccountLogouts, enqueueFamilyLogout } from '../logout/queue.js';
 import { hashPassword } from './passwords.js';
@@ -21,65 +21,8 @@ export interface LifecycleDeps {
   emailChanged?: ((account: Account) => Promise<void>) | undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * One statement: `change` applied to the account (a SET list, or DELETE), and `events` written with its id. Returns
- * false when no row matched (`where` adds a condition, e.g. "not disabled yet").
- */
-async function changeAccount(
-  prisma: PrismaClient,
-  id: string,
-  statement: 'disable' | 'enable' | 'delete' | 'email' | 'password' | 'sign-out',
-  values: { email?: string | null; passwordHash?: string; signOut?: boolean },
-  events: AuditEvent[],
-): Promise<boolean> {
-  if (!UUID.test(id)) return false;
-  // The change, then its audit rows for the changed account, in the same statement.
-  const run = (change: Prisma.Sql) => prisma.$queryRaw<{ id: string }[]>`
-    WITH acct AS (${change}),
-    audited AS (${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)})
-    SELECT id::text AS id FROM acct`;
-  let rows: { id: string }[];
-  switch (statement) {
-    case 'disable':
-      // not_before too: tokens issued before the disabling stay dead if the account is enabled again.
-      rows = await run(
-        Prisma.sql`UPDATE accounts SET disabled_at = now(), not_before = now(), updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NULL RETURNING id`,
-      );
-      break;
-    case 'enable':
-      rows = await run(
-        Prisma.sql`UPDATE accounts SET disabled_at = NULL, updated_at = now() WHERE id = ${id}::uuid AND disabled_at IS NOT NULL RETURNING id`,
-      );
-      break;
-    case 'delete':
-      // The audit trail stays: events keep the account id (no foreign key), including this one.
-      rows = await run(Prisma.sql`DELETE FROM accounts WHERE id = ${id}::uuid RETURNING id`);
-      break;
-    case 'email':
-      // A new address is unproven; the same address again keeps its proof.
-      rows = await run(Prisma.sql`UPDATE accounts SET email = ${values.email ?? null},
-            email_verified_at = CASE WHEN email IS NOT DISTINCT FROM ${values.email ?? null} THEN email_verified_at END, updated_at = now()
-          WHERE id = ${id}::uuid RETURNING id`);
-      break;
-    case 'sign-out':
-      rows = await run(
-        Prisma.sql`UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${id}::uuid RETURNING id`,
-      );
-      break;
-    case 'password':
-      // signOut: not_before as well, so that every token issued until now is inactive (logout everywhere).
-      rows = await run(Prisma.sql`UPDATE accounts SET password_hash = ${values.passwordHash!},
-            not_before = CASE WHEN ${values.signOut ?? false} THEN now() ELSE not_before END, updated_at = now()
-          WHERE id = ${id}::uuid RETURNING id`);
-      break;
-  }
-  return rows.length > 0;
-}
-
 async function mustFind(prisma: PrismaClient, id: string): Promise<Account> {
-  const row = UUID.test(id) ? await prisma.account.findUnique({ where: { id } }) : null;
+  const row = await findAccountById(prisma, id);
   if (!row) throw new NotFound('no such user');
   return row;
 }

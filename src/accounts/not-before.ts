@@ -5,8 +5,7 @@
 import type { PrismaClient } from '../db/generated/client.js';
 import { peekMemo, type AccountGate } from '../request/memo.js';
 import { currentRequest } from '../request/context.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { findAccountGate, UUID } from './account-queries.js';
 
 /**
  * True when a token issued at `iat` (epoch seconds) for `accountId` is dead: its account is disabled or gone, or it
@@ -18,10 +17,7 @@ export function createNotBeforeCheck(prisma: PrismaClient) {
     // Read with the token's grant earlier in this request, usually (adapters/grant-adapter.ts).
     let gate: AccountGate | null | undefined = peekMemo(currentRequest())?.notBefore.get(accountId);
     if (gate === undefined) {
-      const row = await prisma.account.findUnique({
-        where: { id: accountId },
-        select: { notBefore: true, disabledAt: true },
-      });
+      const row = await findAccountGate(prisma, accountId);
       gate = row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
     }
     if (!gate || gate.disabled) return true;

@@ -4,8 +4,8 @@
 // issued until then inactive. A verification link proves the address it was sent to, as long as it is still the
 // account's address.
 import type { Logger } from '../observability/logger.js';
-import { Prisma, type Account } from '../db/generated/client.js';
-import { insertAuditRows } from '../audit/records.js';
+import type { Account } from '../db/generated/client.js';
+import { findEnabledAccountsByEmail, markEmailVerified } from './account-queries.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 import { setPassword, type LifecycleDeps } from './lifecycle.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
@@ -51,11 +51,7 @@ export const verificationHook = (deps: RecoveryDeps) => async (account: Account)
 
 /** A reset request for `email`: a link to each enabled account with that address (a few at most). */
 export async function requestPasswordReset(deps: RecoveryDeps, email: string, actor: Actor): Promise<number> {
-  const accounts = await deps.prisma.account.findMany({
-    where: { email: { equals: email, mode: 'insensitive' }, disabledAt: null },
-    orderBy: { createdAt: 'asc' },
-    take: 3,
-  });
+  const accounts = await findEnabledAccountsByEmail(deps.prisma, email, 3);
   for (const account of accounts) {
     const token = await issueLink(deps, account.id, 'password_reset');
     const event = { ...eventBy(actor, 'user.password_reset_requested', 'success'), accountId: account.id };
@@ -94,15 +90,8 @@ export async function verifyEmail(deps: RecoveryDeps, token: string, actor: Acto
   const used = await consumeLink(deps, 'email_verification', token);
   if (!used?.email) return undefined;
   const event = { ...eventBy(actor, 'user.email_verified', 'success', {}), accountId: used.accountId };
-  const rows = await deps.prisma.$queryRaw<{ email: string }[]>`
-    WITH acct AS (
-      UPDATE accounts SET email_verified_at = now(), updated_at = now()
-       WHERE id = ${used.accountId}::uuid AND email = ${used.email} RETURNING id, email
-    ), audited AS (
-      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, [event])}
-    )
-    SELECT email FROM acct`;
-  if (!rows[0]) return undefined;
+  const verified = await markEmailVerified(deps.prisma, used.accountId, used.email, [event]);
+  if (verified === undefined) return undefined;
   deps.audit.mirror(event);
-  return rows[0].email;
+  return verified;
 }

@@ -5,6 +5,7 @@
 import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import type { SqlRunner } from '../db/sql.js';
 import type { Payload } from '../store/payload.js';
+import { markLoggedOutEverywhere } from '../accounts/account-queries.js';
 import type { AuditEvent } from '../audit/audit.js';
 import { insertAuditRows } from '../audit/records.js';
 
@@ -275,14 +276,7 @@ export class FamilyRepository {
    * writes the events (user.logged_out_everywhere), in one statement. False when there is no such account.
    */
   async markLoggedOutEverywhere(accountId: string, events: AuditEvent[]): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      WITH acct AS (
-        UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id
-      ), audited AS (
-        ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, events)}
-      )
-      SELECT id::text AS id FROM acct`;
-    return rows.length > 0;
+    return (await markLoggedOutEverywhere(this.prisma, accountId, events)) !== undefined;
   }
 
   /**

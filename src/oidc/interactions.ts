@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { findAccountById } from '../accounts/account-queries.js';
 import { authenticate } from '../accounts/accounts.js';
 import type { Audit } from '../audit/audit.js';
 import type { PrismaClient } from '../db/generated/client.js';
@@ -109,7 +110,7 @@ export function createInteractionRouter({
       });
       return;
     }
-    const account = await prisma.account.findUnique({ where: { id: String(interaction.session?.accountId) } });
+    const account = await findAccountById(prisma, String(interaction.session?.accountId));
     const details = interaction.prompt.details as {
       missingOIDCScope?: string[];
       missingResourceScopes?: Record<string, string[]>;

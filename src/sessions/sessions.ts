@@ -3,11 +3,11 @@
 // and the audit events are written by the revoking statement itself. Shared by the admin API and the CLI.
 import { enqueueAccountLogouts, enqueueFamilyLogout } from '../logout/queue.js';
 import type { Audit, AuditEvent } from '../audit/audit.js';
-import { Prisma, type PrismaClient, type RefreshFamily } from '../db/generated/client.js';
+import { markLoggedOutEverywhere } from '../accounts/account-queries.js';
+import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
 import { eventBy, type Actor } from '../audit/actor.js';
-import { insertAuditRows } from '../audit/records.js';
 
 export interface SessionView {
   id: string;
@@ -96,20 +96,14 @@ export async function revokeSession(
  */
 export async function logoutEverywhere({ prisma, families, audit }: SessionDeps, accountId: string, actor: Actor) {
   const event: AuditEvent = { ...eventBy(actor, 'user.logged_out_everywhere', 'success'), accountId };
-  const rows = await prisma.$queryRaw<{ not_before: Date }[]>`
-    WITH acct AS (
-      UPDATE accounts SET not_before = now(), updated_at = now() WHERE id = ${accountId}::uuid RETURNING id, not_before
-    ), audited AS (
-      ${insertAuditRows('acct', { accountId: Prisma.sql`acct.id` }, [event])}
-    )
-    SELECT not_before FROM acct`;
-  if (!rows[0]) throw new NotFound('no such user');
+  const notBefore = await markLoggedOutEverywhere(prisma, accountId, [event]);
+  if (!notBefore) throw new NotFound('no such user');
   audit.mirror(event);
   const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [
     eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' }),
   ]);
   await enqueueAccountLogouts(prisma, accountId, 'logged_out_everywhere'); // back-channel logout to every client concerned
-  return { notBefore: new Date(rows[0].not_before), revoked: revoked.map((f) => f.id) };
+  return { notBefore, revoked: revoked.map((f) => f.id) };
 }
 
 /**

@@ -1,6 +1,13 @@
 // The accounts whose sessions administrators manage, as they see them: no password hash, and the instant of the
 // last "logout everywhere" (not_before), before which every token of the account is inactive.
-import type { Account, PrismaClient } from '../db/generated/client.js';
+import {
+  findAccountById,
+  findAccountByUsername,
+  searchAccounts,
+  UUID,
+  type AccountSearch,
+} from '../accounts/account-queries.js';
+import type { Account } from '../db/generated/client.js';
 
 export interface UserView {
   id: string;
@@ -23,38 +30,14 @@ export const toUserView = (a: Account): UserView => ({
   not_before: a.notBefore?.toISOString() ?? null,
 });
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID };
 
 /** An account by id; null for an unknown or malformed id (the column is a uuid). */
-export const findUser = (prisma: PrismaClient, id: string) =>
-  UUID.test(id) ? prisma.account.findUnique({ where: { id } }) : Promise.resolve(null);
+export const findUser = findAccountById;
 
-export const findUserByUsername = (prisma: PrismaClient, username: string) =>
-  prisma.account.findUnique({ where: { username } });
+export const findUserByUsername = findAccountByUsername;
 
-export interface UserSearch {
-  /** Exactly this username. */
-  username?: string | undefined;
-  /** Part of the username or email, case-insensitively. */
-  query?: string | undefined;
-  after?: string | undefined;
-  limit: number;
-}
+export type UserSearch = AccountSearch;
 
 /** Accounts in username order (optionally only those matching), after `after`. */
-export function listUsers(prisma: PrismaClient, { username, query, after, limit }: UserSearch) {
-  const name = {
-    ...(username !== undefined ? { equals: username } : {}),
-    ...(after !== undefined ? { gt: after } : {}),
-  };
-  const matching =
-    query !== undefined
-      ? {
-          OR: [
-            { username: { contains: query, mode: 'insensitive' as const } },
-            { email: { contains: query, mode: 'insensitive' as const } },
-          ],
-        }
-      : {};
-  return prisma.account.findMany({ where: { username: name, ...matching }, orderBy: { username: 'asc' }, take: limit });
-}
+export const listUsers = searchAccounts;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
+import { findAccountById } from '../../accounts/account-queries.js';
 import { authenticate } from '../../accounts/accounts.js';
 import { setPassword, signOutOthers, type LifecycleDeps } from '../../accounts/lifecycle.js';
 import { verifyPassword } from '../../accounts/passwords.js';
@@ -98,7 +99,7 @@ export function createAccountRouter(deps: AccountDeps): Router {
     extra: { notice?: string | undefined; error?: string } = {},
     status = 200,
   ) {
-    const account = await prisma.account.findUnique({ where: { id: session.accountId } });
+    const account = await findAccountById(prisma, session.accountId);
     if (!account) throw new NotFound('no such user');
     const [devices, consents] = await Promise.all([
       listDevices(prisma, session.accountId, session.familyId, deps.ownName),
@@ -229,7 +230,7 @@ export function createAccountRouter(deps: AccountDeps): Router {
           await withdrawConsent(deps, session.accountId, single(form, 'consent') ?? '', actor);
           return done('consent-withdrawn');
         case 'change-password': {
-          const account = await prisma.account.findUnique({ where: { id: session.accountId } });
+          const account = await findAccountById(prisma, session.accountId);
           const current = single(form, 'current_password') ?? '';
           const next = single(form, 'new_password') ?? '';
           // Wrong current passwords count as failed sign-ins: the page must not be a way around the sign-in limits.
