@@ -3,6 +3,7 @@
 // which hashes the presented secret first. Symmetric (HS*) algorithms are disabled in the provider configuration,
 // since they would need the raw secret.
 import type { PrismaClient } from '../src/db/generated/client.js';
+import { findClient } from '../src/clients/client-queries.js';
 import { CLIENT_CHANGED, clientVersionKey } from '../src/clients/client-versions.js';
 import { BUILT_IN_SCOPE_SET } from '../src/clients/scopes.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
@@ -97,7 +98,7 @@ export class ClientAdapter {
         if (fresh && hit.version === version) return hit.value;
       }
     }
-    const row = await this.#prisma.client.findUnique({ where: { clientId } });
+    const row = await findClient(this.#prisma, clientId);
     const value: Metadata | undefined = row
       ? {
           ...forProvider(row.metadata as Metadata),

@@ -8,6 +8,7 @@ import { eventBy, type Actor } from '../audit/actor.js';
 import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
+import { findClientNames } from '../clients/client-queries.js';
 import { ACCOUNT_CLIENT_ID } from './account-sessions.js';
 import { deviceName } from './device-name.js';
 
@@ -35,11 +36,7 @@ async function applicationNames(
   clientIds: string[],
   ownName: string,
 ): Promise<Map<string, string>> {
-  const rows = await prisma.client.findMany({
-    where: { clientId: { in: [...new Set(clientIds)] } },
-    select: { clientId: true, name: true },
-  });
-  const names = new Map(rows.map((r) => [r.clientId, r.name]));
+  const names = await findClientNames(prisma, clientIds);
   names.set(ACCOUNT_CLIENT_ID, ownName);
   return names;
 }

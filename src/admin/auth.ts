@@ -4,6 +4,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { findClient } from '../clients/client-queries.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import { Forbidden, Unauthorized } from '../errors.js';
 
@@ -41,7 +42,7 @@ export function requireAdmin({ provider, prisma }: AdminAuthDeps): Middleware {
     // A DPoP- or mTLS-bound token presented as a plain bearer token is not proof of possession (RFC 9449 §7.2).
     if (token.isSenderConstrained())
       throw invalidToken('a sender-constrained access token cannot be used as a Bearer token');
-    const client = token.clientId ? await prisma.client.findUnique({ where: { clientId: token.clientId } }) : null;
+    const client = token.clientId ? await findClient(prisma, token.clientId) : null;
     if (!client) throw invalidToken('the client this access token was issued to no longer exists');
     // The scope alone is not enough: any client_credentials client may be registered with a scope named admin.
     if (!token.scopes.has('admin') || !client.isAdmin) {

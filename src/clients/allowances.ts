@@ -9,6 +9,7 @@
 // bounds the delay when no announcement can arrive (the embedded default changed from the CLI).
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest, NotFound } from '../errors.js';
+import { clientExists } from './client-queries.js';
 import { plausibleIdentifier } from './resource-servers.js';
 
 export interface Allowance {
@@ -47,8 +48,7 @@ export async function allowedScopes(
 }
 
 export async function listAllowances(prisma: PrismaClient, clientId: string): Promise<Allowance[]> {
-  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } })))
-    throw new NotFound(`no client ${clientId}`);
+  if (!(await clientExists(prisma, clientId))) throw new NotFound(`no client ${clientId}`);
   return [...(await allowancesOf(prisma, clientId))].map(([resource, scopes]) => ({
     client_id: clientId,
     resource,
@@ -68,8 +68,7 @@ export async function setAllowance(
   scopes: string[],
 ): Promise<{ allowance: Allowance; before: string[] }> {
   const wanted = [...new Set(scopes.map((s) => s.trim()).filter(Boolean))].sort();
-  if (!(await prisma.client.findUnique({ where: { clientId }, select: { clientId: true } })))
-    throw new NotFound(`no client ${clientId}`);
+  if (!(await clientExists(prisma, clientId))) throw new NotFound(`no client ${clientId}`);
   const api = plausibleIdentifier(resource)
     ? await prisma.resourceServer.findUnique({
         where: { identifier: resource },

@@ -2,9 +2,8 @@
 // as an HMAC. Changes that are audited write their events in the same statement (see src/audit/records.ts).
 import { randomBytes } from 'node:crypto';
 
-import { insertAuditRows } from '../audit/records.js';
 import type { AuditEvent } from '../audit/audit.js';
-import { Prisma, type Client, type PrismaClient } from '../db/generated/client.js';
+import type { Client, Prisma, PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import { InvalidRequest } from '../errors.js';
 import { isSigningAlg, type SigningAlg } from '../crypto/signing-algs.js';
@@ -16,6 +15,15 @@ import {
   type ProtocolInput,
   type ProtocolView,
 } from './protocol-metadata.js';
+import {
+  clientExists,
+  deleteClientRow,
+  findClient,
+  insertClient,
+  listClientRows,
+  replaceClientSecret,
+  updateClientRow,
+} from './client-queries.js';
 import { checkKnownScopes } from './scopes.js';
 
 export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
@@ -160,13 +168,17 @@ export async function createClient(
   const clientId = randomBytes(16).toString('base64url');
   // Public clients have no credentials; private_key_jwt clients authenticate with their keys.
   const secret = input.public || metadata.token_endpoint_auth_method === 'private_key_jwt' ? undefined : newSecret();
-  await prisma.$executeRaw`
-    WITH c AS (
-      INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
-      VALUES (${clientId}, ${metadata.client_name}, ${secret ? hash(secret) : null}, ${JSON.stringify(metadata)}::jsonb, ${Boolean(input.admin)})
-      RETURNING client_id
-    )
-    ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events)}`;
+  await insertClient(
+    prisma,
+    {
+      clientId,
+      name: metadata.client_name,
+      secretHash: secret ? hash(secret) : null,
+      metadata,
+      isAdmin: Boolean(input.admin),
+    },
+    events,
+  );
   return {
     client_id: clientId,
     ...(secret ? { client_secret: secret } : undefined),
@@ -186,18 +198,8 @@ export async function rotateClientSecret(
   events: AuditEvent[] = [],
 ): Promise<string | undefined> {
   const secret = newSecret();
-  const rotated = await prisma.$queryRaw<{ client_id: string }[]>`
-    WITH c AS (
-      UPDATE clients SET secret_hash = ${hash(secret)}, updated_at = now()
-       WHERE client_id = ${clientId} AND secret_hash IS NOT NULL
-      RETURNING client_id
-    ), audited AS (
-      ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events)}
-    )
-    SELECT client_id FROM c`;
-  if (rotated.length) return secret;
-  if (await prisma.client.findUnique({ where: { clientId } }))
-    throw new InvalidRequest('public clients have no secret');
+  if (await replaceClientSecret(prisma, clientId, hash(secret), events)) return secret;
+  if (await clientExists(prisma, clientId)) throw new InvalidRequest('public clients have no secret');
   return undefined;
 }
 
@@ -221,7 +223,7 @@ export function toClientView(row: Client): ClientView {
 }
 
 export async function getClient(prisma: PrismaClient, clientId: string): Promise<ClientView | undefined> {
-  const row = await prisma.client.findUnique({ where: { clientId } });
+  const row = await findClient(prisma, clientId);
   return row ? toClientView(row) : undefined;
 }
 
@@ -230,12 +232,7 @@ export async function listClients(
   prisma: PrismaClient,
   { after, limit }: { after?: string | undefined; limit: number },
 ): Promise<ClientView[]> {
-  const rows = await prisma.client.findMany({
-    where: after ? { clientId: { gt: after } } : {},
-    orderBy: { clientId: 'asc' },
-    take: limit,
-  });
-  return rows.map(toClientView);
+  return (await listClientRows(prisma, { after, limit })).map(toClientView);
 }
 
 export type ClientPatch = Partial<
@@ -262,7 +259,7 @@ export async function updateClient(
   clientId: string,
   patch: ClientPatch,
 ): Promise<ClientView | undefined> {
-  const row = await prisma.client.findUnique({ where: { clientId } });
+  const row = await findClient(prisma, clientId);
   if (!row) return undefined;
   // buildMetadata pins admin clients to client_credentials + admin; refuse rather than silently ignore a change.
   if (row.isAdmin && (patch.grantTypes !== undefined || patch.scopes !== undefined)) {
@@ -294,15 +291,11 @@ export async function updateClient(
     Object.entries(row.metadata as Record<string, unknown>).filter(([k]) => !PROTOCOL_KEYS.includes(k)),
   );
   const merged = { ...kept, ...metadata } as Prisma.InputJsonObject & Prisma.JsonObject;
-  const { count } = await prisma.client.updateMany({
-    where: { clientId },
-    data: { name: metadata.client_name, metadata: merged, updatedAt: new Date() },
-  });
-  return count ? toClientView({ ...row, name: metadata.client_name, metadata: merged }) : undefined;
+  const updated = await updateClientRow(prisma, clientId, { name: metadata.client_name, metadata: merged });
+  return updated ? toClientView({ ...row, name: metadata.client_name, metadata: merged }) : undefined;
 }
 
 /** Removes a client; false when there was none. Its refresh-token families are the caller's to revoke. */
 export async function deleteClient(prisma: PrismaClient, clientId: string): Promise<boolean> {
-  const { count } = await prisma.client.deleteMany({ where: { clientId } });
-  return count > 0;
+  return deleteClientRow(prisma, clientId);
 }

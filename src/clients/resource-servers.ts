@@ -5,6 +5,7 @@
 // scopes is src/clients/allowances.ts's business.
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest, NotFound } from '../errors.js';
+import { findClient } from './client-queries.js';
 import { BUILT_IN_SCOPE_SET } from './scopes.js';
 
 export interface ApiScope {
@@ -138,7 +139,7 @@ export async function registerResourceServer(
   const defined = checkScopes(scopes);
   let displayName = name?.trim();
   if (clientId) {
-    const client = await prisma.client.findUnique({ where: { clientId }, select: { name: true } });
+    const client = await findClient(prisma, clientId);
     if (!client) throw new NotFound(`no client ${clientId}`);
     displayName ||= client.name;
   }

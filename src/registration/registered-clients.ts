@@ -2,9 +2,9 @@
 // reach the `clients` table through the Client adapter. The secret oidc-provider generated is stored as an HMAC,
 // as for every client; the registration is audited in the same statement (client.registered / client.updated).
 import type { Audit, AuditEvent } from '../audit/audit.js';
-import { insertAuditRows } from '../audit/records.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
-import { Prisma, type PrismaClient } from '../db/generated/client.js';
+import type { PrismaClient } from '../db/generated/client.js';
+import { deleteClientRow, upsertRegisteredClient } from '../clients/client-queries.js';
 import type { Families } from '../families/families.js';
 import { deviceOf } from '../request/device.js';
 import { currentRequest } from '../request/context.js';
@@ -47,30 +47,20 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
           token_endpoint_auth_method: metadata.token_endpoint_auth_method,
         }),
       ) as Record<string, unknown>;
-      // Both events go in; the row's `inserted` keeps the one that happened.
-      const events: AuditEvent[] = (['client.registered', 'client.updated'] as const).map((type) => ({
+      const event = (type: 'client.registered' | 'client.updated'): AuditEvent => ({
         type,
         outcome: 'success',
         ip,
         userAgent,
         detail,
-      }));
-      const inserted = await prisma.$queryRaw<{ type: 'client.registered' | 'client.updated' }[]>`
-        WITH c AS (
-          INSERT INTO clients (client_id, name, secret_hash, metadata, is_admin)
-          VALUES (${clientId}, ${name}, ${secret === null ? null : hash(secret)}, ${JSON.stringify(stored)}::jsonb, false)
-          ON CONFLICT (client_id) DO UPDATE SET
-            name = EXCLUDED.name,
-            metadata = EXCLUDED.metadata,
-            secret_hash = CASE WHEN ${secret}::text IS NULL THEN NULL
-                               WHEN clients.secret_hash = ${secret}::text THEN clients.secret_hash
-                               ELSE EXCLUDED.secret_hash END,
-            updated_at = now()
-          RETURNING client_id, (xmax = 0) AS inserted
-        )
-        ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, events, Prisma.sql`(e.type = 'client.registered') = c.inserted`)}
-        RETURNING type`;
-      for (const { type } of inserted) audit.mirror({ type, outcome: 'success', clientId, ip, userAgent, detail });
+      });
+      const written = await upsertRegisteredClient(
+        prisma,
+        { clientId, name, secret, secretHash: secret === null ? null : hash(secret), metadata: stored },
+        event('client.registered'),
+        event('client.updated'),
+      );
+      if (written) audit.mirror({ ...written, clientId });
     },
 
     /** RFC 7592 §2.3: the client is gone, and so are the sessions (refresh-token families) it held. */
@@ -83,10 +73,7 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
         userAgent,
         detail: { via: 'registration' },
       };
-      const deleted = await prisma.$executeRaw`
-        WITH c AS (DELETE FROM clients WHERE client_id = ${clientId} RETURNING client_id)
-        ${insertAuditRows('c', { clientId: Prisma.sql`c.client_id` }, [event])}`;
-      if (deleted) audit.mirror({ ...event, clientId });
+      if (await deleteClientRow(prisma, clientId, [event])) audit.mirror({ ...event, clientId });
       await families.revokeWhere({ clientId }, 'client_deleted', [
         {
           type: 'refresh_token.family_revoked',
