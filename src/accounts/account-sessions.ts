@@ -11,6 +11,7 @@ import type { Actor } from '../audit/actor.js';
 import type { PrismaClient } from '../db/generated/client.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { Families } from '../families/families.js';
+import { touchFamily } from '../families/repository.js';
 import { deviceOf } from '../request/device.js';
 import { epochNow } from '../store/payload.js';
 
@@ -99,5 +100,5 @@ export function clearAccountSession(ctx: Context): void {
 
 /** Records that the account page was used now (the device list's "last used"). */
 export async function touchAccountSession(prisma: PrismaClient, session: AccountSession): Promise<void> {
-  await prisma.refreshFamily.update({ where: { id: session.familyId }, data: { lastUsedAt: new Date() } });
+  await touchFamily(prisma, session.familyId);
 }

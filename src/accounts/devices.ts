@@ -8,6 +8,7 @@ import { eventBy, type Actor } from '../audit/actor.js';
 import { Prisma, type PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
+import { listLiveFamiliesByLastUse } from '../families/repository.js';
 import { findClientNames } from '../clients/client-queries.js';
 import { ACCOUNT_CLIENT_ID } from './account-sessions.js';
 import { deviceName } from './device-name.js';
@@ -47,12 +48,7 @@ export async function listDevices(
   currentFamilyId: string | undefined,
   ownName: string,
 ): Promise<DeviceView[]> {
-  const now = new Date();
-  const families = await prisma.refreshFamily.findMany({
-    where: { accountId, revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } },
-    orderBy: [{ lastUsedAt: 'desc' }, { id: 'desc' }],
-    take: 200,
-  });
+  const families = await listLiveFamiliesByLastUse(prisma, accountId, 200);
   const names = await applicationNames(
     prisma,
     families.map((f) => f.clientId),

@@ -7,6 +7,7 @@ import type { Audit } from '../audit/audit.js';
 import type { Account, PrismaClient } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
+import { unrevokedFamilyIds } from '../families/repository.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 import { changeAccount, findAccountById } from './account-queries.js';
 import { checkEmail, checkNewPassword, createAccount } from './accounts.js';
@@ -43,12 +44,9 @@ export async function revokeFamiliesOf(
 ): Promise<string[]> {
   const event = eventBy(actor, 'session.revoked', 'revoked', { reason });
   if (!keep && !announce) return (await families.revokeWhere({ accountId }, reason, [event])).map((f) => f.id);
-  const others = await prisma.refreshFamily.findMany({
-    where: { accountId, revokedAt: null, ...(keep ? { id: { not: keep } } : undefined) },
-    select: { id: true },
-  });
+  const others = await unrevokedFamilyIds(prisma, accountId, keep);
   const revoked: string[] = [];
-  for (const { id } of others) {
+  for (const id of others) {
     if (id === keep) continue;
     if (announce) await enqueueFamilyLogout(prisma, id, 'logged_out_everywhere');
     if (await families.revokeFamily(id, reason, [event])) revoked.push(id);

@@ -329,3 +329,63 @@ export async function pruneDeadFamilies(
   }
   return total;
 }
+
+// The rarer reads and writes of the families table, for the device lists and revocations of other modules: Prisma's
+// model API, outside the token endpoint's path.
+
+/** Live: not revoked, and neither idle- nor absolutely expired at `now`. */
+const liveAt = (now: Date) => ({ revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } });
+
+/** Keyset position in the newest-first order: (created_at, id), both immutable. */
+export interface FamilyKey {
+  createdAt: Date;
+  id: string;
+}
+
+/** The live families of an account, newest first, after `after`. */
+export function listLiveFamilies(
+  prisma: PrismaClient,
+  accountId: string,
+  { after, limit }: { after?: FamilyKey | undefined; limit: number },
+) {
+  const page = after
+    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+    : {};
+  return prisma.refreshFamily.findMany({
+    where: { accountId, ...liveAt(new Date()), ...page },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit,
+  });
+}
+
+/** The live families of an account, most recently used first (at most `limit`). */
+export function listLiveFamiliesByLastUse(prisma: PrismaClient, accountId: string, limit: number) {
+  return prisma.refreshFamily.findMany({
+    where: { accountId, ...liveAt(new Date()) },
+    orderBy: [{ lastUsedAt: 'desc' }, { id: 'desc' }],
+    take: limit,
+  });
+}
+
+/** The family's id when it is live and the account's; null otherwise. */
+export async function findLiveFamilyId(prisma: PrismaClient, accountId: string, familyId: string) {
+  const family = await prisma.refreshFamily.findFirst({
+    where: { id: familyId, accountId, ...liveAt(new Date()) },
+    select: { id: true },
+  });
+  return family?.id ?? null;
+}
+
+/** The ids of the account's families not revoked yet, except `except`. */
+export async function unrevokedFamilyIds(prisma: PrismaClient, accountId: string, except?: string) {
+  const rows = await prisma.refreshFamily.findMany({
+    where: { accountId, revokedAt: null, ...(except ? { id: { not: except } } : undefined) },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
+}
+
+/** Records that a family was used now without a rotation (the account page's own session). */
+export async function touchFamily(prisma: PrismaClient, familyId: string): Promise<void> {
+  await prisma.refreshFamily.update({ where: { id: familyId }, data: { lastUsedAt: new Date() } });
+}

@@ -7,6 +7,7 @@ import { markLoggedOutEverywhere } from '../accounts/account-queries.js';
 import type { PrismaClient, RefreshFamily } from '../db/generated/client.js';
 import { NotFound } from '../errors.js';
 import type { Families } from '../families/families.js';
+import { findLiveFamilyId, listLiveFamilies, type FamilyKey } from '../families/repository.js';
 import { eventBy, type Actor } from '../audit/actor.js';
 
 export interface SessionView {
@@ -31,12 +32,7 @@ export interface SessionDeps {
 }
 
 /** Keyset position in the newest-first order: (created_at, id), both immutable. */
-export interface SessionKey {
-  createdAt: Date;
-  id: string;
-}
-
-const liveAt = (now: Date) => ({ revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } });
+export type SessionKey = FamilyKey;
 
 export function toSessionView(f: RefreshFamily): SessionView {
   return {
@@ -59,14 +55,7 @@ export function listSessions(
   accountId: string,
   { after, limit }: { after?: SessionKey | undefined; limit: number },
 ) {
-  const page = after
-    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
-    : {};
-  return prisma.refreshFamily.findMany({
-    where: { accountId, ...liveAt(new Date()), ...page },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit,
-  });
+  return listLiveFamilies(prisma, accountId, { after, limit });
 }
 
 /** Logs one device out: its family is revoked; the account's other sessions are untouched. */
@@ -76,17 +65,14 @@ export async function revokeSession(
   familyId: string,
   actor: Actor,
 ): Promise<void> {
-  const family = await prisma.refreshFamily.findFirst({
-    where: { id: familyId, accountId, ...liveAt(new Date()) },
-    select: { id: true },
-  });
+  const live = await findLiveFamilyId(prisma, accountId, familyId);
   const revoked =
-    family &&
-    (await families.revokeFamily(family.id, 'session_revoked', [
+    live &&
+    (await families.revokeFamily(live, 'session_revoked', [
       eventBy(actor, 'session.revoked', 'revoked', { reason: 'device_logout' }),
     ]));
-  if (!revoked) throw new NotFound('this user has no live session with that id');
-  await enqueueFamilyLogout(prisma, family.id, 'session_revoked'); // back-channel logout, if the client has it
+  if (!live || !revoked) throw new NotFound('this user has no live session with that id');
+  await enqueueFamilyLogout(prisma, live, 'session_revoked'); // back-channel logout, if the client has it
 }
 
 /**
