@@ -1,4 +1,7 @@
-// The audit half of "the change plus its audit rows in one statement", written once. A change is a data-modifying
+// Every statement on the `audit_events` table (docs/architecture.md, "Data access"): an event on its own
+// (insertAuditEvent), the admin API's listing (listAuditEvents), and the audit half of "the change plus its audit
+// rows in one statement", written once (insertAuditRows).
+// A change is a data-modifying
 // CTE whose RETURNING names the rows it changed (`acct`, `fam`, `c`...); `insertAuditRows` is the INSERT that
 // writes, for each of those rows, one audit row per event:
 //   WITH acct AS (UPDATE accounts ... RETURNING id),
@@ -14,7 +17,8 @@
 // parameters; packing them into JSON for jsonb_to_recordset would add a serialisation and a parse to every refresh
 // for no gain in what is written.
 import { Prisma } from '../db/generated/client.js';
-import type { AuditEvent } from './audit.js';
+import type { PrismaClient } from '../db/generated/client.js';
+import type { AuditEvent } from './events.js';
 
 /** The events as the JSON array that `jsonb_to_recordset` expands (the `e` record of insertAuditRows). */
 export const auditRecords = (events: AuditEvent[]): string =>
@@ -58,3 +62,41 @@ export function insertAuditRows(
       FROM ${Prisma.raw(source)}, jsonb_to_recordset(${auditRecords(events)}::jsonb)
            AS e(type text, outcome text, detail jsonb, ip text, user_agent text)${where ? Prisma.sql` WHERE ${where}` : Prisma.empty}`;
 }
+
+/** An event on its own: one that records a refusal, or a change made by no statement of ours. */
+export async function insertAuditEvent(prisma: PrismaClient, event: AuditEvent): Promise<void> {
+  await prisma.auditEvent.create({
+    data: {
+      type: event.type,
+      outcome: event.outcome,
+      accountId: event.accountId ?? null,
+      clientId: event.clientId ?? null,
+      familyId: event.familyId ?? null,
+      ip: event.ip ?? null,
+      userAgent: event.userAgent ?? null,
+      detail: (event.detail ?? {}) as object,
+    },
+  });
+}
+
+export interface AuditFilter {
+  accountId?: string | undefined;
+  clientId?: string | undefined;
+  type?: string | undefined;
+  /** Only events with a smaller id (the cursor: ids only grow). */
+  before?: string | undefined;
+  limit: number;
+}
+
+/** Events newest first (by id), filtered; each filter is served by an index on (column, id). */
+export const listAuditEvents = (prisma: PrismaClient, { accountId, clientId, type, before, limit }: AuditFilter) =>
+  prisma.auditEvent.findMany({
+    where: {
+      ...(accountId !== undefined ? { accountId } : {}),
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(type !== undefined ? { type } : {}),
+      ...(before !== undefined ? { id: { lt: BigInt(before) } } : {}),
+    },
+    orderBy: { id: 'desc' },
+    take: limit,
+  });

@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 
+import { listAuditEvents } from '../../audit/records.js';
 import type { AuditEvent as AuditRow } from '../../db/generated/client.js';
 import type { AdminDeps } from '../deps.js';
 import { DEFAULT_LIMIT, decodeCursor, toPage } from '../pagination.js';
@@ -45,15 +46,12 @@ export function registerAuditRoutes(router: Router, guard: Middleware, { prisma 
     const query = parseQuery(ctx, auditQuery);
     const limit = query.limit ?? DEFAULT_LIMIT;
     const before = decodeCursor(query.cursor, auditCursor);
-    const rows = await prisma.auditEvent.findMany({
-      where: {
-        ...(query.user_id !== undefined ? { accountId: query.user_id } : {}),
-        ...(query.client_id !== undefined ? { clientId: query.client_id } : {}),
-        ...(query.type !== undefined ? { type: query.type } : {}),
-        ...(before !== undefined ? { id: { lt: BigInt(before) } } : {}),
-      },
-      orderBy: { id: 'desc' },
-      take: limit + 1,
+    const rows = await listAuditEvents(prisma, {
+      accountId: query.user_id,
+      clientId: query.client_id,
+      type: query.type,
+      before,
+      limit: limit + 1,
     });
     ctx.body = toPage(rows, limit, toAuditEventView, (e) => e.id.toString());
   });
