@@ -6,13 +6,16 @@ import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import { memoOf, peekMemo } from '../src/request/memo.js';
 import { currentRequest } from '../src/request/context.js';
-import { fromStored, toStored, type Payload } from '../src/store/payload.js';
+import type { GrantState, Mirror } from '../src/store/mirror.js';
+import { epochNow, fromStored, toStored, type Payload } from '../src/store/payload.js';
 
 export interface GrantAdapterDeps {
   prisma: PrismaClient;
   /** For the grant lookup, which every introspection makes: a named statement, without Prisma's per-query work. */
   sql: SqlRunner;
   hash: TokenHasher;
+  /** The store's copy of each grant's client, account and expiry (src/store/mirror.ts), for introspection. */
+  mirror: Mirror;
 }
 
 const expiry = (expiresIn?: number) => (expiresIn ? new Date(Date.now() + expiresIn * 1000) : null);
@@ -43,6 +46,40 @@ export class GrantAdapter {
       create: { model: this.#model, id: hash(id), ...data },
       update: data,
     });
+    await this.#forget(id);
+  }
+
+  /** After a grant's row changed or went: the store's copy is read again (src/store/mirror.ts). */
+  async #forget(id: string) {
+    if (this.#model === 'Grant') await this.#deps.mirror.forgetGrants([this.#deps.hash(id)]);
+  }
+
+  /**
+   * What introspection needs of a grant (client, account, expiry): from the store's copy, else from PostgreSQL,
+   * which fills it. Undefined when the grant is gone or expired.
+   */
+  async findState(id: string): Promise<GrantState | undefined> {
+    const state = await this.#deps.mirror.grant(this.#deps.hash(id), () => this.#loadState(id));
+    return state && (state.exp === undefined || state.exp > epochNow()) ? state : undefined;
+  }
+
+  async #loadState(id: string): Promise<GrantState | null> {
+    const rows = await this.#deps.sql.query<{ client_id: string; account_id: string | null; exp: string | null }>(
+      `
+      SELECT g.payload->>'clientId' AS client_id, g.payload->>'accountId' AS account_id,
+             LEAST((g.payload->>'exp')::numeric, EXTRACT(EPOCH FROM g.expires_at))::bigint::text AS exp
+        FROM oidc_payloads g
+       WHERE g.model = 'Grant' AND g.id = $1`,
+      [this.#deps.hash(id)],
+      'tg_find_grant_state',
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      clientId: row.client_id,
+      accountId: row.account_id ?? undefined,
+      exp: row.exp === null ? undefined : Number(row.exp),
+    };
   }
 
   async find(id: string) {
@@ -51,6 +88,12 @@ export class GrantAdapter {
     if (memo !== undefined) {
       if (!memo || (memo.expiresAt && memo.expiresAt.getTime() <= Date.now())) return Promise.resolve(undefined);
       return Promise.resolve(fromStored(memo.payload as Payload, id, null));
+    }
+    // Introspection only checks the grant's client, account and expiry (oidc-provider's lib/actions/introspection.js):
+    // the store's copy answers, without a PostgreSQL round trip. Every other reader gets the whole grant.
+    if (this.#model === 'Grant' && currentRequest()?.oidc?.route === 'introspection') {
+      const state = await this.findState(id);
+      return state && { kind: 'Grant', jti: id, clientId: state.clientId, accountId: state.accountId, exp: state.exp };
     }
     if (this.#model === 'Grant') return this.#findGrant(id);
     const row = await this.#deps.prisma.oidcPayload.findUnique({ where: this.#where(id) });
@@ -118,11 +161,13 @@ export class GrantAdapter {
 
   async destroy(id: string) {
     await this.#deps.prisma.oidcPayload.deleteMany({ where: { model: this.#model, id: this.#deps.hash(id) } });
+    await this.#forget(id);
   }
 
   async revokeByGrantId(grantId: string) {
     await this.#deps.prisma.oidcPayload.deleteMany({
       where: { model: this.#model, grantId: this.#deps.hash(grantId) },
     });
+    await this.#forget(grantId); // a grant's own grantId is its id
   }
 }

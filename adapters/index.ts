@@ -7,6 +7,7 @@ import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
+import type { GrantState } from '../src/store/mirror.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { markClientChanged } from '../src/clients/client-versions.js';
 import { ClientAdapter } from './client-adapter.js';
@@ -48,6 +49,8 @@ type Backend = StoreAdapter | GrantAdapter | RefreshTokenAdapter;
 
 export interface AdapterFactory {
   (model: string): Adapter;
+  /** What introspection needs of a grant (client, account, expiry), from the store's copy when it has one. */
+  grantState(grantId: string): Promise<GrantState | undefined>;
   /** Revokes every artifact of a grant in both stores, and the grant itself. */
   revokeGrant(grantId: string): Promise<void>;
   /** Announces a changed client (secret rotated, updated, deleted) to every instance's cache. */
@@ -65,7 +68,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     if (!backend) {
       if (model === 'RefreshToken')
         backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
-      else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, deps);
+      else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, { ...deps, mirror: deps.families.mirror });
       else if (model === 'DeviceCode') backend = new DeviceCodeAdapter(deps);
       else backend = new StoreAdapter(model, deps);
       backends.set(model, backend);
@@ -122,6 +125,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   const invalidateClient = announce;
   return Object.assign(factory, {
     revokeGrant,
+    grantState: (grantId: string) => (backendFor('Grant') as GrantAdapter).findState(grantId),
     invalidateClient,
     watchClientChanges: () => clients.watchChanges(),
     onClientChanged: (listener: (clientId: string) => void) => clients.onChange(listener),

@@ -13,6 +13,7 @@ import { migrate } from './db/migrate.js';
 import { Families } from './families/families.js';
 import { FamilyRepository } from './families/repository.js';
 import type { Metrics } from './observability/metrics.js';
+import { createMirror } from './store/mirror.js';
 import type { ShortLivedStore } from './store/types.js';
 
 export interface Foundation {
@@ -64,6 +65,7 @@ export function createFamilies({ config, db, store, hash, audit, metrics }: Fami
       velocityWindowSeconds: config.refreshVelocity.windowSeconds,
       reuseResponse: config.reuseResponse,
     },
+    createMirror(store, { accessTokenTtl: config.accessTokenTtl }),
     metrics,
   );
 }

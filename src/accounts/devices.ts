@@ -114,6 +114,7 @@ export async function withdrawConsent(
     )
     SELECT client_id FROM gone`;
   if (!rows[0]) throw new NotFound('no such consent');
+  await deps.families.mirror.forgetGrants([consentId]); // after the commit (src/store/mirror.ts)
   deps.audit.mirror({ ...event, clientId: rows[0].client_id });
   await deps.families.revokeWhere({ grantIdHash: consentId }, 'consent_withdrawn', [
     eventBy(actor, 'session.revoked', 'revoked', { reason: 'consent_withdrawn' }),

@@ -87,6 +87,7 @@ export async function updateUser(deps: LifecycleDeps, id: string, change: UserCh
   if (change.disabled === false) {
     const event = eventBy(actor, 'user.enabled', 'success');
     if (await changeAccount(prisma, id, 'enable', {}, [event])) audit.mirror({ ...event, accountId: id });
+    await deps.families.mirror.forgetAccount(id);
   }
   const after = await mustFind(prisma, id);
   if (after.email && after.email !== before.email) await deps.emailChanged?.(after);
@@ -98,6 +99,8 @@ export async function disableUser(deps: LifecycleDeps, id: string, actor: Actor)
   const event = eventBy(actor, 'user.disabled', 'success');
   if (await changeAccount(deps.prisma, id, 'disable', {}, [event])) deps.audit.mirror({ ...event, accountId: id });
   else await mustFind(deps.prisma, id);
+  // After the commit (the store's copy of the account is read again from PostgreSQL, src/store/mirror.ts).
+  await deps.families.mirror.forgetAccount(id);
   await enqueueAccountLogouts(deps.prisma, id, 'account_disabled'); // back-channel logout to every client concerned
   await revokeFamiliesOf(deps, id, 'user_disabled', actor);
 }
@@ -106,6 +109,7 @@ export async function disableUser(deps: LifecycleDeps, id: string, actor: Actor)
 export async function deleteUser(deps: LifecycleDeps, id: string, actor: Actor): Promise<void> {
   const event = eventBy(actor, 'user.deleted', 'success');
   if (!(await changeAccount(deps.prisma, id, 'delete', {}, [event]))) throw new NotFound('no such user');
+  await deps.families.mirror.forgetAccount(id);
   deps.audit.mirror({ ...event, accountId: id });
   await enqueueAccountLogouts(deps.prisma, id, 'account_deleted'); // back-channel logout to every client concerned
   await revokeFamiliesOf(deps, id, 'user_deleted', actor);
@@ -118,6 +122,7 @@ export async function deleteUser(deps: LifecycleDeps, id: string, actor: Actor):
 export async function signOutOthers(deps: LifecycleDeps, id: string, actor: Actor, keep: string): Promise<string[]> {
   const event = eventBy(actor, 'user.logged_out_everywhere', 'success', { kept_family_id: keep });
   if (!(await changeAccount(deps.prisma, id, 'sign-out', {}, [event]))) throw new NotFound('no such user');
+  await deps.families.mirror.forgetAccount(id);
   deps.audit.mirror({ ...event, accountId: id });
   return revokeFamiliesOf(deps, id, 'logged_out_everywhere', actor, keep, { announce: true });
 }
@@ -143,6 +148,7 @@ export async function setPassword(
   const passwordHash = await hashPassword(password);
   if (!(await changeAccount(deps.prisma, id, 'password', { passwordHash, signOut }, [event])))
     throw new NotFound('no such user');
+  if (signOut) await deps.families.mirror.forgetAccount(id);
   deps.audit.mirror({ ...event, accountId: id });
   if (!signOut) return [];
   return revokeFamiliesOf(deps, id, 'password_changed', actor, keep, { announce: true });

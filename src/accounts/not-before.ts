@@ -1,25 +1,28 @@
 // Whether an account's tokens still count. Logout everywhere sets a per-account instant before which every token is
 // dead, including JWT access tokens that no store could delete; a disabled or deleted account has no live token at
-// all. Token validation (introspection, the browser-session policy) asks here; the lookup is one primary-key read,
-// usually made already with the token's grant in the same request.
+// all. Token validation (introspection, the browser-session policy) asks here; the answer comes from the request's
+// memo, else the store's copy of the account, else one primary-key read that fills the copy.
 import type { PrismaClient } from '../db/generated/client.js';
 import { peekMemo, type AccountGate } from '../request/memo.js';
 import { currentRequest } from '../request/context.js';
+import type { Mirror } from '../store/mirror.js';
 import { findAccountGate, UUID } from './account-queries.js';
 
 /**
  * True when a token issued at `iat` (epoch seconds) for `accountId` is dead: its account is disabled or gone, or it
  * predates the account's logout everywhere. Tokens of no account (client_credentials) are not concerned.
  */
-export function createNotBeforeCheck(prisma: PrismaClient) {
+export function createNotBeforeCheck(prisma: PrismaClient, mirror: Mirror) {
+  const load = async (accountId: string): Promise<AccountGate | null> => {
+    const row = await findAccountGate(prisma, accountId);
+    return row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
+  };
   return async (accountId: string | undefined, iat: number | undefined): Promise<boolean> => {
     if (!accountId || !UUID.test(accountId)) return false;
-    // Read with the token's grant earlier in this request, usually (adapters/grant-adapter.ts).
+    // Read with the token's grant earlier in this request (adapters/grant-adapter.ts), else the store's copy of the
+    // account (src/store/mirror.ts, which every change of these columns ends), else PostgreSQL.
     let gate: AccountGate | null | undefined = peekMemo(currentRequest())?.notBefore.get(accountId);
-    if (gate === undefined) {
-      const row = await findAccountGate(prisma, accountId);
-      gate = row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
-    }
+    if (gate === undefined) gate = await mirror.account(accountId, () => load(accountId));
     if (!gate || gate.disabled) return true;
     if (typeof iat !== 'number') return false;
     // iat has one-second resolution: a token from the same second as the logout counts as earlier (the safe side).

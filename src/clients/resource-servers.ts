@@ -209,7 +209,7 @@ export async function deleteResourceServer(prisma: PrismaClient, identifier: str
 export interface ResourceServerLookup {
   /** The API named by `identifier` (cached briefly; changes announced on the client-change channel end the copy). */
   find(identifier: string): Promise<ResourceServer | undefined>;
-  /** The API a client stands for, if any (read each time: introspection by a resource server is not hot). */
+  /** The API a client stands for, if any (cached as `find` is, and ended by the same announcements). */
   identifierOf(clientId: string): Promise<string | undefined>;
   /** Forgets every cached API (any client change may have deleted one, through its client). */
   invalidate(): void;
@@ -218,6 +218,7 @@ export interface ResourceServerLookup {
 export function createResourceServerLookup(prisma: PrismaClient, cacheSeconds: number): ResourceServerLookup {
   const cacheMs = cacheSeconds * 1000;
   const cache = new Map<string, { value: ResourceServer | undefined; until: number }>();
+  const standsFor = new Map<string, { value: string | undefined; until: number }>();
   let changesSeen = 0;
   return {
     async find(identifier) {
@@ -232,10 +233,22 @@ export function createResourceServerLookup(prisma: PrismaClient, cacheSeconds: n
       }
       return value;
     },
-    identifierOf: (clientId) => resourceServerOf(prisma, clientId),
+    // Cached like find: a resource server introspecting a JWT meant for it then costs no PostgreSQL round trip.
+    async identifierOf(clientId) {
+      const hit = cacheMs > 0 ? standsFor.get(clientId) : undefined;
+      if (hit && hit.until > Date.now()) return hit.value;
+      const seen = changesSeen;
+      const value = await resourceServerOf(prisma, clientId);
+      if (cacheMs > 0 && changesSeen === seen) {
+        if (standsFor.size >= 1000) standsFor.delete(standsFor.keys().next().value!);
+        standsFor.set(clientId, { value, until: Date.now() + cacheMs });
+      }
+      return value;
+    },
     invalidate() {
       changesSeen += 1;
       cache.clear();
+      standsFor.clear();
     },
   };
 }

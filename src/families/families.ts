@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Audit, AuditEvent } from '../audit/audit.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Mirror } from '../store/mirror.js';
 import type { ShortLivedStore } from '../store/types.js';
 import type { Payload } from '../store/payload.js';
 import type { FamilyRepository, FamilyRow, TokenRow } from './repository.js';
@@ -37,6 +38,8 @@ export class Families {
     private readonly hash: TokenHasher,
     private readonly audit: Audit,
     readonly policy: FamilyPolicy,
+    /** The store's copy of grant and account state (src/store/mirror.ts), which account and grant changes end. */
+    readonly mirror: Mirror,
     private readonly metrics?: Pick<Metrics, 'familyRevoked'>,
   ) {}
 
@@ -122,6 +125,7 @@ export class Families {
    */
   async logOutAccount(accountId: string, reason: string, accountEvents: AuditEvent[], familyEvents: AuditEvent[]) {
     if (!(await this.repo.markLoggedOutEverywhere(accountId, accountEvents))) return undefined;
+    await this.mirror.forgetAccount(accountId);
     for (const event of accountEvents) this.audit.mirror({ ...event, accountId });
     return this.revokeWhere({ accountId }, reason, familyEvents);
   }

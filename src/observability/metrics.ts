@@ -167,6 +167,10 @@ export function instrumentStore(store: ShortLivedStore, metrics: Metrics): Short
     delete: timed('delete', (...k: string[]) => store.delete(...k)),
     consume: timed('consume', (k: string, at: number) => store.consume(k, at)),
     consumedAt: timed('consumedAt', (k: string) => store.consumedAt(k)),
+    fillMirror: timed('fillMirror', (k: string, v: string, ttl: number, seen: string | null) =>
+      store.fillMirror(k, v, ttl, seen),
+    ),
+    invalidateMirror: timed('invalidateMirror', (k: string[], ttl: number) => store.invalidateMirror(k, ttl)),
     addToSet: timed('addToSet', (k: string, m: string, ttl?: number) => store.addToSet(k, m, ttl)),
     setMembers: timed('setMembers', (k: string) => store.setMembers(k)),
     increment: timed('increment', (k: string, ttl: number) => store.increment(k, ttl)),

@@ -95,13 +95,14 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
     return undefined;
   }
 
-  /** oidc-provider's introspection checks of a token's grant (lib/actions/introspection.js). */
+  /**
+   * oidc-provider's introspection checks of a token's grant (lib/actions/introspection.js), on the store's copy of
+   * the grant (src/store/mirror.ts): no PostgreSQL round trip unless the copy is missing.
+   */
   async function grantHolds(token: { grantId?: unknown; clientId?: unknown; accountId?: unknown }): Promise<boolean> {
     if (!token.grantId) return true;
-    const grant = await provider.Grant.find(String(token.grantId), { ignoreExpiration: true });
-    return Boolean(
-      grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId,
-    );
+    const grant = await adapter.grantState(String(token.grantId));
+    return Boolean(grant && grant.clientId === token.clientId && grant.accountId === token.accountId);
   }
 
   /** The JWT's claims and record when it is active for `client` (introspection's answer), else undefined. */
@@ -113,7 +114,6 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
     const found = await liveJwt(value, kinds);
     if (!found) return undefined;
     const { record, claims } = found;
-    // The grant first: its lookup also reads the account's not-before, which the policy checks next.
     if (!(await grantHolds(record))) return undefined;
     const token = {
       clientId: record.clientId as string,

@@ -60,7 +60,7 @@ export interface ProviderDeps {
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, prisma, adapter, keys, cookieKeys, hash, logger, refreshGrant, resourceServers, allowances, theme } =
     deps;
-  const notBefore = createNotBeforeCheck(prisma);
+  const notBefore = createNotBeforeCheck(prisma, refreshGrant.families.mirror);
   const clientExists = async (clientId: string) => (await adapter('Client').find(clientId)) !== undefined;
   const introspectionPolicy = createIntrospectionPolicy({ resourceServers, notBefore, clientExists });
   const getResourceServerInfo = createResourceServerInfo({

@@ -84,6 +84,7 @@ export async function logoutEverywhere({ prisma, families, audit }: SessionDeps,
   const event: AuditEvent = { ...eventBy(actor, 'user.logged_out_everywhere', 'success'), accountId };
   const notBefore = await markLoggedOutEverywhere(prisma, accountId, [event]);
   if (!notBefore) throw new NotFound('no such user');
+  await families.mirror.forgetAccount(accountId); // after the commit: the store's copy is read again (src/store/mirror.ts)
   audit.mirror(event);
   const revoked = await families.revokeWhere({ accountId }, 'logged_out_everywhere', [
     eventBy(actor, 'session.revoked', 'revoked', { reason: 'logged_out_everywhere' }),

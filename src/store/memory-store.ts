@@ -2,7 +2,7 @@
 // so every operation below is atomic by construction; expiry is checked on read and swept periodically.
 import { EventEmitter } from 'node:events';
 
-import { consumedKey, type ShortLivedStore } from './types.js';
+import { consumedKey, versionKey, type ShortLivedStore } from './types.js';
 
 interface Entry {
   value: string | Set<string>;
@@ -64,6 +64,20 @@ export function createMemoryStore({ sweepIntervalMs = 30_000 } = {}): ShortLived
     async consumedAt(key) {
       const value = read(consumedKey(key));
       return value === null ? null : Number(value);
+    },
+    async fillMirror(key, value, ttlSeconds, seenVersion) {
+      if (read(versionKey(key)) !== seenVersion) return false;
+      entries.set(key, { value, expiresAt: expiry(ttlSeconds) });
+      return true;
+    },
+    async invalidateMirror(keys, ttlSeconds) {
+      for (const key of keys) {
+        entries.set(versionKey(key), {
+          value: String(Number(read(versionKey(key)) ?? 0) + 1),
+          expiresAt: expiry(ttlSeconds),
+        });
+        entries.delete(key);
+      }
     },
     async addToSet(key, member, ttlSeconds) {
       const entry = live(key);

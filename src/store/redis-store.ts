@@ -3,7 +3,7 @@
 import { Redis, ReplyError } from 'ioredis';
 
 import { DependencyUnavailable, unreachable, type DependencyFailureReason } from '../errors.js';
-import { consumedKey, type ShortLivedStore, type Subscription } from './types.js';
+import { consumedKey, versionKey, type ShortLivedStore, type Subscription } from './types.js';
 
 // The consumed mark inherits the key's remaining lifetime; one script so no caller can see a half-done consume.
 const CONSUME = `
@@ -29,6 +29,21 @@ const INCREMENT = `
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
+
+// A mirror entry is written only while its version is the one its filler read before reading the durable state.
+const FILL_MIRROR = `
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+// KEYS: entry, version, entry, version...; each version bumped (and kept ARGV[1] ms), each entry deleted.
+const INVALIDATE_MIRROR = `
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
+  redis.call('DEL', KEYS[i])
+end
+return 1`;
 
 // Checks every window first and increments only when all have room: all places or none. ARGV holds max and
 // window length (ms) for each key, in turn. A full window without an expiry (never made here) waits a whole window.
@@ -131,8 +146,10 @@ export async function createRedisStore({
   client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT });
   client.defineCommand('tgReserve', { lua: RESERVE }); // key count given per call
   client.defineCommand('tgRelease', { lua: RELEASE });
+  client.defineCommand('tgFillMirror', { numberOfKeys: 2, lua: FILL_MIRROR });
+  client.defineCommand('tgInvalidateMirror', { lua: INVALIDATE_MIRROR }); // key count given per call
   const scripts = client as unknown as Record<
-    'tgConsume' | 'tgAddToSet' | 'tgIncrement' | 'tgReserve' | 'tgRelease',
+    'tgConsume' | 'tgAddToSet' | 'tgIncrement' | 'tgReserve' | 'tgRelease' | 'tgFillMirror' | 'tgInvalidateMirror',
     (...args: (string | number)[]) => Promise<unknown>
   >;
   try {
@@ -230,6 +247,15 @@ export async function createRedisStore({
     async consumedAt(key) {
       const value = await client.get(consumedKey(key));
       return value === null ? null : Number(value);
+    },
+    async fillMirror(key, value, ttlSeconds, seenVersion) {
+      const ttlMs = String(Math.max(1, Math.ceil(ttlSeconds * 1000)));
+      return (await scripts.tgFillMirror(key, versionKey(key), value, ttlMs, seenVersion ?? '')) === 1;
+    },
+    async invalidateMirror(keys, ttlSeconds) {
+      if (!keys.length) return;
+      const ttlMs = String(Math.max(1, Math.ceil(ttlSeconds * 1000)));
+      await scripts.tgInvalidateMirror(keys.length * 2, ...keys.flatMap((k) => [k, versionKey(k)]), ttlMs);
     },
     async addToSet(key, member, ttlSeconds) {
       const ttlMs = ttlSeconds === undefined ? -1 : Math.max(1, Math.ceil(ttlSeconds * 1000));

@@ -19,6 +19,18 @@ export interface ShortLivedStore {
    */
   consume(key: string, at: number): Promise<boolean>;
   consumedAt(key: string): Promise<number | null>;
+  /**
+   * Fills a mirror entry (a copy of durable state, src/store/mirror.ts), unless it changed since it was read:
+   * writes `value` under `key` only when `key`'s version (`versionKey(key)`) is still `seenVersion` (null: none), in
+   * one atomic step. A filler that read the durable state before a writer's invalidate loses, so a stale copy cannot
+   * land after the writer. True when written.
+   */
+  fillMirror(key: string, value: string, ttlSeconds: number, seenVersion: string | null): Promise<boolean>;
+  /**
+   * Invalidates mirror entries, atomically per key: bumps each key's version (kept for ttlSeconds) and deletes it.
+   * Writers call it after their durable change committed.
+   */
+  invalidateMirror(keys: string[], ttlSeconds: number): Promise<void>;
   /** Adds to a set whose lifetime is extended to cover the new member (never shortened). */
   addToSet(key: string, member: string, ttlSeconds?: number): Promise<void>;
   setMembers(key: string): Promise<string[]>;
@@ -66,3 +78,5 @@ export interface Subscription {
 }
 
 export const consumedKey = (key: string) => `${key}#consumed`;
+/** Where a mirror entry's version lives: next to it (same Redis Cluster slot when the key has a hash tag). */
+export const versionKey = (key: string) => `${key}#v`;

@@ -21,6 +21,7 @@ import { InvalidGrant, type TollgateError } from '../../src/errors.js';
 import { Families } from '../../src/families/families.js';
 import { FamilyRepository } from '../../src/families/repository.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
+import { createMirror } from '../../src/store/mirror.js';
 import { createRedisStore } from '../../src/store/redis-store.js';
 import type { ShortLivedStore } from '../../src/store/types.js';
 import { createTestDatabase, deleteRedisKeys, listRedisKeys, redisUrl, uniquePrefix } from '../support/postgres.js';
@@ -73,7 +74,14 @@ async function openPglite(): Promise<Database> {
 
 const factoryOn = (db: Database, store: ShortLivedStore) => {
   const audit = { record: async () => {}, mirror: () => {} };
-  const families = new Families(new FamilyRepository(db.prisma, db.sql), store, hash, audit, familyPolicy);
+  const families = new Families(
+    new FamilyRepository(db.prisma, db.sql),
+    store,
+    hash,
+    audit,
+    familyPolicy,
+    createMirror(store, { accessTokenTtl: 600 }),
+  );
   return createAdapterFactory({ prisma: db.prisma, sql: db.sql, store, hash, sealer, families, accessTokenTtl: 600 });
 };
 

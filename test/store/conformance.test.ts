@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { createRedisStore } from '../../src/store/redis-store.js';
-import type { ShortLivedStore } from '../../src/store/types.js';
+import { versionKey, type ShortLivedStore } from '../../src/store/types.js';
 import { deleteRedisKeys, listRedisKeys, redisUrl, uniquePrefix } from '../support/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -102,6 +102,45 @@ function describeStoreConformance(kind: ShortLivedStore['kind'], open: () => Pro
         expect(await store.get(k)).toBeNull();
         expect(await store.setIfAbsent(k, 'lock-2', 5)).toBe(true);
         expect(await store.get(k)).toBe('lock-2');
+      });
+    });
+
+    describe('fillMirror / invalidateMirror', () => {
+      it('a filler that read no version fills; an invalidate deletes the entry and bumps its version', async () => {
+        const k = key('mirror');
+        const [value, seen] = await store.getMany([k, versionKey(k)]);
+        expect([value, seen]).toEqual([null, null]);
+        expect(await store.fillMirror(k, 'state-1', 5, seen ?? null)).toBe(true);
+        expect(await store.get(k)).toBe('state-1');
+        await store.invalidateMirror([k], 5);
+        expect(await store.get(k)).toBeNull();
+        const version = await store.get(versionKey(k));
+        expect(version).not.toBeNull();
+        await store.invalidateMirror([k], 5);
+        expect(await store.get(versionKey(k))).not.toBe(version);
+      });
+
+      it('a filler that read the version before an invalidate cannot write its stale copy', async () => {
+        const k = key('mirror');
+        const seen = await store.get(versionKey(k)); // the filler reads, then the durable state...
+        await store.invalidateMirror([k], 5); // ...a writer commits and invalidates...
+        expect(await store.fillMirror(k, 'stale', 5, seen)).toBe(false); // ...the stale copy is refused
+        expect(await store.get(k)).toBeNull();
+        const now = await store.get(versionKey(k));
+        expect(await store.fillMirror(k, 'fresh', 5, now)).toBe(true); // the next filler, after the change, fills
+        expect(await store.get(k)).toBe('fresh');
+      });
+
+      it('invalidates several keys at once, and entries expire with their TTL', async () => {
+        const [a, b] = [key('mirror'), key('mirror')];
+        expect(await store.fillMirror(a, 'a', 0.2, null)).toBe(true);
+        expect(await store.fillMirror(b, 'b', 5, null)).toBe(true);
+        await sleep(400);
+        expect(await store.get(a)).toBeNull();
+        await store.invalidateMirror([a, b], 5);
+        expect(await store.getMany([a, b])).toEqual([null, null]);
+        expect(await store.fillMirror(b, 'b', 5, null)).toBe(false);
+        await store.invalidateMirror([], 5);
       });
     });
 
