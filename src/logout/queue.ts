@@ -1,6 +1,9 @@
 // The durable queue of back-channel logouts (PostgreSQL): who must hear that an account signed out. Only clients
-// registered with a backchannel_logout_uri get rows. The worker (worker.ts) delivers them.
-import type { PrismaClient } from '../db/generated/client.js';
+// registered with a backchannel_logout_uri get rows. The worker (worker.ts) delivers them. Every statement on the
+// `backchannel_logouts` table is here (docs/architecture.md, "Data access").
+import type { AuditEvent } from '../audit/audit.js';
+import { insertAuditRows } from '../audit/records.js';
+import { Prisma, type PrismaClient } from '../db/generated/client.js';
 
 export type LogoutReason =
   'end_session' | 'logged_out_everywhere' | 'session_revoked' | 'account_disabled' | 'account_deleted';
@@ -56,4 +59,44 @@ export async function enqueueFamilyLogout(
            ${reason}
       FROM refresh_token_families f JOIN clients c ON c.client_id = f.client_id
      WHERE f.id = ${familyId}::uuid AND c.metadata ? 'backchannel_logout_uri'`;
+}
+
+export interface ClaimedLogout {
+  id: bigint;
+  client_id: string;
+  account_id: string;
+  sid: string | null;
+  reason: string;
+  attempts: number;
+}
+
+/** Claims up to `batch` rows due now for `leaseSeconds` (rows another instance holds are skipped, not waited for). */
+export const claimLogouts = (prisma: PrismaClient, batch: number, leaseSeconds: number) =>
+  prisma.$queryRaw<ClaimedLogout[]>`
+    UPDATE backchannel_logouts SET locked_until = now() + make_interval(secs => ${leaseSeconds})
+     WHERE id IN (SELECT id FROM backchannel_logouts
+                   WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+                   ORDER BY next_attempt_at LIMIT ${batch} FOR UPDATE SKIP LOCKED)
+    RETURNING id, client_id, account_id::text AS account_id, sid, reason, attempts`;
+
+/** Releases a claimed row for another attempt after `delaySeconds`. */
+export async function rescheduleLogout(
+  prisma: PrismaClient,
+  id: bigint,
+  attempts: number,
+  error: string,
+  delaySeconds: number,
+): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE backchannel_logouts
+       SET attempts = ${attempts}, last_error = ${error}, locked_until = NULL,
+           next_attempt_at = now() + make_interval(secs => ${delaySeconds})
+     WHERE id = ${id}`;
+}
+
+/** Removes a row (delivered, or given up) and writes `event` for it, in one statement. */
+export async function removeLogout(prisma: PrismaClient, id: bigint, event: AuditEvent): Promise<void> {
+  await prisma.$executeRaw`
+    WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${id} RETURNING client_id, account_id)
+    ${insertAuditRows('d', { accountId: Prisma.sql`d.account_id`, clientId: Prisma.sql`d.client_id` }, [event])}`;
 }

@@ -1,11 +1,10 @@
-// Delivers queued back-channel logouts (queue.ts): every instance polls, each row is claimed by one instance at a
-// time (a lease, FOR UPDATE SKIP LOCKED), and a failed delivery is retried with exponential backoff (1 s, 2 s, 4 s,
+// Delivers queued back-channel logouts (queue.ts, which holds the statements): every instance polls, each row is
+// claimed by one instance at a time (a lease, FOR UPDATE SKIP LOCKED), and a failed delivery is retried with exponential backoff (1 s, 2 s, 4 s,
 // ... at most an hour apart) until BACKCHANNEL_LOGOUT_MAX_ATTEMPTS. A delivery, and a final failure, removes the row
 // and writes its audit event in the same statement.
-import type { AuditEvent } from '../audit/audit.js';
-import { insertAuditRows } from '../audit/records.js';
-import { Prisma, type PrismaClient } from '../db/generated/client.js';
+import type { PrismaClient } from '../db/generated/client.js';
 import type { Logger } from '../observability/logger.js';
+import { claimLogouts, removeLogout, rescheduleLogout, type ClaimedLogout as Claimed } from './queue.js';
 
 export type Deliver = (clientId: string, accountId: string, sid: string | null) => Promise<void>;
 
@@ -16,15 +15,6 @@ export interface BackchannelWorkerDeps {
   maxAttempts: number;
   /** How often the queue is looked at (ms). */
   pollMs?: number;
-}
-
-interface Claimed {
-  id: bigint;
-  client_id: string;
-  account_id: string;
-  sid: string | null;
-  reason: string;
-  attempts: number;
 }
 
 const BATCH = 20;
@@ -52,21 +42,11 @@ export function createBackchannelWorker({
   let again = false;
   let stopped = true;
 
-  const claim = () => prisma.$queryRaw<Claimed[]>`
-    UPDATE backchannel_logouts SET locked_until = now() + make_interval(secs => ${LEASE_SECONDS})
-     WHERE id IN (SELECT id FROM backchannel_logouts
-                   WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
-                   ORDER BY next_attempt_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-    RETURNING id, client_id, account_id::text AS account_id, sid, reason, attempts`;
-
-  /** Removes the row and writes `event` for it, in one statement (nothing when another instance removed it). */
-  const remove = (row: Claimed, event: AuditEvent) => prisma.$executeRaw`
-    WITH d AS (DELETE FROM backchannel_logouts WHERE id = ${row.id} RETURNING client_id, account_id)
-    ${insertAuditRows('d', { accountId: Prisma.sql`d.account_id`, clientId: Prisma.sql`d.client_id` }, [event])}`;
+  const claim = () => claimLogouts(prisma, BATCH, LEASE_SECONDS);
 
   async function delivered(row: Claimed) {
     const detail = { reason: row.reason, attempts: row.attempts + 1 };
-    await remove(row, { type: 'backchannel_logout.delivered', outcome: 'success', detail });
+    await removeLogout(prisma, row.id, { type: 'backchannel_logout.delivered', outcome: 'success', detail });
     logger.info(
       {
         audit: {
@@ -84,16 +64,12 @@ export function createBackchannelWorker({
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 300);
     const attempts = row.attempts + 1;
     if (attempts < maxAttempts) {
-      await prisma.$executeRaw`
-        UPDATE backchannel_logouts
-           SET attempts = ${attempts}, last_error = ${message}, locked_until = NULL,
-               next_attempt_at = now() + make_interval(secs => ${retryDelaySeconds(attempts)})
-         WHERE id = ${row.id}`;
+      await rescheduleLogout(prisma, row.id, attempts, message, retryDelaySeconds(attempts));
       logger.warn({ clientId: row.client_id, attempts, error: message }, 'back-channel logout failed; will retry');
       return;
     }
     const detail = { reason: row.reason, attempts, error: message };
-    await remove(row, { type: 'backchannel_logout.failed', outcome: 'failure', detail });
+    await removeLogout(prisma, row.id, { type: 'backchannel_logout.failed', outcome: 'failure', detail });
     logger.warn(
       {
         audit: {

@@ -43,10 +43,6 @@ const EXCEPTIONS: Record<string, { tables: string[]; why: string }> = {
     tables: ['clients', 'refresh_token_families', 'refresh_tokens', 'oidc_payloads'],
     why: 'the recipients of a back-channel logout are chosen and queued by one INSERT ... SELECT',
   },
-  'src/logout/worker.ts': {
-    tables: ['backchannel_logouts'],
-    why: 'the worker claims, reschedules and removes queue rows (with their audit rows)',
-  },
   'src/accounts/devices.ts': {
     tables: ['oidc_payloads'],
     why: "the account page lists the account's grants and withdraws one (deleted with its audit row in one statement)",
