@@ -19,11 +19,18 @@ export interface CliContext {
   stdin(): Promise<string>;
 }
 
-const stderrLogger = (config: Config) => createLogger({ level: config.logLevel }, process.stderr);
+/** The run's input and its stderr (the process's, or a test's: src/cli/run.ts). */
+export interface CliStreams {
+  stdin(): Promise<string>;
+  stderr: NodeJS.WritableStream;
+}
 
-export async function openCliContext(config: Config, stdin: () => Promise<string>): Promise<CliContext> {
+const stderrLogger = (config: Config, stderr: NodeJS.WritableStream) =>
+  createLogger({ level: config.logLevel }, stderr);
+
+export async function openCliContext(config: Config, { stdin, stderr }: CliStreams): Promise<CliContext> {
   const { keys, db, hash } = await openFoundation(config, { serve: false });
-  const logger = stderrLogger(config);
+  const logger = stderrLogger(config, stderr);
   return { config, db, keys, hash, logger, audit: createAudit(db.prisma, logger), stdin };
 }
 
@@ -35,14 +42,14 @@ export class NeedsStorage extends Error {}
  * at its first use of the database or keys. The CLI runs each command this way first, so a mistyped option is
  * reported without opening (or creating) a database.
  */
-export function dryRunContext(config: Config, stdin: () => Promise<string>): CliContext {
+export function dryRunContext(config: Config, { stdin, stderr }: CliStreams): CliContext {
   const stop = (): never => {
     throw new NeedsStorage('storage needed');
   };
   return {
     config,
     stdin,
-    logger: stderrLogger(config),
+    logger: stderrLogger(config, stderr),
     get audit() {
       return stop();
     },

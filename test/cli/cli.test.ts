@@ -1,8 +1,9 @@
-// The operator's CLI (README, "Run it"), run as real child processes exactly as `npm run --silent cli -- ...` runs
-// it: one JSON document on stdout, a JSON error on stderr and a non-zero exit on failure, passwords from stdin only,
-// client secrets stored hashed. Then proof that what it creates works: a server on the same storage signs the user
-// in and authenticates the client, in external mode and in embedded mode (with no server running, and while a
-// server process owns the embedded database).
+// The operator's CLI (README, "Run it"): one JSON document on stdout, a JSON error on stderr and a non-zero exit on
+// failure, passwords from stdin only, client secrets stored hashed. Then proof that what it creates works: a server
+// on the same storage signs the user in and authenticates the client, in external mode and in embedded mode (with
+// no server running, and while a server process owns the embedded database). Most commands run in-process
+// (test/support/cli.ts); the tests marked "(spawned)" run real child processes exactly as `npm run --silent cli --
+// ...` runs them, so exit status, pipes and the process boundary stay tested end to end.
 import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,6 +11,7 @@ import pg from 'pg';
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { obtainTokens, REDIRECT_URI, tokenRequest, type User } from '../support/oauth.js';
+import { runCliInProcess } from '../support/cli.js';
 import { runCli, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
 import { createStorage, startOn, type Storage, type TestServer } from '../support/server.js';
 
@@ -24,10 +26,13 @@ function errorOf(stderr: string): Record<string, unknown> {
   return JSON.parse(last) as Record<string, unknown>;
 }
 
+type Runner = typeof runCli;
+
 /** Runs `users create` with the password on stdin (newline-terminated, as `echo` would send it). */
-async function createUserViaCli(env: Record<string, string>, username = newUsername()): Promise<User> {
+async function createUserViaCli(env: Record<string, string>, run: Runner = runCliInProcess): Promise<User> {
+  const username = newUsername();
   const password = newPassword();
-  const res = await runCli(['users', 'create', '--username', username, '--password-stdin'], {
+  const res = await run(['users', 'create', '--username', username, '--password-stdin'], {
     env,
     stdin: `${password}\n`,
   });
@@ -54,8 +59,12 @@ function asClientView(json: unknown): ClientView {
   return json as ClientView;
 }
 
-async function createClientViaCli(env: Record<string, string>, args: string[]): Promise<ClientView> {
-  const res = await runCli(['clients', 'create', ...args], { env });
+async function createClientViaCli(
+  env: Record<string, string>,
+  args: string[],
+  run: Runner = runCliInProcess,
+): Promise<ClientView> {
+  const res = await run(['clients', 'create', ...args], { env });
   if (res.code !== 0) throw new Error(`clients create failed (${res.code}): ${res.stderr}`);
   return asClientView(res.json);
 }
@@ -82,6 +91,8 @@ describe('CLI contract (PostgreSQL)', () => {
   let storage: Storage;
   let db: pg.Client;
   const cli = (args: string[], stdin?: string) =>
+    runCliInProcess(args, { env: storage.env, ...(stdin !== undefined ? { stdin } : {}) });
+  const spawned = (args: string[], stdin?: string) =>
     runCli(args, { env: storage.env, ...(stdin !== undefined ? { stdin } : {}) });
 
   beforeAll(async () => {
@@ -96,10 +107,10 @@ describe('CLI contract (PostgreSQL)', () => {
   });
 
   describe('users create', () => {
-    it('prints exactly one JSON document {id, username, email} and stores only a hash of the stdin password', async () => {
+    it('prints exactly one JSON document {id, username, email} and stores only a hash of the stdin password (spawned)', async () => {
       const username = newUsername();
       const password = newPassword();
-      const res = await cli(
+      const res = await spawned(
         ['users', 'create', '--username', username, '--password-stdin', '--email', `${username}@example.com`],
         `${password}\n`,
       );
@@ -127,13 +138,13 @@ describe('CLI contract (PostgreSQL)', () => {
       expect(JSON.parse(res.stdout)).toMatchObject({ id: expect.stringMatching(UUID), username });
     });
 
-    it('fails on a duplicate username: non-zero exit, nothing on stdout, a JSON error on stderr', async () => {
+    it('fails on a duplicate username: non-zero exit, nothing on stdout, a JSON error on stderr (spawned)', async () => {
       const username = newUsername();
       expect(
         (await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`)).code,
       ).toBe(0);
 
-      const res = await cli(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`);
+      const res = await spawned(['users', 'create', '--username', username, '--password-stdin'], `${newPassword()}\n`);
       expect(res.code).not.toBe(0);
       expect(res.stdout).toBe('');
       expect(errorOf(res.stderr)).toEqual({
@@ -358,17 +369,22 @@ describe('what the CLI creates works (embedded PGlite)', () => {
     server = undefined;
   });
 
-  it('while a server process owns the database, the CLI still works and the running server accepts what it creates', async () => {
+  it('while a server process owns the database, the CLI still works and the running server accepts what it creates (spawned)', async () => {
     processServer = await startServerProcess({ ...storage.env, RATE_LIMIT_ENABLED: 'false' });
     const url = processServer.url;
 
-    const admin = await createClientViaCli(storage.env, ['--name', 'Ops', '--admin']);
+    // Spawned: two processes, the server and the CLI, share the embedded database over its socket.
+    const admin = await createClientViaCli(storage.env, ['--name', 'Ops', '--admin'], runCli);
     const res = await clientCredentials(url, admin);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer', scope: 'admin' });
 
-    const liveUser = await createUserViaCli(storage.env);
-    const liveClient = await createClientViaCli(storage.env, ['--name', 'Live', '--redirect-uri', REDIRECT_URI]);
+    const liveUser = await createUserViaCli(storage.env, runCli);
+    const liveClient = await createClientViaCli(
+      storage.env,
+      ['--name', 'Live', '--redirect-uri', REDIRECT_URI],
+      runCli,
+    );
     expect(await obtainTokens(target(url), liveClient, liveUser)).toMatchObject({ access_token: expect.any(String) });
     // What the CLI created before the server started is still there.
     if (user && client)

@@ -1,14 +1,14 @@
-// CLI parity with the admin API, run as real child processes (`npm run --silent cli -- ...`): sessions list,
-// sessions revoke (one device, or everywhere) and clients rotate-secret do what their HTTP counterparts do, print
-// one JSON document, and leave the same audit trail (marked via "cli"). With PostgreSQL and Redis the CLI reaches
-// everything the server does; on the embedded database it does the database part while the server runs.
+// CLI parity with the admin API, run in-process (test/support/cli.ts): `sessions list`, `sessions revoke` (one
+// device, or everywhere) and `clients rotate-secret` do what their HTTP counterparts do, print one JSON document,
+// and leave the same audit trail (marked via "cli"). With PostgreSQL and Redis the CLI reaches everything the server
+// does; on the embedded database it does the database part while the server runs.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { adminCall, adminToken, signInDevice } from '../admin/helpers.js';
 import { familyOf } from '../support/families.js';
 import { createTestClient, createUser, introspect, refresh, tokenRequest } from '../support/oauth.js';
-import { runCli, stopAllProcesses } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 const REVOKED = { error: 'invalid_grant', error_description: 'refresh token has been revoked' };
@@ -20,7 +20,7 @@ describe('CLI parity with the admin API (PostgreSQL + Redis, server running)', (
   let server: TestServer;
   let token: string;
   let client: ClientView;
-  const cli = (...args: string[]) => runCli(args, { env: { ...server.env, LOG_LEVEL: 'info' } });
+  const cli = (...args: string[]) => runCliInProcess(args, { env: { ...server.env, LOG_LEVEL: 'info' } });
 
   beforeAll(async () => {
     server = await startServer('external');
@@ -28,7 +28,6 @@ describe('CLI parity with the admin API (PostgreSQL + Redis, server running)', (
     client = await createTestClient(server);
   });
   afterAll(async () => {
-    await stopAllProcesses();
     await server?.stop();
   });
 
@@ -164,7 +163,6 @@ describe('CLI parity on the embedded database (server running)', () => {
     server = await startServer('embedded');
   });
   afterAll(async () => {
-    await stopAllProcesses();
     await server?.stop();
   });
 
@@ -173,13 +171,15 @@ describe('CLI parity on the embedded database (server running)', () => {
     const user = await createUser(server);
     const device = await signInDevice(server, client, user, 'Phone/1.0');
 
-    const listed = await runCli(['sessions', 'list', '--username', user.username], { env: server.env });
+    const listed = await runCliInProcess(['sessions', 'list', '--username', user.username], { env: server.env });
     expect(listed.code).toBe(0);
     expect((listed.json as { id: string }[]).map((s) => s.id)).toEqual([
       (await familyOf(server, device.refresh_token)).id,
     ]);
 
-    const res = await runCli(['sessions', 'revoke', '--username', user.username, '--all'], { env: server.env });
+    const res = await runCliInProcess(['sessions', 'revoke', '--username', user.username, '--all'], {
+      env: server.env,
+    });
     expect(res.code).toBe(0);
     expect((res.json as { revoked: string[] }).revoked).toHaveLength(1);
     expect((await refresh(server, client, device.refresh_token)).body).toEqual(REVOKED);

@@ -1,11 +1,11 @@
-// APIs and allowances from the CLI, run as real child processes: `clients create --resource-server` registers an
+// APIs and allowances from the CLI, run in-process (test/support/cli.ts): `clients create --resource-server` registers an
 // API, `clients allow` lets a client obtain some of its scopes (one JSON document; --scopes "" takes it away),
 // with the server running or not, on real PostgreSQL + Redis and embedded. Unknown scopes are refused by name.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader } from 'jose';
 
 import { createTestClient, createUser, introspect, obtainTokens, tokenRequest } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { createStorage, MODES, startOn, type Storage, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
@@ -34,7 +34,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
 
   it('registers an API, allows a client (server stopped, then running), and takes the allowance away', async () => {
     storage = await createStorage(mode);
-    const created = await runCli(
+    const created = await runCliInProcess(
       [
         'clients',
         'create',
@@ -56,7 +56,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     expect(api.resource_server).toEqual({ identifier: ORDERS, name: 'Orders API', scopes: 'orders:read orders:write' });
 
     // A client registered for API scopes that exist now: accepted (they are obtained through allowances).
-    const worker = await runCli(
+    const worker = await runCliInProcess(
       ['clients', 'create', '--name', 'Worker', '--grant-types', 'client_credentials', '--scopes', 'orders:read'],
       { env: storage.env },
     );
@@ -64,7 +64,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     const workerClient = worker.json as ClientView;
 
     // Allowed while no server runs.
-    const allowed = await runCli(
+    const allowed = await runCliInProcess(
       ['clients', 'allow', '--client-id', workerClient.client_id, '--resource', ORDERS, '--scopes', 'orders:read'],
       { env: storage.env },
     );
@@ -97,7 +97,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
 
     // The code flow, for a client allowed while the server runs.
     const app = await createTestClient(server);
-    const appAllowed = await runCli(
+    const appAllowed = await runCliInProcess(
       ['clients', 'allow', '--client-id', app.client_id, '--resource', ORDERS, '--scopes', 'orders:read orders:write'],
       { env: storage.env },
     );
@@ -118,7 +118,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     expect(tokens.scope).toBe('orders:write');
 
     // Taken away while the server runs: new tokens carry none of the API's scopes.
-    const removed = await runCli(
+    const removed = await runCliInProcess(
       ['clients', 'allow', '--client-id', workerClient.client_id, '--resource', ORDERS, '--scopes', ''],
       { env: storage.env },
     );
@@ -130,7 +130,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
   });
 
   it('refuses unknown scopes at creation and in allowances, naming them', async () => {
-    const unknown = await runCli(
+    const unknown = await runCliInProcess(
       ['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--scopes', 'profile api:read'],
       { env: storage.env },
     );
@@ -146,7 +146,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     const [row] = await server!.db.sql.query<{ client_id: string }>(
       "SELECT client_id FROM clients WHERE name = 'Worker'",
     );
-    const badAllow = await runCli(
+    const badAllow = await runCliInProcess(
       ['clients', 'allow', '--client-id', row!.client_id, '--resource', ORDERS, '--scopes', 'orders:delete'],
       { env: storage.env },
     );
@@ -155,7 +155,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
       /^the API https:\/\/orders\.example\.com does not define the scope orders:delete/,
     );
 
-    const noApi = await runCli(
+    const noApi = await runCliInProcess(
       ['clients', 'allow', '--client-id', row!.client_id, '--resource', 'https://none.example.com', '--scopes', 'a'],
       { env: storage.env },
     );
@@ -168,7 +168,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
   it('registers, lists, changes and removes APIs (resources create|list|update|delete)', async () => {
     const env = storage.env;
     const billing = 'https://billing.example.com';
-    const created = await runCli(
+    const created = await runCliInProcess(
       [
         'resources',
         'create',
@@ -200,7 +200,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     );
     expect(
       (
-        await runCli(
+        await runCliInProcess(
           [
             'clients',
             'allow',
@@ -216,7 +216,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
       ).code,
     ).toBe(0);
 
-    const updated = await runCli(
+    const updated = await runCliInProcess(
       [
         'resources',
         'update',
@@ -247,7 +247,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
     );
     expect(allowed.map((r) => r.scope)).toEqual(['invoices:read']);
 
-    const listed = await runCli(['resources', 'list'], { env });
+    const listed = await runCliInProcess(['resources', 'list'], { env });
     expect(
       (listed.json as { items: { identifier: string; name: string }[] }).items.map((r) => [r.identifier, r.name]),
     ).toEqual([
@@ -255,11 +255,11 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
       [ORDERS, 'Orders API'],
     ]);
 
-    expect((await runCli(['resources', 'delete', '--resource', billing], { env })).json).toEqual({
+    expect((await runCliInProcess(['resources', 'delete', '--resource', billing], { env })).json).toEqual({
       resource: billing,
       deleted: true,
     });
-    const gone = await runCli(['resources', 'delete', '--resource', billing], { env });
+    const gone = await runCliInProcess(['resources', 'delete', '--resource', billing], { env });
     expect([gone.code === 0, errorOf(gone.stderr).error]).toEqual([false, 'not_found']);
     expect(await server!.db.sql.query('SELECT 1 FROM client_resource_scopes WHERE resource = $1', [billing])).toEqual(
       [],
@@ -267,7 +267,7 @@ describe.each(MODES)('CLI: APIs and allowances (%s)', (mode) => {
   });
 
   it('refuses --resource-scopes without --resource-server', async () => {
-    const res = await runCli(
+    const res = await runCliInProcess(
       ['clients', 'create', '--name', 'x', '--redirect-uri', 'https://x.example.com/cb', '--resource-scopes', 'a'],
       { env: storage.env },
     );

@@ -1,5 +1,5 @@
-// The user lifecycle from the CLI (`npm run --silent cli -- users ...`), run as real child processes while a server
-// runs, on PostgreSQL + Redis and on the embedded database (reached over the server's socket): each command prints
+// The user lifecycle from the CLI (`npm run --silent cli -- users ...`), run in-process (test/support/cli.ts) while a
+// server runs, on PostgreSQL + Redis and on the embedded database (reached over the server's socket): each command prints
 // one JSON document, is audited (via "cli"), and disabling, setting a password or deleting cuts the user's tokens at
 // once on the running server (and its sibling instance).
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { adminCall, adminToken } from '../admin/helpers.js';
 import { obtainTokens } from '../support/oauth.js';
-import { runCli, stopAllProcesses } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import {
   createApps,
@@ -27,7 +27,7 @@ describe.each(MODES)('CLI: users (%s, server running)', (mode) => {
   let token: string;
   let apps: Apps;
   const cli = (args: string[], stdin?: string) =>
-    runCli(['users', ...args], { env: server.env, ...(stdin !== undefined ? { stdin } : {}) });
+    runCliInProcess(['users', ...args], { env: server.env, ...(stdin !== undefined ? { stdin } : {}) });
   const ok = async (args: string[], stdin?: string) => {
     const res = await cli(args, stdin);
     if (res.code !== 0) throw new Error(`users ${args.join(' ')} failed: ${res.stderr}`);
@@ -46,7 +46,6 @@ describe.each(MODES)('CLI: users (%s, server running)', (mode) => {
     apps = await createApps(server);
   }); // booting PGlite on a loaded two-core machine has taken more than 30 s
   afterAll(async () => {
-    await stopAllProcesses();
     await sibling?.stop();
     await server?.stop();
   });
