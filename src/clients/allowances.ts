@@ -10,7 +10,7 @@
 import type { PrismaClient } from '../db/generated/client.js';
 import { InvalidRequest, NotFound } from '../errors.js';
 import { clientExists } from './client-queries.js';
-import { plausibleIdentifier } from './resource-servers.js';
+import { getResourceServer, plausibleIdentifier } from './resource-servers.js';
 
 export interface Allowance {
   client_id: string;
@@ -69,12 +69,7 @@ export async function setAllowance(
 ): Promise<{ allowance: Allowance; before: string[] }> {
   const wanted = [...new Set(scopes.map((s) => s.trim()).filter(Boolean))].sort();
   if (!(await clientExists(prisma, clientId))) throw new NotFound(`no client ${clientId}`);
-  const api = plausibleIdentifier(resource)
-    ? await prisma.resourceServer.findUnique({
-        where: { identifier: resource },
-        include: { scopes: { select: { name: true } } },
-      })
-    : null;
+  const api = await getResourceServer(prisma, resource);
   if (!api) throw new NotFound(`no API is registered with the identifier ${resource}`);
   const defined = new Set(api.scopes.map((s) => s.name));
   const unknown = wanted.filter((s) => !defined.has(s));

@@ -47,10 +47,6 @@ const EXCEPTIONS: Record<string, { tables: string[]; why: string }> = {
     tables: ['oidc_payloads'],
     why: "the account page lists the account's grants and withdraws one (deleted with its audit row in one statement)",
   },
-  'src/clients/allowances.ts': {
-    tables: ['resource_servers'],
-    why: 'an allowance is checked against the scopes its API defines',
-  },
   'src/clients/scopes.ts': {
     tables: ['resource_scopes'],
     why: 'a client may only be given scopes some API defines (resource-servers.ts imports this module)',
