@@ -3,6 +3,8 @@
 // new secret would make every stored hash unfindable and sign everybody out. So the key is derived once (on the
 // first start, from the secret of the day, which keeps existing installs' hashes valid), then stored sealed under
 // the secret: a rotation re-seals it (`secrets reseal`) and lookups never need a second try.
+// Every statement on `secret_keys` and `signing_keys` (docs/architecture.md, "Data access") is here; src/oidc/keys.ts
+// decides which signing keys to make, publish and retire.
 import type { PrismaClient } from '../db/generated/client.js';
 import { StartupError } from '../errors.js';
 import type { Sealer } from './seal.js';
@@ -46,4 +48,34 @@ export async function resealStoredKeys(
     await prisma.signingKey.update({ where: { kid: key.kid }, data: { privateJwk } });
   }
   return { secret_keys: secrets.length, signing_keys: signing.length };
+}
+
+/** Stores a signing key: its public JWK, and the private one already sealed. */
+export async function insertSigningKey(
+  prisma: PrismaClient,
+  key: { kid: string; alg: string; publicJwk: object; privateJwk: string },
+): Promise<void> {
+  await prisma.signingKey.create({ data: key });
+}
+
+/** How many keys of `alg` sign now or will (not retired, or retiring later). */
+export const countActiveSigningKeys = (prisma: PrismaClient, alg: string) =>
+  prisma.signingKey.count({ where: { alg, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date() } }] } });
+
+/** Keys not retired or retired after `since`, oldest first. */
+export const listSigningKeysSince = (prisma: PrismaClient, since: Date) =>
+  prisma.signingKey.findMany({
+    where: { OR: [{ retiredAt: null }, { retiredAt: { gt: since } }] },
+    orderBy: { createdAt: 'asc' },
+  });
+
+/** The kids of the keys of `alg` with no retirement set. */
+export async function unretiredSigningKids(prisma: PrismaClient, alg: string): Promise<string[]> {
+  const rows = await prisma.signingKey.findMany({ where: { alg, retiredAt: null }, select: { kid: true } });
+  return rows.map((r) => r.kid);
+}
+
+/** Sets the retirement instant of these keys. */
+export async function retireSigningKeys(prisma: PrismaClient, kids: string[], at: Date): Promise<void> {
+  await prisma.signingKey.updateMany({ where: { kid: { in: kids } }, data: { retiredAt: at } });
 }

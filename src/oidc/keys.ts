@@ -8,6 +8,13 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 
 import type { PrismaClient } from '../db/generated/client.js';
 import type { Sealer } from '../crypto/seal.js';
+import {
+  countActiveSigningKeys,
+  insertSigningKey,
+  listSigningKeysSince,
+  retireSigningKeys,
+  unretiredSigningKids,
+} from '../crypto/stored-keys.js';
 
 import { SIGNING_ALGS, type SigningAlg } from '../crypto/signing-algs.js';
 
@@ -32,13 +39,11 @@ async function generateKey(prisma: PrismaClient, sealer: Sealer, alg: SigningAlg
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   const full = { ...jwk, kid, alg, use: 'sig' };
-  await prisma.signingKey.create({
-    data: {
-      kid,
-      alg,
-      publicJwk: publicJwk(full) as object,
-      privateJwk: sealer.seal(JSON.stringify(full), `signing-key:${kid}`),
-    },
+  await insertSigningKey(prisma, {
+    kid,
+    alg,
+    publicJwk: publicJwk(full) as object,
+    privateJwk: sealer.seal(JSON.stringify(full), `signing-key:${kid}`),
   });
   return kid;
 }
@@ -58,17 +63,12 @@ export async function loadSigningKeys(
   retiredPublishSeconds = 86_400,
 ): Promise<SigningKeys & { nextChangeAt?: Date }> {
   for (const each of SIGNING_ALGS) {
-    const active = await prisma.signingKey.count({
-      where: { alg: each, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date() } }] },
-    });
+    const active = await countActiveSigningKeys(prisma, each);
     if (active === 0) await generateKey(prisma, sealer, each);
   }
   const now = Date.now();
   const publishedSince = new Date(now - retiredPublishSeconds * 1000);
-  const rows = await prisma.signingKey.findMany({
-    where: { OR: [{ retiredAt: null }, { retiredAt: { gt: publishedSince } }] },
-    orderBy: { createdAt: 'asc' },
-  });
+  const rows = await listSigningKeysSince(prisma, publishedSince);
   const signing = (r: (typeof rows)[number]) => !r.retiredAt || r.retiredAt.getTime() > now;
   const first = new Map<string, (typeof rows)[number]>();
   for (const r of rows) if (signing(r) && !first.has(r.alg)) first.set(r.alg, r);
@@ -104,12 +104,9 @@ export async function rotateSigningKey(
   alg: SigningAlg,
   activationDelaySeconds = 0,
 ): Promise<Rotation> {
-  const previous = await prisma.signingKey.findMany({ where: { alg, retiredAt: null }, select: { kid: true } });
+  const previous = await unretiredSigningKids(prisma, alg);
   const kid = await generateKey(prisma, sealer, alg);
   const activatesAt = new Date(Date.now() + activationDelaySeconds * 1000);
-  await prisma.signingKey.updateMany({
-    where: { kid: { in: previous.map((k) => k.kid) } },
-    data: { retiredAt: activatesAt },
-  });
-  return { alg, kid, retired: previous.map((k) => k.kid), activatesAt };
+  await retireSigningKeys(prisma, previous, activatesAt);
+  return { alg, kid, retired: previous, activatesAt };
 }

@@ -20,7 +20,7 @@ const OWNERS: Record<string, { model: string; owner: string }> = {
   resource_scopes: { model: 'resourceScope', owner: 'src/clients/resource-servers.ts' },
   client_resource_scopes: { model: 'clientResourceScope', owner: 'src/clients/allowances.ts' },
   oidc_payloads: { model: 'oidcPayload', owner: 'src/db/oidc-payloads.ts' },
-  signing_keys: { model: 'signingKey', owner: 'src/oidc/keys.ts' },
+  signing_keys: { model: 'signingKey', owner: 'src/crypto/stored-keys.ts' },
   refresh_token_families: { model: 'refreshFamily', owner: 'src/families/repository.ts' },
   refresh_tokens: { model: 'refreshToken', owner: 'src/families/repository.ts' },
   audit_events: { model: 'auditEvent', owner: 'src/audit/records.ts' },
@@ -50,10 +50,6 @@ const EXCEPTIONS: Record<string, { tables: string[]; why: string }> = {
   'src/clients/scopes.ts': {
     tables: ['resource_scopes'],
     why: 'a client may only be given scopes some API defines (resource-servers.ts imports this module)',
-  },
-  'src/crypto/stored-keys.ts': {
-    tables: ['signing_keys'],
-    why: 'resealing re-encrypts every stored private key, signing keys included, under a new secret',
   },
 };
 
