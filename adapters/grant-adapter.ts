@@ -59,11 +59,12 @@ export class GrantAdapter {
    * which fills it. Undefined when the grant is gone or expired.
    */
   async findState(id: string): Promise<GrantState | undefined> {
-    const state = await this.#deps.mirror.grant(this.#deps.hash(id), () => this.#loadState(id));
+    const state = await this.#deps.mirror.grant(this.#deps.hash(id), () => this.loadState(id));
     return state && (state.exp === undefined || state.exp > epochNow()) ? state : undefined;
   }
 
-  async #loadState(id: string): Promise<GrantState | null> {
+  /** The grant's state in PostgreSQL (null: gone), what the store's copy is filled with. */
+  async loadState(id: string): Promise<GrantState | null> {
     const rows = await this.#deps.sql.query<{ client_id: string; account_id: string | null; exp: string | null }>(
       `
       SELECT g.payload->>'clientId' AS client_id, g.payload->>'accountId' AS account_id,

@@ -51,6 +51,8 @@ export interface AdapterFactory {
   (model: string): Adapter;
   /** What introspection needs of a grant (client, account, expiry), from the store's copy when it has one. */
   grantState(grantId: string): Promise<GrantState | undefined>;
+  /** The same from PostgreSQL alone (null: gone), to fill the store's copy. */
+  loadGrantState(grantId: string): Promise<GrantState | null>;
   /** Revokes every artifact of a grant in both stores, and the grant itself. */
   revokeGrant(grantId: string): Promise<void>;
   /** Announces a changed client (secret rotated, updated, deleted) to every instance's cache. */
@@ -126,6 +128,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
   return Object.assign(factory, {
     revokeGrant,
     grantState: (grantId: string) => (backendFor('Grant') as GrantAdapter).findState(grantId),
+    loadGrantState: (grantId: string) => (backendFor('Grant') as GrantAdapter).loadState(grantId),
     invalidateClient,
     watchClientChanges: () => clients.watchChanges(),
     onClientChanged: (listener: (clientId: string) => void) => clients.onChange(listener),

@@ -12,15 +12,18 @@ import { findAccountGate, UUID } from './account-queries.js';
  * True when a token issued at `iat` (epoch seconds) for `accountId` is dead: its account is disabled or gone, or it
  * predates the account's logout everywhere. Tokens of no account (client_credentials) are not concerned.
  */
+/** The account's state in PostgreSQL (null: gone): what the store's copy of it is filled with. */
+export async function loadAccountState(prisma: PrismaClient, accountId: string): Promise<AccountGate | null> {
+  const row = await findAccountGate(prisma, accountId);
+  return row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
+}
+
 export function createNotBeforeCheck(prisma: PrismaClient, mirror: Mirror) {
-  const load = async (accountId: string): Promise<AccountGate | null> => {
-    const row = await findAccountGate(prisma, accountId);
-    return row && { notBefore: row.notBefore, disabled: row.disabledAt !== null };
-  };
+  const load = (accountId: string) => loadAccountState(prisma, accountId);
   return async (accountId: string | undefined, iat: number | undefined): Promise<boolean> => {
     if (!accountId || !UUID.test(accountId)) return false;
-    // Read with the token's grant earlier in this request (adapters/grant-adapter.ts), else the store's copy of the
-    // account (src/store/mirror.ts, which every change of these columns ends), else PostgreSQL.
+    // Read with the token's grant earlier in this request (adapters/grant-adapter.ts, access-token-status.ts), else
+    // the store's copy of the account (src/store/mirror.ts, which every change of these columns ends), else PostgreSQL.
     let gate: AccountGate | null | undefined = peekMemo(currentRequest())?.notBefore.get(accountId);
     if (gate === undefined) gate = await mirror.account(accountId, () => load(accountId));
     if (!gate || gate.disabled) return true;

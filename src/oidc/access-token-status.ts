@@ -12,9 +12,13 @@ import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 
 import type { AdapterFactory } from '../../adapters/index.js';
+import { UUID } from '../accounts/account-queries.js';
 import type { TokenHasher } from '../crypto/token-hash.js';
+import { currentRequest } from '../request/context.js';
+import { memoOf } from '../request/memo.js';
 import { storeKeyFor } from '../store/keys.js';
-import type { Payload } from '../store/payload.js';
+import type { AccountState, GrantState, Mirror } from '../store/mirror.js';
+import { epochNow, type Payload } from '../store/payload.js';
 import type { ShortLivedStore } from '../store/types.js';
 import type { IntrospectingClient, IntrospectionPolicy } from './introspection-policy.js';
 
@@ -53,6 +57,10 @@ export interface AccessTokenStatusDeps {
   adapter: AdapterFactory;
   store: ShortLivedStore;
   hash: TokenHasher;
+  /** The store's copy of grants and accounts (src/store/mirror.ts). */
+  mirror: Mirror;
+  /** An account's state in PostgreSQL, to fill that copy (src/accounts/not-before.ts). */
+  loadAccountState(accountId: string): Promise<AccountState | null>;
   /** The keys published right now (a rotation replaces the array). */
   jwks: () => JWK[];
   policy: IntrospectionPolicy;
@@ -63,7 +71,16 @@ const stringList = (value: unknown): string[] =>
 const actorOf = (value: unknown): Actor | undefined =>
   value && typeof value === 'object' && typeof (value as Actor).sub === 'string' ? (value as Actor) : undefined;
 
-export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, policy }: AccessTokenStatusDeps) {
+export function createAccessTokenStatus({
+  provider,
+  adapter,
+  store,
+  hash,
+  mirror,
+  loadAccountState,
+  jwks,
+  policy,
+}: AccessTokenStatusDeps) {
   // Rebuilt only when the published keys change.
   let built: { from: JWK[]; set: ReturnType<typeof createLocalJWKSet> } | undefined;
   const keys = () => {
@@ -97,11 +114,25 @@ export function createAccessTokenStatus({ provider, adapter, store, hash, jwks, 
 
   /**
    * oidc-provider's introspection checks of a token's grant (lib/actions/introspection.js), on the store's copy of
-   * the grant (src/store/mirror.ts): no PostgreSQL round trip unless the copy is missing.
+   * the grant (src/store/mirror.ts): no PostgreSQL round trip unless the copy is missing. The copy of the token's
+   * account comes in the same store read and is left in the request memo, where the policy's not-before check finds
+   * it next.
    */
   async function grantHolds(token: { grantId?: unknown; clientId?: unknown; accountId?: unknown }): Promise<boolean> {
     if (!token.grantId) return true;
-    const grant = await adapter.grantState(String(token.grantId));
+    const grantId = String(token.grantId);
+    const accountId = typeof token.accountId === 'string' && UUID.test(token.accountId) ? token.accountId : undefined;
+    let grant: GrantState | null | undefined;
+    if (accountId === undefined) grant = await adapter.grantState(grantId);
+    else {
+      const both = await mirror.grantAndAccount(
+        { idHash: hash(grantId), load: () => adapter.loadGrantState(grantId) },
+        { id: accountId, load: () => loadAccountState(accountId) },
+      );
+      const ctx = currentRequest();
+      if (ctx) memoOf(ctx).notBefore.set(accountId, both.account);
+      grant = both.grant && (both.grant.exp === undefined || both.grant.exp > epochNow()) ? both.grant : undefined;
+    }
     return Boolean(grant && grant.clientId === token.clientId && grant.accountId === token.accountId);
   }
 

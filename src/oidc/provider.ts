@@ -35,7 +35,7 @@ import {
 } from './internals.js';
 import { createIntrospectionPolicy } from './introspection-policy.js';
 import { answerForJwtAccessTokens } from './jwt-access-tokens.js';
-import { createNotBeforeCheck } from '../accounts/not-before.js';
+import { createNotBeforeCheck, loadAccountState } from '../accounts/not-before.js';
 import type { AllowanceLookup } from '../clients/allowances.js';
 import type { ResourceServerLookup } from '../clients/resource-servers.js';
 import { createResourceServerInfo } from './resource-access.js';
@@ -112,6 +112,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter,
     store: refreshGrant.store,
     hash,
+    mirror: refreshGrant.families.mirror,
+    loadAccountState: (accountId) => loadAccountState(prisma, accountId),
     jwks: () => publishedSigningKeys(provider).keys,
     policy: introspectionPolicy,
   });

@@ -25,8 +25,9 @@ export interface RequestMemo {
   /** Keyed by the hash of the grant id; null records a known absence. */
   grants: Map<string, MemoGrant | null>;
   accounts: Map<string, MemoAccount | null>;
-  /** Accounts' logout-everywhere instants (null: never) and whether they are disabled, read with their grant. */
-  notBefore: Map<string, AccountGate>;
+  /** Accounts' logout-everywhere instants (null: never) and whether they are disabled, read with their grant; null
+   * records a known absence (the account is gone). */
+  notBefore: Map<string, AccountGate | null>;
 }
 
 interface WithState {

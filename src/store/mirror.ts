@@ -42,51 +42,76 @@ export function createMirror(store: ShortLivedStore, { accessTokenTtl }: { acces
   // Versions outlive their entries, so that a filler that read a version cannot see it expire and come back empty.
   const versionTtl = Math.max(ttl * 2, 60);
 
+  const accountCodec = {
+    encode: (state: AccountState) => ({ notBefore: state.notBefore?.getTime() ?? null, disabled: state.disabled }),
+    decode: (e: Record<string, unknown>): AccountState => ({
+      notBefore: typeof e.notBefore === 'number' ? new Date(e.notBefore) : null,
+      disabled: e.disabled === true,
+    }),
+  };
+  const grantCodec = {
+    encode: (state: GrantState) => ({ ...state }),
+    decode: (e: Record<string, unknown>): GrantState => ({
+      clientId: String(e.clientId),
+      accountId: typeof e.accountId === 'string' ? e.accountId : undefined,
+      exp: typeof e.exp === 'number' ? e.exp : undefined,
+    }),
+  };
+
+  /** An entry as read: its state (null: gone), or undefined when missing or unreadable; and its version. */
+  function parse<T>(value: string | null | undefined, decode: (e: Record<string, unknown>) => T): T | null | undefined {
+    if (!value) return undefined;
+    try {
+      const encoded = JSON.parse(value) as Record<string, unknown>;
+      return encoded.gone === true ? null : decode(encoded);
+    } catch {
+      return undefined; // unreadable (another version wrote it): read PostgreSQL, as for a missing entry
+    }
+  }
+
+  /** What `load` read from PostgreSQL, written only if the version is still `seen` (the lease). */
+  async function fill<T>(key: string, seen: string | null, load: () => Promise<T | null>, encode: (s: T) => object) {
+    const loaded = await load();
+    await store.fillMirror(key, JSON.stringify(loaded ? encode(loaded) : { gone: true }), ttl, seen);
+    return loaded;
+  }
+
   async function through<T>(
     key: string,
     load: () => Promise<T | null>,
-    encode: (state: T) => Record<string, unknown>,
-    decode: (encoded: Record<string, unknown>) => T,
+    { encode, decode }: { encode: (state: T) => object; decode: (e: Record<string, unknown>) => T },
   ): Promise<T | null> {
     const [value, version] = await store.getMany([key, versionKey(key)]);
-    if (value) {
-      try {
-        const encoded = JSON.parse(value) as Record<string, unknown>;
-        return encoded.gone === true ? null : decode(encoded);
-      } catch {
-        // unreadable (another version wrote it): read PostgreSQL, as for a missing entry
-      }
-    }
-    const loaded = await load();
-    await store.fillMirror(key, JSON.stringify(loaded ? encode(loaded) : { gone: true }), ttl, version ?? null);
-    return loaded;
+    const state = parse(value, decode);
+    return state !== undefined ? state : fill(key, version ?? null, load, encode);
   }
 
   return {
     /** The account's state, from the mirror, else from `load` (PostgreSQL), which fills it. */
     account(accountId: string, load: () => Promise<AccountState | null>): Promise<AccountState | null> {
-      return through(
-        accountKey(accountId),
-        load,
-        (state) => ({ notBefore: state.notBefore?.getTime() ?? null, disabled: state.disabled }),
-        (e) => ({
-          notBefore: typeof e.notBefore === 'number' ? new Date(e.notBefore) : null,
-          disabled: e.disabled === true,
-        }),
-      );
+      return through(accountKey(accountId), load, accountCodec);
     },
     /** The grant (by the hash of its id), from the mirror, else from `load` (PostgreSQL), which fills it. */
     grant(grantIdHash: string, load: () => Promise<GrantState | null>): Promise<GrantState | null> {
-      return through(
-        grantKey(grantIdHash),
-        load,
-        (state) => ({ ...state }),
-        (e) => ({
-          clientId: String(e.clientId),
-          accountId: typeof e.accountId === 'string' ? e.accountId : undefined,
-          exp: typeof e.exp === 'number' ? e.exp : undefined,
-        }),
-      );
+      return through(grantKey(grantIdHash), load, grantCodec);
+    },
+    /**
+     * A token's grant and account together, in one store read (each missing one loaded and filled as above): what
+     * introspection asks of a token once it has found it.
+     */
+    async grantAndAccount(
+      grant: { idHash: string; load: () => Promise<GrantState | null> },
+      account: { id: string; load: () => Promise<AccountState | null> },
+    ): Promise<{ grant: GrantState | null; account: AccountState | null }> {
+      const keys = [grantKey(grant.idHash), accountKey(account.id)] as const;
+      const [g, gv, a, av] = await store.getMany([keys[0], versionKey(keys[0]), keys[1], versionKey(keys[1])]);
+      const grantState = parse(g, grantCodec.decode);
+      const accountState = parse(a, accountCodec.decode);
+      const [grantFound, accountFound] = await Promise.all([
+        grantState !== undefined ? grantState : fill(keys[0], gv ?? null, grant.load, grantCodec.encode),
+        accountState !== undefined ? accountState : fill(keys[1], av ?? null, account.load, accountCodec.encode),
+      ]);
+      return { grant: grantFound, account: accountFound };
     },
     /** After an account's state changed in PostgreSQL (logout everywhere, password, disabled, enabled, deleted). */
     forgetAccount(accountId: string): Promise<void> {

@@ -62,6 +62,46 @@ describe('PostgreSQL round trips', () => {
     expect(again.queries).toBe(0);
   });
 
+  /** Store commands sent while `fn` runs (every method of the server's store, wrapped for the duration). */
+  async function countStore<T>(fn: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+    const store = server.store as unknown as Record<string, unknown>;
+    const originals = new Map<string, unknown>();
+    const commands: string[] = [];
+    for (const name of ['get', 'getMany', 'set', 'setIfAbsent', 'delete', 'consume', 'fillMirror', 'setMembers']) {
+      const original = store[name] as (...args: unknown[]) => Promise<unknown>;
+      originals.set(name, original);
+      store[name] = (...args: unknown[]) => {
+        commands.push(name);
+        return original.apply(server.store, args);
+      };
+    }
+    try {
+      return { result: await fn(), commands };
+    } finally {
+      for (const [name, original] of originals) store[name] = original;
+    }
+  }
+
+  it('reads the store in three rounds per introspection of an opaque token, two for a JWT (its record; grant and account)', async () => {
+    const apps = await createApps(server);
+    const user = await createUser(server);
+    const opaque = await obtainTokens(server, apps.app, user);
+    const jwt = await obtainTokens(server, apps.app, user, {
+      scope: 'openid offline_access read',
+      extra: { resource: apps.apiUrl },
+    });
+    await introspect(server, apps.app, opaque.access_token);
+    await introspect(server, apps.api, jwt.access_token);
+    const o = await countStore(() => introspect(server, apps.app, opaque.access_token));
+    expect(o.result.body.active).toBe(true);
+    // Three rounds: oidc-provider looks the value up as an access, client-credentials and refresh token at once
+    // (three reads together), then the grant's copy, then the account's.
+    expect(o.commands).toEqual(['getMany', 'getMany', 'getMany', 'getMany', 'getMany']);
+    const j = await countStore(() => introspect(server, apps.api, jwt.access_token));
+    expect(j.result.body.active).toBe(true);
+    expect(j.commands).toEqual(['getMany', 'getMany']);
+  });
+
   it('spends none per introspection of a JWT access token by its API or its client, once warm', async () => {
     const apps = await createApps(server);
     const tokens = await obtainTokens(server, apps.app, await createUser(server), {

@@ -181,6 +181,18 @@ describe.each(MODES)('introspection from the store, kept correct by every revoca
     expect(await activity(server, apps, held)).toEqual(NONE_ACTIVE); // and not active again once re-read
   });
 
+  it('a grant past its expiry: its tokens are inactive (the copy carries the expiry)', async () => {
+    const { user, held } = await activeUser();
+    // Grants outlive access tokens by configuration; moved into the past here, and the copies dropped to be re-read.
+    await server.db.sql.query(
+      `UPDATE oidc_payloads SET payload = jsonb_set(payload, '{exp}', to_jsonb(extract(epoch FROM now())::bigint - 5))
+        WHERE model = 'Grant' AND payload->>'accountId' = $1`,
+      [user.id],
+    );
+    await server.store.delete(...(await mirrorKeys(server)));
+    expect(await activity(server, apps, held)).toEqual(NONE_ACTIVE);
+  });
+
   it('the whole store flushed: no token introspects active', async () => {
     const { held } = await activeUser();
     server.store.delete(...(await server.store.entries()).map(([key]) => key));

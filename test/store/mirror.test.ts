@@ -77,6 +77,26 @@ describe.each(['memory', 'redis'] as const)('the store’s copy of durable state
     expect(fresh.reads).toBe(1);
   });
 
+  it('reads a grant and its account together, fills what was missing, and holds the lease for each', async () => {
+    const id = randomUUID();
+    const grant = `grant-${randomUUID()}`;
+    const state = { clientId: 'c', accountId: id, exp: 2_000_000_000 };
+    const grantLoad = async () => state;
+    const both = await mirror.grantAndAccount({ idHash: grant, load: grantLoad }, { id, load: source(DISABLED) });
+    expect(both).toEqual({ grant: state, account: DISABLED });
+    const none = source(ENABLED);
+    expect(await mirror.grantAndAccount({ idHash: grant, load: async () => null }, { id, load: none })).toEqual(both);
+    expect(none.reads).toBe(0);
+    // A reader racing a change of the account does not fill it with what it read before the change.
+    await mirror.forgetAccount(id);
+    const stale = async () => {
+      await mirror.forgetAccount(id);
+      return ENABLED;
+    };
+    await mirror.grantAndAccount({ idHash: grant, load: grantLoad }, { id, load: stale });
+    expect(await mirror.account(id, source(DISABLED))).toEqual(DISABLED);
+  });
+
   it('a change invalidates the copy: the next reader reads the source', async () => {
     const id = randomUUID();
     expect(await mirror.account(id, source(ENABLED))).toEqual(ENABLED);
