@@ -40,6 +40,7 @@ export function createRegisteredClients({ prisma, hash, families, audit }: Regis
           ? metadata.client_name.trim().slice(0, 200)
           : clientId;
       const { ip, userAgent } = deviceOf(currentRequest());
+      // As stored in the row's jsonb (members left undefined dropped), so the log mirror says what the row says.
       const detail = JSON.parse(
         JSON.stringify({
           via: 'registration',
