@@ -5,6 +5,7 @@ import type { Sealer } from '../src/crypto/seal.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
+import { TokenSnapshots } from '../src/families/token-snapshots.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { GrantState } from '../src/store/mirror.js';
@@ -69,7 +70,13 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     let backend = backends.get(model);
     if (!backend) {
       if (model === 'RefreshToken')
-        backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl);
+        backend = new RefreshTokenAdapter(
+          deps.families,
+          deps.store,
+          deps.hash,
+          deps.accessTokenTtl,
+          new TokenSnapshots(deps.store, deps.sealer),
+        );
       else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, { ...deps, mirror: deps.families.mirror });
       else if (model === 'DeviceCode') backend = new DeviceCodeAdapter(deps);
       else backend = new StoreAdapter(model, deps);

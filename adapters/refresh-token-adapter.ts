@@ -3,6 +3,7 @@
 // every upsert starts a family: device metadata from the request, the access token issued alongside tracked.
 import type { AuditEvent } from '../src/audit/audit.js';
 import type { Families } from '../src/families/families.js';
+import type { TokenSnapshots } from '../src/families/token-snapshots.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { ShortLivedStore } from '../src/store/types.js';
 import { deviceOf } from '../src/request/device.js';
@@ -26,19 +27,22 @@ export class RefreshTokenAdapter {
     private readonly store: ShortLivedStore,
     private readonly hash: TokenHasher,
     private readonly accessTokenTtl: number,
+    /** The first token's snapshot, so that its first refresh costs one round trip (src/families/token-snapshots.ts). */
+    private readonly snapshots: TokenSnapshots,
   ) {}
 
   async upsert(id: string, payload: Payload) {
     const ctx = currentRequest();
     const accessToken = ctx?.oidc?.entities?.AccessToken as { jti?: string; format?: string } | undefined;
     const accessTokenKeys = accessToken?.jti ? [storeKeyFor(this.hash, 'AccessToken', accessToken.jti)] : [];
-    await this.families.start({
+    const row = await this.families.start({
       tokenId: id,
       payload: toStored(payload),
       ...deviceOf(ctx),
       accessTokenKeys,
       accessTokenTtl: this.accessTokenTtl,
     });
+    await this.snapshots.write(row);
   }
 
   /**
@@ -74,7 +78,9 @@ export class RefreshTokenAdapter {
   /** RFC 7009 revocation of a refresh token: its whole family goes, with the family's access tokens. */
   async destroy(id: string) {
     const row = await this.families.findToken(id);
-    if (row) await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
+    if (!row) return;
+    await this.families.revokeFamily(row.family.id, 'revoked_by_client', [revokedEvent('revoked_by_client')]);
+    await this.snapshots.delete(row.id); // cheap here; a refresh would find it stale anyway
   }
 
   async revokeByGrantId(grantId: string) {

@@ -28,6 +28,7 @@ import { createAllowanceLookup, type AllowanceLookup } from './clients/allowance
 import { createResourceServerLookup } from './clients/resource-servers.js';
 import type { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
+import { TokenSnapshots } from './families/token-snapshots.js';
 import { bodyLimit } from './http/body-limit.js';
 import { createCsrf } from './request/csrf.js';
 import { redirectFormPostsToGet } from './http/post-to-get.js';
@@ -178,7 +179,16 @@ export async function createApp({
     cookieKeys: keys.cookies,
     hash,
     logger,
-    refreshGrant: { families, grace, audit, store, hash, metrics, anomalies },
+    refreshGrant: {
+      families,
+      grace,
+      audit,
+      store,
+      hash,
+      metrics,
+      anomalies,
+      snapshots: new TokenSnapshots(store, sealer),
+    },
     resourceServers,
     allowances,
     theme,

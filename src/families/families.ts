@@ -43,13 +43,16 @@ export class Families {
     private readonly metrics?: Pick<Metrics, 'familyRevoked'>,
   ) {}
 
-  /** Starts a family (an authorization-code exchange) with its first token. */
-  async start({ tokenId, payload, ip, userAgent, accessTokenKeys, accessTokenTtl }: StartFamily): Promise<string> {
+  /**
+   * Starts a family (an authorization-code exchange) with its first token; returns that token's row, as findToken
+   * would read it (its snapshot is made of it: src/families/token-snapshots.ts).
+   */
+  async start({ tokenId, payload, ip, userAgent, accessTokenKeys, accessTokenTtl }: StartFamily): Promise<TokenRow> {
     const now = Date.now();
     const familyExpiresAt = new Date(now + this.policy.maxTtlSeconds * 1000);
     const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : now + this.policy.idleTtlSeconds * 1000;
     const familyId = randomUUID();
-    await this.repo.createFamily({
+    const row = await this.repo.createFamily({
       familyId,
       tokenHash: this.hash(tokenId),
       payload,
@@ -62,7 +65,7 @@ export class Families {
       familyExpiresAt,
     });
     for (const key of accessTokenKeys) await this.trackAccessToken(familyId, key, accessTokenTtl);
-    return familyId;
+    return row;
   }
 
   /** The presented refresh token's row, with its family, grant and account; undefined when unknown. */

@@ -5,14 +5,18 @@
 import type { Sealer } from '../crypto/seal.js';
 import type { ShortLivedStore } from '../store/types.js';
 import type { Payload } from '../store/payload.js';
+import type { RotationCheck } from './repository.js';
 
 export type TokenResponse = Record<string, unknown> & { refresh_token: string; access_token: string };
 
 export interface Rotation {
   response: TokenResponse;
-  successor: { hash: string; payload: Payload; expiresAt: number };
+  /** `usedAt`: the rotation's time, stored as the family's last use (absent in entries cached by older versions). */
+  successor: { hash: string; payload: Payload; expiresAt: number; usedAt?: number };
   /** Store key of the access token issued with it (discarded if this rotation loses). */
   accessTokenKey: string;
+  /** Built from a snapshot: what its commit must find still true, whoever commits it (src/families/token-snapshots.ts). */
+  check?: RotationCheck;
 }
 
 const keyFor = (presentedHash: string) => `rt:grace:${presentedHash}`;

@@ -45,6 +45,8 @@ export interface TokenRow {
     email: string | null;
     emailVerifiedAt: Date | null;
     disabledAt: Date | null;
+    /** Logout everywhere's instant: not checked by a refresh, but a change of it makes a snapshot stale. */
+    notBefore: Date | null;
   } | null;
   id: string;
   parentId: string | null;
@@ -83,6 +85,7 @@ interface JoinedRow {
   account_email: string | null;
   account_disabled_at: Date | null;
   account_email_verified_at: Date | null;
+  account_not_before: Date | null;
 }
 
 const toFamily = (r: JoinedRow): FamilyRow => ({
@@ -103,6 +106,120 @@ const toFamily = (r: JoinedRow): FamilyRow => ({
   rapidStreak: Number(r.rapid_streak) || 0,
 });
 
+const date = (d: Date | string | null) => (d ? new Date(d) : null);
+
+const toTokenRow = (r: JoinedRow): TokenRow => ({
+  grant: r.grant_payload ? { payload: r.grant_payload, expiresAt: date(r.grant_expires_at) } : null,
+  account: r.account_username
+    ? {
+        id: r.account_id,
+        username: r.account_username,
+        email: r.account_email,
+        emailVerifiedAt: date(r.account_email_verified_at),
+        disabledAt: date(r.account_disabled_at),
+        notBefore: date(r.account_not_before),
+      }
+    : null,
+  id: r.id,
+  parentId: r.parent_id,
+  generation: Number(r.generation),
+  payload: r.payload,
+  expiresAt: new Date(r.expires_at),
+  consumedAt: date(r.consumed_at),
+  family: toFamily(r),
+});
+
+// The grant and account columns of a token's row, joined on its family `f` (findToken, createFamily).
+const GRANT_AND_ACCOUNT = `a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at,
+             a.email_verified_at AS account_email_verified_at, a.not_before AS account_not_before`;
+
+/**
+ * What a rotation built from a snapshot of the presented token's row (src/families/token-snapshots.ts) relied on,
+ * as the rotating statement's parameters: it rotates only when the database still says exactly this. JSON-ready
+ * (dates as ISO strings), so that a rotation cached for the grace window carries it too.
+ */
+export interface RotationCheck {
+  familyId: string;
+  clientId: string;
+  tokenPayload: string;
+  refreshCount: number;
+  lastUsedAt: string;
+  lastIp: string | null;
+  lastUserAgent: string | null;
+  rapidStreak: number;
+  username: string;
+  email: string | null;
+  emailVerifiedAt: string | null;
+  notBefore: string | null;
+  grantPayload: string;
+  grantExpiresAt: string | null;
+  tokenExpiresAt: string;
+  familyExpiresAt: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The check for a rotation built from `row`; undefined when the row lacks what a rotation needs (then no fast path). */
+export function rotationCheckOf(row: TokenRow): RotationCheck | undefined {
+  const { family, account, grant, payload } = row;
+  if (!account || !grant || !payload) return undefined;
+  return {
+    familyId: family.id,
+    clientId: family.clientId,
+    tokenPayload: JSON.stringify(payload),
+    refreshCount: family.refreshCount,
+    lastUsedAt: family.lastUsedAt.toISOString(),
+    lastIp: family.lastIp,
+    lastUserAgent: family.lastUserAgent,
+    rapidStreak: family.rapidStreak,
+    username: account.username,
+    email: account.email,
+    emailVerifiedAt: iso(account.emailVerifiedAt),
+    notBefore: iso(account.notBefore),
+    grantPayload: JSON.stringify(grant.payload),
+    grantExpiresAt: iso(grant.expiresAt),
+    tokenExpiresAt: row.expiresAt.toISOString(),
+    familyExpiresAt: family.expiresAt.toISOString(),
+  };
+}
+
+// The rotating statement's extra condition when it rotates on a snapshot's word: every fact the rotation was built
+// on is compared with the rows, under the token's row lock. Any difference rotates nothing, and the grant answers
+// from a fresh lookup instead. Parameters $13-$28 are a RotationCheck's fields, in order.
+const SNAPSHOT_STILL_TRUE = `
+         AND t.family_id = $13::uuid AND t.payload = $15::jsonb AND t.expires_at = $27::timestamptz
+         AND EXISTS (
+           SELECT 1 FROM refresh_token_families f
+             JOIN accounts a ON a.id = f.account_id
+             JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
+            WHERE f.id = t.family_id AND f.revoked_at IS NULL AND f.expires_at = $28::timestamptz AND f.expires_at > now()
+              AND f.client_id = $14
+              AND f.refresh_count = $16::int AND f.last_used_at = $17::timestamptz
+              AND COALESCE(f.last_ip, f.ip) IS NOT DISTINCT FROM $18 AND COALESCE(f.last_user_agent, f.user_agent) IS NOT DISTINCT FROM $19
+              AND f.rapid_streak = $20::int
+              AND a.disabled_at IS NULL AND a.username = $21 AND a.email IS NOT DISTINCT FROM $22
+              AND a.email_verified_at IS NOT DISTINCT FROM $23::timestamptz AND a.not_before IS NOT DISTINCT FROM $24::timestamptz
+              AND g.payload = $25::jsonb AND g.expires_at IS NOT DISTINCT FROM $26::timestamptz)`;
+
+const checkParams = (c: RotationCheck) => [
+  c.familyId,
+  c.clientId,
+  c.tokenPayload,
+  c.refreshCount,
+  c.lastUsedAt,
+  c.lastIp,
+  c.lastUserAgent,
+  c.rapidStreak,
+  c.username,
+  c.email,
+  c.emailVerifiedAt,
+  c.notBefore,
+  c.grantPayload,
+  c.grantExpiresAt,
+  c.tokenExpiresAt,
+  c.familyExpiresAt,
+];
+
 /**
  * The token endpoint's statements (lookup, rotation) go through the plain SqlRunner as named statements: Prisma's
  * per-query work was a fifth of a refresh's CPU (BENCHMARKS.md). The rarer ones keep Prisma's tagged templates.
@@ -122,8 +239,7 @@ export class FamilyRepository {
              f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
              COALESCE(f.last_ip, f.ip) AS last_ip, COALESCE(f.last_user_agent, f.user_agent) AS last_user_agent, f.rapid_streak,
              g.payload AS grant_payload, g.expires_at AS grant_expires_at,
-             a.username AS account_username, a.email AS account_email, a.disabled_at AS account_disabled_at,
-             a.email_verified_at AS account_email_verified_at
+             ${GRANT_AND_ACCOUNT}
         FROM refresh_tokens t
         JOIN refresh_token_families f ON f.id = t.family_id
         LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
@@ -132,32 +248,13 @@ export class FamilyRepository {
       [idHash],
       'tg_find_refresh_token',
     );
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      grant: r.grant_payload
-        ? { payload: r.grant_payload, expiresAt: r.grant_expires_at ? new Date(r.grant_expires_at) : null }
-        : null,
-      account: r.account_username
-        ? {
-            id: r.account_id,
-            username: r.account_username,
-            email: r.account_email,
-            emailVerifiedAt: r.account_email_verified_at ? new Date(r.account_email_verified_at) : null,
-            disabledAt: r.account_disabled_at ? new Date(r.account_disabled_at) : null,
-          }
-        : null,
-      id: r.id,
-      parentId: r.parent_id,
-      generation: Number(r.generation),
-      payload: r.payload,
-      expiresAt: new Date(r.expires_at),
-      consumedAt: r.consumed_at ? new Date(r.consumed_at) : null,
-      family: toFamily(r),
-    };
+    return rows[0] && toTokenRow(rows[0]);
   }
 
-  /** Starts a family with its first token (generation 0). */
+  /**
+   * Starts a family with its first token (generation 0). Returns the new token's row as findToken would read it
+   * (family, grant and account included), from the same statement: the first token's snapshot is made of it.
+   */
   async createFamily(input: {
     familyId: string;
     tokenHash: string;
@@ -169,51 +266,85 @@ export class FamilyRepository {
     userAgent: string | null;
     tokenExpiresAt: Date;
     familyExpiresAt: Date;
-  }): Promise<void> {
+  }): Promise<TokenRow> {
     // A grant outlives none of its families: a family started later on an existing grant (a new sign-in in the
     // same browser session) extends the grant, payload `exp` included, to the family's absolute end.
     const familyExp = Math.floor(input.familyExpiresAt.getTime() / 1000);
-    await this.prisma.$executeRaw`
+    const rows = await this.sql.query<JoinedRow>(
+      `
       WITH fam AS (
         INSERT INTO refresh_token_families (id, account_id, client_id, grant_id, ip, user_agent, idle_expires_at, expires_at)
-        VALUES (${input.familyId}::uuid, ${input.accountId}::uuid, ${input.clientId}, ${input.grantIdHash}, ${input.ip},
-                ${input.userAgent}, ${input.tokenExpiresAt}::timestamptz, ${input.familyExpiresAt}::timestamptz)
-        RETURNING id
+        VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz)
+        RETURNING *
       ), grant_extended AS (
         UPDATE oidc_payloads
-           SET expires_at = ${input.familyExpiresAt}::timestamptz, payload = jsonb_set(payload, '{exp}', to_jsonb(${familyExp}::bigint))
-         WHERE model = 'Grant' AND id = ${input.grantIdHash} AND expires_at < ${input.familyExpiresAt}::timestamptz
+           SET expires_at = $8::timestamptz, payload = jsonb_set(payload, '{exp}', to_jsonb($9::bigint))
+         WHERE model = 'Grant' AND id = $4 AND expires_at < $8::timestamptz
+        RETURNING payload, expires_at
+      ), t AS (
+        INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
+        SELECT $10, fam.id, NULL, 0, $11::jsonb, $7::timestamptz FROM fam
+        RETURNING *
       )
-      INSERT INTO refresh_tokens (id, family_id, parent_id, generation, payload, expires_at)
-      SELECT ${input.tokenHash}, fam.id, NULL, 0, ${JSON.stringify(input.payload)}::jsonb, ${input.tokenExpiresAt}::timestamptz FROM fam`;
+      SELECT t.id, t.parent_id, t.generation, t.payload, t.expires_at, t.consumed_at,
+             f.id AS family_id, f.account_id, f.client_id, f.grant_id, f.ip, f.user_agent, f.created_at,
+             f.last_used_at, f.refresh_count, f.idle_expires_at, f.expires_at AS family_expires_at, f.revoked_at,
+             COALESCE(f.last_ip, f.ip) AS last_ip, COALESCE(f.last_user_agent, f.user_agent) AS last_user_agent, f.rapid_streak,
+             COALESCE(ge.payload, g.payload) AS grant_payload,
+             CASE WHEN ge.payload IS NULL THEN g.expires_at ELSE ge.expires_at END AS grant_expires_at,
+             ${GRANT_AND_ACCOUNT}
+        FROM t
+        JOIN fam f ON f.id = t.family_id
+        LEFT JOIN grant_extended ge ON true
+        LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = f.grant_id
+        LEFT JOIN accounts a ON a.id = f.account_id`,
+      [
+        input.familyId,
+        input.accountId,
+        input.clientId,
+        input.grantIdHash,
+        input.ip,
+        input.userAgent,
+        input.tokenExpiresAt.toISOString(),
+        input.familyExpiresAt.toISOString(),
+        familyExp,
+        input.tokenHash,
+        JSON.stringify(input.payload),
+      ],
+    );
+    return toTokenRow(rows[0]!);
   }
 
   /**
    * Consumes `parentHash` and inserts its successor, extending the family and auditing the rotation: one
    * statement. True when this call rotated, or when the same successor is already in place (a retry of a
    * rotation whose response was cached: idempotent). False when the parent was consumed into another successor,
-   * or the family was revoked meanwhile. The family remembers the rotation's address and user agent and, when
-   * given, its anomaly signals: a refresh_token.anomaly event is written with the rotation when any was raised.
+   * or the family was revoked meanwhile. The family remembers the rotation's time (`usedAt`, the clock the grant
+   * built the successor's snapshot with), address and user agent and, when given, its anomaly signals: a
+   * refresh_token.anomaly event is written with the rotation when any was raised. With `check` (a rotation built
+   * from a snapshot), false also when anything the snapshot said is no longer so.
    */
   async rotate(input: {
     parentHash: string;
     childHash: string;
     childPayload: Payload;
     childExpiresAt: Date;
+    usedAt: Date;
     audit: AuditEvent;
     signals?: RotationSignals | undefined;
+    check?: RotationCheck | undefined;
   }): Promise<boolean> {
-    const { parentHash, childHash, childPayload, childExpiresAt, audit, signals } = input;
+    const { parentHash, childHash, childPayload, childExpiresAt, usedAt, audit, signals, check } = input;
     const raised = signals?.signals.length ? signals : undefined;
     const rows = await this.sql.query<{ rotated: number }>(
       `
       WITH consumed AS (
-        UPDATE refresh_tokens SET consumed_at = now(), payload = NULL
-         WHERE id = $1 AND consumed_at IS NULL
+        UPDATE refresh_tokens t SET consumed_at = now(), payload = NULL
+         WHERE t.id = $1 AND t.consumed_at IS NULL${check ? SNAPSHOT_STILL_TRUE : ''}
         RETURNING family_id, generation
       ), fam AS (
         UPDATE refresh_token_families f
-           SET last_used_at = now(), refresh_count = f.refresh_count + 1, idle_expires_at = $3::timestamptz,
+           SET last_used_at = $12::timestamptz, refresh_count = f.refresh_count + 1, idle_expires_at = $3::timestamptz,
                last_ip = $6, last_user_agent = $7, rapid_streak = COALESCE($9::int, f.rapid_streak),
                latest_signals = COALESCE($10::jsonb, f.latest_signals),
                latest_signals_at = CASE WHEN $10::jsonb IS NULL THEN f.latest_signals_at ELSE now() END
@@ -248,8 +379,10 @@ export class FamilyRepository {
         signals ? signals.rapidStreak : null,
         raised ? JSON.stringify(raised.signals) : null,
         raised ? JSON.stringify(raised.detail) : null,
+        usedAt.toISOString(),
+        ...(check ? checkParams(check) : []),
       ],
-      'tg_rotate_refresh_token',
+      check ? 'tg_rotate_refresh_token_checked' : 'tg_rotate_refresh_token',
     );
     if (Number(rows[0]?.rotated) === 1) return true;
     const existing = await this.sql.query<{ parent_id: string | null }>(

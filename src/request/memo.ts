@@ -1,6 +1,6 @@
 // Rows already read during this request, so that oidc-provider's own lookups (Grant.find, findAccount) made later
-// in the same request do not read them again. The refresh grant reads its token, family, grant and account in one
-// query and primes this memo; that is how a refresh stays within three PostgreSQL round trips. Only the current
+// in the same request do not read them again. The refresh grant reads its token, family, grant and account from the
+// token's snapshot (or in one query) and primes this memo; that is how a refresh costs one PostgreSQL round trip. Only the current
 // request sees it (it lives on the Koa context), so nothing here can go stale.
 export interface MemoAccount {
   id: string;

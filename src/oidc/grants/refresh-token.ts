@@ -13,8 +13,10 @@
 //   upstream: oidc-provider@9.13.3 lib/actions/grants/refresh_token.js
 //   upstream-sha256: d3bcebb1e448545e0deff5b935f6233964b69c40f5ab2f639c6fdb5e81c5c1d2
 // Deliberate deviations:
-//   - lookup: `Families.find` (one SQL statement: token, family, grant and account, by the HMAC of the value)
-//     instead of `RefreshToken.find`; family ownership, revocation and absolute expiry are checked on that row;
+//   - lookup: the token's snapshot (one store read, src/families/token-snapshots.ts), else `Families.findToken` (one
+//     SQL statement: token, family, grant and account, by the HMAC of the value) instead of `RefreshToken.find`;
+//     family ownership, revocation and absolute expiry are checked on that row. A rotation built on a snapshot
+//     commits only if the rows still say what the snapshot said; anything else is answered from the lookup;
 //   - `rotateRefreshToken` is not consulted: every client rotates (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2);
 //   - a consumed token is not "destroy + revoke the grant": inside the grace window it gets the first response
 //     again, otherwise only its family is revoked (reuse detection that revokes exactly the compromised family);
@@ -44,7 +46,8 @@ import type { TokenHasher } from '../../crypto/token-hash.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, isDependencyFailure, TooManyRequests } from '../../errors.js';
 import type { Families } from '../../families/families.js';
 import type { GraceCache, Rotation, TokenResponse } from '../../families/grace-cache.js';
-import type { TokenRow } from '../../families/repository.js';
+import { rotationCheckOf, type RotationCheck, type TokenRow } from '../../families/repository.js';
+import { successorRow, type TokenSnapshots } from '../../families/token-snapshots.js';
 import { deviceOf, type Device } from '../../request/device.js';
 import { memoOf } from '../../request/memo.js';
 import type { Metrics, RefreshOutcome } from '../../observability/metrics.js';
@@ -76,6 +79,7 @@ export interface RefreshGrantDeps {
   metrics: Pick<Metrics, 'refreshOutcome' | 'refreshAnomaly'>;
   allowances: AllowanceLookup;
   anomalies: AnomalyDetector;
+  snapshots: TokenSnapshots;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -91,6 +95,19 @@ function refuseSessionBound(token: RefreshTokenModel): void {
     throw new InvalidGrant('refresh token is bound to a browser session this server does not track');
 }
 
+/**
+ * What the snapshot path did before giving up, so that the lookup path, which then answers, does it only once:
+ * the DPoP proof spent (its jti recorded), the velocity count made, the grace claim lost to another request.
+ */
+interface Attempt {
+  proofChecked: boolean;
+  counted?: Promise<number | undefined>;
+  claimLost?: boolean;
+}
+
+/** The snapshot path met something it leaves to the lookup path (which revokes, or refuses, on fresh rows). */
+class LeaveToLookup extends Error {}
+
 export function createRefreshTokenGrant({
   provider,
   families,
@@ -101,6 +118,7 @@ export function createRefreshTokenGrant({
   metrics,
   allowances,
   anomalies,
+  snapshots,
 }: RefreshGrantDeps) {
   /** Names what happened to this refresh, for the metrics (read once the request is over). */
   const outcome = (ctx: Ctx, value: RefreshOutcome) => {
@@ -115,13 +133,17 @@ export function createRefreshTokenGrant({
     return value;
   }
 
-  /** Checks that need nothing but the row: ownership, revocation, absolute expiry. */
-  function checkFamily(ctx: Ctx, row: TokenRow | undefined): TokenRow {
-    if (!row) throw new InvalidGrant('refresh token not found');
-    // The lookup also read the grant and the account: oidc-provider's checks below will find them here.
+  /** The lookup (or snapshot) also read the grant and the account: oidc-provider's checks will find them here. */
+  function primeMemo(ctx: Ctx, row: TokenRow): void {
     const memo = memoOf(ctx);
     memo.grants.set(row.family.grantId, row.grant);
     memo.accounts.set(row.family.accountId, row.account);
+  }
+
+  /** Checks that need nothing but the row: ownership, revocation, absolute expiry. */
+  function checkFamily(ctx: Ctx, row: TokenRow | undefined): TokenRow {
+    if (!row) throw new InvalidGrant('refresh token not found');
+    primeMemo(ctx, row);
     if (row.family.clientId !== ctx.oidc.client!.clientId)
       throw new InvalidGrant('refresh token was issued to another client');
     if (row.family.revokedAt) throw new InvalidGrant('refresh token has been revoked');
@@ -165,6 +187,9 @@ export function createRefreshTokenGrant({
     const successor = await families.consumedAt(rotation.successor.hash);
     if (successor?.consumedAt) return revokeForReuse(ctx, row, 'successor already used');
     if (!successor && !(await commitRotation(row, rotation, device(ctx)))) {
+      // A rotation built on a snapshot that no longer holds: not reuse. Its claimant answers from the lookup.
+      if (rotation.check && !(await families.consumedAt(row.id))?.consumedAt)
+        throw new InvalidGrant('refresh token is being rotated by another request; retry');
       return revokeForReuse(ctx, row, 'token consumed into another successor');
     }
     const jkt = rotation.successor.payload.jkt;
@@ -184,12 +209,24 @@ export function createRefreshTokenGrant({
       childHash: rotation.successor.hash,
       childPayload: rotation.successor.payload,
       childExpiresAt: new Date(rotation.successor.expiresAt),
+      usedAt: new Date(rotation.successor.usedAt ?? Date.now()),
       audit: { type: 'refresh_token.rotated', outcome: 'success', ...at },
+      check: rotation.check,
     });
   }
 
-  /** Sender constraints, grant, scope and account: what oidc-provider's own grant checks, in the same order. */
-  async function validate(ctx: Ctx, row: TokenRow, presented: string, dPoP: DPoP) {
+  /**
+   * Sender constraints, grant, scope and account: what oidc-provider's own grant checks, in the same order. On a
+   * snapshot (`fromSnapshot`) nothing is revoked: an unavailable account is left to the lookup path.
+   */
+  async function validate(
+    ctx: Ctx,
+    row: TokenRow,
+    presented: string,
+    dPoP: DPoP,
+    attempt: Attempt,
+    fromSnapshot = false,
+  ) {
     if (!row.payload) throw new InvalidGrant('refresh token not found');
     if (row.expiresAt.getTime() <= Date.now()) {
       outcome(ctx, 'expired');
@@ -198,7 +235,10 @@ export function createRefreshTokenGrant({
     const token = new provider.RefreshToken({ ...row.payload, jti: presented } as never) as RefreshTokenModel;
     refuseSessionBound(token);
     grantHelpers.checkDpopRequired(provider, ctx, dPoP);
-    await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
+    if (!attempt.proofChecked) {
+      await grantHelpers.checkDpopReplay(provider, ctx, dPoP, ctx.oidc.client!.clientId, InvalidGrant);
+      attempt.proofChecked = true;
+    }
     if (token.jkt && (!dPoP || token.jkt !== dPoP.thumbprint)) throw new InvalidGrant('failed jkt verification');
 
     const grant = await grantHelpers.validateGrant(provider, ctx, String(token.grantId));
@@ -213,6 +253,7 @@ export function createRefreshTokenGrant({
     try {
       account = await validateAccount(provider, ctx, token, 'refresh token');
     } catch {
+      if (fromSnapshot) throw new LeaveToLookup();
       const events: AuditEvent[] = [
         {
           type: 'refresh_token.family_revoked',
@@ -299,8 +340,10 @@ export function createRefreshTokenGrant({
     row: TokenRow,
     v: Awaited<ReturnType<typeof validate>>,
     dPoP: DPoP,
+    check?: RotationCheck,
   ): Promise<{ rotation: Rotation; saveAccessToken(): Promise<void> }> {
     const { token, grant, account } = v;
+    const usedAt = Date.now();
     const expiresAt = families.successorExpiry(row.family);
     const successor = new provider.RefreshToken({
       accountId: token.accountId,
@@ -374,29 +417,43 @@ export function createRefreshTokenGrant({
     }) as TokenResponse;
     const rotation: Rotation = {
       response,
-      successor: { hash: hash(refreshToken), payload: { ...payload, jti: undefined }, expiresAt: expiresAt.getTime() },
+      successor: {
+        hash: hash(refreshToken),
+        payload: { ...payload, jti: undefined },
+        expiresAt: expiresAt.getTime(),
+        usedAt,
+      },
       accessTokenKey: storeKeyFor(hash, 'AccessToken', String(at.jti)),
+      ...(check && { check }),
     };
     return { rotation, saveAccessToken };
   }
 
-  const discard = (rotation: Rotation) => store.delete(rotation.accessTokenKey);
+  // The successor's snapshot goes with the access token: neither is of use to a rotation that did not commit.
+  const discard = (rotation: Rotation) => store.delete(rotation.accessTokenKey, snapshots.key(rotation.successor.hash));
 
   /**
    * The rotation's short-lived writes, sent together (one pipelined round trip on Redis): the access token and
    * its indexes, then the grace claim, in that order, so that a response another request reads from the grace
-   * cache names an access token that exists. True when this request claimed the rotation.
+   * cache names an access token that exists; with them, the successor's snapshot, and the presented token's
+   * dropped (it is being consumed; should the commit fail, the next presentation only costs the lookup). The
+   * snapshots are hints: their writes failing fails nothing. True when this request claimed the rotation.
    */
   async function storeRotation(
+    ctx: Ctx,
     row: TokenRow,
     rotation: Rotation,
     saveAccessToken: () => Promise<void>,
+    anomaly: Assessment,
   ): Promise<boolean> {
     const ttl = Number(rotation.response.expires_in) || 3600;
+    const next = successorRow(row, rotation.successor, device(ctx), anomaly.rapidStreak);
     const [saved, tracked, claim] = await Promise.allSettled([
       saveAccessToken(),
       families.trackAccessToken(row.family.id, rotation.accessTokenKey, ttl),
       grace.enabled ? grace.claim(row.id, rotation) : Promise.resolve(true),
+      snapshots.write(next),
+      snapshots.delete(row.id),
     ]);
     const failed = [saved, tracked, claim].find((r) => r.status === 'rejected');
     if (failed) {
@@ -407,39 +464,8 @@ export function createRefreshTokenGrant({
     return (claim as PromiseFulfilledResult<boolean>).value;
   }
 
-  const grant = async (ctx: Ctx): Promise<void> => {
-    const presented = readPresentedToken(ctx);
-    const dPoP = await grantHelpers.validateDpop(provider, ctx);
-    const row = checkFamily(ctx, await families.findToken(presented));
-    if (row.consumedAt) return replayOrReuse(ctx, row, dPoP);
-
-    // The rotation is counted while the request is checked and its response built (signing, in memory): the
-    // counter's round trip overlaps that work instead of adding a wait. Every presentation of a live token counts,
-    // valid or not. Nothing is stored before the count is known, except a resource server's JWT access token's
-    // record, made when it is signed: refused, that JWT is never handed out.
-    const counted = families.velocityExceeded(row.family.id);
-    counted.catch(() => {}); // awaited below; if validation throws first, the count's outcome no longer matters
-    const validated = await validate(ctx, row, presented, dPoP);
-    const anomaly = await anomalies.assess(row.family, device(ctx));
-    if (anomaly.refuse) await refuseForAnomaly(ctx, row, anomaly);
-    const { rotation, saveAccessToken } = await buildRotation(ctx, row, validated, dPoP);
-    await enforceVelocity(ctx, row, counted);
-
-    if (!(await storeRotation(row, rotation, saveAccessToken))) {
-      await discard(rotation); // another request is rotating this token: answer as it does
-      return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP, true);
-    }
-    let committed: boolean;
-    try {
-      committed = await commitRotation(row, rotation, device(ctx), anomaly);
-    } catch (err) {
-      await Promise.allSettled([discard(rotation), grace.enabled ? grace.release(row.id) : undefined]);
-      throw err;
-    }
-    if (!committed) {
-      await discard(rotation);
-      return revokeForReuse(ctx, row, 'concurrent rotation lost');
-    }
+  /** A committed rotation: its outcome, signals and mirrored audit events, and the response. */
+  function answerRotated(ctx: Ctx, row: TokenRow, rotation: Rotation, anomaly: Assessment): void {
     outcome(ctx, 'rotated');
     if (anomaly.signals.length) {
       countSignals(anomaly);
@@ -463,6 +489,91 @@ export function createRefreshTokenGrant({
       detail: { generation: row.generation + 1 },
     });
     ctx.body = rotation.response;
+  }
+
+  /** The rotation's one PostgreSQL round trip; a failure gives up what storeRotation wrote. */
+  async function commit(ctx: Ctx, row: TokenRow, rotation: Rotation, anomaly: Assessment): Promise<boolean> {
+    try {
+      return await commitRotation(row, rotation, device(ctx), anomaly);
+    } catch (err) {
+      await Promise.allSettled([discard(rotation), grace.enabled ? grace.release(row.id) : undefined]);
+      throw err;
+    }
+  }
+
+  /**
+   * The common path: the presented token's snapshot instead of the lookup, so that the rotating statement is the
+   * request's only PostgreSQL round trip. True when it rotated and answered. Everything else (no snapshot, a
+   * refusal, an anomaly to act on, the velocity limit, a lost claim, a statement that found the snapshot stale)
+   * returns false having changed nothing the lookup path would not (`attempt` says what it already did): the lookup
+   * path then answers, on fresh rows, exactly as it did before snapshots existed.
+   */
+  async function rotateFromSnapshot(ctx: Ctx, presented: string, dPoP: DPoP, attempt: Attempt): Promise<boolean> {
+    const row = await snapshots.read(hash(presented));
+    if (!row || row.consumedAt || row.family.revokedAt || row.family.clientId !== ctx.oidc.client!.clientId)
+      return false;
+    const check = rotationCheckOf(row);
+    if (!check || row.family.expiresAt.getTime() <= Date.now()) return false;
+    primeMemo(ctx, row);
+    const counted = (attempt.counted = families.velocityExceeded(row.family.id));
+    counted.catch(() => {}); // awaited below, or by the lookup path
+    let built;
+    try {
+      const validated = await validate(ctx, row, presented, dPoP, attempt, true);
+      const anomaly = await anomalies.assess(row.family, device(ctx));
+      if (anomaly.refuse) return false;
+      built = { anomaly, ...(await buildRotation(ctx, row, validated, dPoP, check)) };
+    } catch (err) {
+      if (isDependencyFailure(err)) throw err;
+      return false; // refused on the snapshot's word: the lookup path decides, and answers as it always did
+    }
+    if ((await counted) !== undefined) return false; // the lookup path refuses, and audits it
+    const { rotation, saveAccessToken, anomaly } = built;
+    if (!(await storeRotation(ctx, row, rotation, saveAccessToken, anomaly))) {
+      await discard(rotation);
+      attempt.claimLost = true;
+      return false;
+    }
+    if (!(await commit(ctx, row, rotation, anomaly))) {
+      await Promise.allSettled([discard(rotation), grace.enabled ? grace.release(row.id) : undefined]);
+      return false;
+    }
+    answerRotated(ctx, row, rotation, anomaly);
+    return true;
+  }
+
+  const grant = async (ctx: Ctx): Promise<void> => {
+    const presented = readPresentedToken(ctx);
+    const dPoP = await grantHelpers.validateDpop(provider, ctx);
+    const attempt: Attempt = { proofChecked: false };
+    if (await rotateFromSnapshot(ctx, presented, dPoP, attempt)) return;
+    ctx.state.refreshOutcome = undefined; // whatever the snapshot path named, the lookup path names it again
+
+    const row = checkFamily(ctx, await families.findToken(presented));
+    if (row.consumedAt) return replayOrReuse(ctx, row, dPoP, attempt.proofChecked);
+    if (attempt.claimLost) return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP, true);
+
+    // The rotation is counted while the request is checked and its response built (signing, in memory): the
+    // counter's round trip overlaps that work instead of adding a wait. Every presentation of a live token counts,
+    // valid or not. Nothing is stored before the count is known, except a resource server's JWT access token's
+    // record, made when it is signed: refused, that JWT is never handed out.
+    const counted = attempt.counted ?? families.velocityExceeded(row.family.id);
+    counted.catch(() => {}); // awaited below; if validation throws first, the count's outcome no longer matters
+    const validated = await validate(ctx, row, presented, dPoP, attempt);
+    const anomaly = await anomalies.assess(row.family, device(ctx));
+    if (anomaly.refuse) await refuseForAnomaly(ctx, row, anomaly);
+    const { rotation, saveAccessToken } = await buildRotation(ctx, row, validated, dPoP);
+    await enforceVelocity(ctx, row, counted);
+
+    if (!(await storeRotation(ctx, row, rotation, saveAccessToken, anomaly))) {
+      await discard(rotation); // another request is rotating this token: answer as it does
+      return replayOrReuse(ctx, { ...row, consumedAt: new Date() }, dPoP, true);
+    }
+    if (!(await commit(ctx, row, rotation, anomaly))) {
+      await discard(rotation);
+      return revokeForReuse(ctx, row, 'concurrent rotation lost');
+    }
+    answerRotated(ctx, row, rotation, anomaly);
   };
 
   return async function refreshTokenGrant(ctx: Ctx): Promise<void> {
