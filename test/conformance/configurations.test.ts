@@ -11,7 +11,8 @@ import type { ClientView } from '../../src/clients/clients.js';
 import { Browser, pkce } from '../support/browser.js';
 import { authorizationUrl, createUser, tokenRequest, type User } from '../support/oauth.js';
 import { answerPages, signInAt } from '../support/pages.js';
-import { REPO_ROOT, runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
+import { REPO_ROOT } from '../support/process.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const SUITE = 'https://localhost.emobix.co.uk:8443';
@@ -192,7 +193,7 @@ describe('docs/conformance.md configurations', () => {
       try {
         const clients: ClientView[] = [];
         for (const args of block.commands) {
-          const run = await runCli(args, { env: server.env });
+          const run = await runCliInProcess(args, { env: server.env });
           expect([args.join(' '), run.code, run.stderr.slice(-300)]).toEqual([args.join(' '), 0, expect.any(String)]);
           if (args[0] === 'clients' && args[1] === 'create') clients.push(run.json as ClientView);
         }

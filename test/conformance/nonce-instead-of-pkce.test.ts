@@ -16,7 +16,7 @@ import {
   type User,
 } from '../support/oauth.js';
 import { signInAt } from '../support/pages.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
@@ -29,7 +29,7 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
   beforeAll(async () => {
     server = await startServer(mode);
     user = await createUser(server);
-    const created = await runCli(
+    const created = await runCliInProcess(
       ['clients', 'create', '--name', 'Basic RP', '--redirect-uri', REDIRECT_URI, '--allow-nonce-instead-of-pkce'],
       { env: server.env },
     );
@@ -115,7 +115,7 @@ describe.each(MODES)('nonce instead of PKCE (%s storage)', (mode) => {
   });
 
   it('is refused for public clients and clients without openid; the admin API can switch it off', async () => {
-    const pub = await runCli(
+    const pub = await runCliInProcess(
       [
         'clients',
         'create',

@@ -11,7 +11,7 @@ import type { ClientView } from '../../src/clients/clients.js';
 import { adminCall, adminToken } from '../admin/helpers.js';
 import { Browser } from '../support/browser.js';
 import { authorize, createTestClient, createUser, exchangeCode } from '../support/oauth.js';
-import { runCli, stopAllProcesses } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -108,7 +108,6 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
   });
   afterAll(async () => {
-    await stopAllProcesses();
     await receiver?.close();
     await server?.stop();
   });
@@ -207,7 +206,7 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     const second = await signedIn();
     const fam = await server.db.prisma.refreshFamily.findFirstOrThrow({ where: { accountId: second.user.id } });
     const viaCli = receiver.next(15_000);
-    const res = await runCli(['sessions', 'revoke', '--username', second.user.username, '--family', fam.id], {
+    const res = await runCliInProcess(['sessions', 'revoke', '--username', second.user.username, '--family', fam.id], {
       env: server.env,
     });
     expect(res.code).toBe(0);
@@ -272,7 +271,7 @@ describe.each(MODES)('back-channel logout (%s)', (mode) => {
     expect(removed.status).toBe(200);
     expect(removed.body.backchannel_logout_uri).toBeUndefined();
 
-    const cli = await runCli(
+    const cli = await runCliInProcess(
       [
         'clients',
         'create',

@@ -6,7 +6,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 
 import { adminToken } from '../admin/helpers.js';
 import { createTestClient, createUser, obtainTokens, refresh, type User } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 import type { ClientView } from '../../src/clients/clients.js';
 
@@ -112,7 +112,7 @@ describe.each(MODES)('live signing key rotation (%s)', (mode) => {
 
   it('keys rotate (CLI) reaches running instances without a restart', async () => {
     const kidsBefore = await kidsOf(a);
-    const rotated = await runCli(['keys', 'rotate', '--alg', 'RS256'], {
+    const rotated = await runCliInProcess(['keys', 'rotate', '--alg', 'RS256'], {
       env: { ...a.env, KEY_ACTIVATION_DELAY_SECONDS: '0' },
     });
     expect(rotated.code).toBe(0);

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 
 import { createTestClient, createUser, obtainTokens } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { createStorage, MODES, startOn, type Storage } from '../support/server.js';
 
 describe.each(MODES)('signing key rotation (%s storage)', (mode) => {
@@ -27,7 +27,9 @@ describe.each(MODES)('signing key rotation (%s storage)', (mode) => {
 
     // Both algorithms rotate: the ES256 key (default) and the RS256 key.
     // No activation delay here: the new keys sign from the restart on (the delay is test/oauth/key-rotation-live.test.ts's).
-    const rotated = await runCli(['keys', 'rotate'], { env: { ...storage.env, KEY_ACTIVATION_DELAY_SECONDS: '0' } });
+    const rotated = await runCliInProcess(['keys', 'rotate'], {
+      env: { ...storage.env, KEY_ACTIVATION_DELAY_SECONDS: '0' },
+    });
     expect(rotated.code).toBe(0);
     const keys = (rotated.json as { keys: { alg: string; active_kid: string; retired_kids: string[] }[] }).keys;
     expect(keys).toEqual([

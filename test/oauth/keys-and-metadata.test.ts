@@ -6,7 +6,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientView } from '../../src/clients/clients.js';
 import { adminCall, adminToken } from '../admin/helpers.js';
 import { createTestClient, createUser, introspect, obtainTokens, REDIRECT_URI, refresh } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
@@ -44,7 +44,7 @@ describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
     });
     expect(payload.sub).toBe(user.id);
 
-    const created = await runCli(
+    const created = await runCliInProcess(
       [
         'clients',
         'create',
@@ -84,7 +84,7 @@ describe.each(MODES)('signing keys on a fresh install (%s)', (mode) => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_request');
-    const refusedCli = await runCli(
+    const refusedCli = await runCliInProcess(
       ['clients', 'create', '--name', 'x', '--redirect-uri', REDIRECT_URI, '--id-token-signed-response-alg', 'none'],
       { env: server.env },
     );

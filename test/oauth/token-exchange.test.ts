@@ -31,7 +31,7 @@ import {
   tokenRequest,
   type User,
 } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { adminCall, adminToken } from '../admin/helpers.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
@@ -476,7 +476,7 @@ describe.each(MODES)('token exchange (%s)', (mode) => {
 
   it('accepts the grant type in the CLI (confidential clients only); such a client, standing for an API, exchanges its tokens', async () => {
     const WAREHOUSE = 'https://warehouse.example.com';
-    const created = await runCli(
+    const created = await runCliInProcess(
       [
         'clients',
         'create',
@@ -500,7 +500,7 @@ describe.each(MODES)('token exchange (%s)', (mode) => {
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
     });
-    const refused = await runCli(
+    const refused = await runCliInProcess(
       ['clients', 'create', '--name', 'Public exchanger', '--public', '--grant-types', TOKEN_EXCHANGE_GRANT],
       { env: server.env },
     );

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+import { runCliInProcess } from '../support/cli.js';
 import { freePort, runCli, runEntry, stopAllProcesses } from '../support/process.js';
 
 /** The CLI's one JSON error line (Node 20 adds oidc-provider's runtime warning on stderr before it). */
@@ -22,6 +23,7 @@ afterAll(async () => {
 });
 
 describe('CLI help and mistakes', () => {
+  // Spawned, as an operator runs it; the other CLI checks here run in-process (test/support/cli.ts).
   it('--help prints the commands as plain text and exits 0', async () => {
     const res = await runCli(['--help'], { env: { DATA_DIR: join(base, 'help') } });
     expect(res.code).toBe(0);
@@ -33,7 +35,7 @@ describe('CLI help and mistakes', () => {
   });
 
   it('<command> --help prints that command only', async () => {
-    const res = await runCli(['clients', 'create', '--help'], { env: { DATA_DIR: join(base, 'help') } });
+    const res = await runCliInProcess(['clients', 'create', '--help'], { env: { DATA_DIR: join(base, 'help') } });
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('clients create --name N [--redirect-uri URI]...');
     expect(res.stdout).not.toContain('users create');
@@ -41,7 +43,7 @@ describe('CLI help and mistakes', () => {
   });
 
   it('an unknown command suggests the nearest one', async () => {
-    const res = await runCli(['user', 'create', '--username', 'x'], { env: { DATA_DIR: join(base, 'typo') } });
+    const res = await runCliInProcess(['user', 'create', '--username', 'x'], { env: { DATA_DIR: join(base, 'typo') } });
     expect(res.code).toBe(1);
     expect(errorOf(res.stderr)).toEqual({
       error: 'invalid_request',
@@ -51,7 +53,7 @@ describe('CLI help and mistakes', () => {
 
   it('checks the arguments before opening the database', async () => {
     const port = await freePort(); // nothing listens: opening the database would fail with a connection error
-    const res = await runCli(['clients', 'create', '--nme', 'App'], {
+    const res = await runCliInProcess(['clients', 'create', '--nme', 'App'], {
       env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/nothing`, DATA_DIR: join(base, 'args') },
     });
     expect(res.code).toBe(1);
@@ -59,7 +61,9 @@ describe('CLI help and mistakes', () => {
       error: 'invalid_request',
       error_description: "Unknown option '--nme' (see: clients create --help)",
     });
-    const embedded = await runCli(['keys', 'rotate', '--alg', 'HS256'], { env: { DATA_DIR: join(base, 'args') } });
+    const embedded = await runCliInProcess(['keys', 'rotate', '--alg', 'HS256'], {
+      env: { DATA_DIR: join(base, 'args') },
+    });
     expect(embedded.code).toBe(1);
     expect(errorOf(embedded.stderr)).toMatchObject({ error_description: '--alg must be ES256 or RS256' });
     expect(await readdir(base)).not.toContain('args'); // no embedded database was created
@@ -93,7 +97,7 @@ describe('start-up failures name the variable and the address', () => {
       `cannot reach PostgreSQL at postgresql://tollgate:***@127.0.0.1:${port}/tollgate (DATABASE_URL): connection refused`,
     );
     expect(res.stderr).not.toContain('s3cret-pw');
-    const cli = await runCli(['tokens', 'prune'], {
+    const cli = await runCliInProcess(['tokens', 'prune'], {
       env: { DATABASE_URL: `postgresql://tollgate:s3cret-pw@127.0.0.1:${port}/tollgate` },
     });
     expect(cli.code).toBe(1);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader } from 'jose';
 
 import { createTestClient, createUser, obtainTokens, refresh } from '../support/oauth.js';
-import { runCli } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { createStorage, MODES, startOn, type Storage, type TestServer } from '../support/server.js';
 
 const secret = (name: string) => `${name}-${Math.random().toString(36).slice(2)}-0123456789abcdefghijklmnop`;
@@ -46,7 +46,7 @@ describe.each(MODES)('root secret rotation (%s)', (mode) => {
       expect(await kidsOf(rotating)).toEqual(kids);
       expect(kids).toContain(decodeProtectedHeader(res.body.id_token as string).kid);
 
-      const resealed = await runCli(['secrets', 'reseal'], {
+      const resealed = await runCliInProcess(['secrets', 'reseal'], {
         env: { ...storage.env, TOLLGATE_SECRET: newSecret, TOLLGATE_SECRET_PREVIOUS: oldSecret },
       });
       expect(resealed.code).toBe(0);

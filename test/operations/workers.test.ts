@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ClientView } from '../../src/clients/clients.js';
 import { obtainTokens, REDIRECT_URI, type User } from '../support/oauth.js';
-import { freePort, runCli, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
+import { freePort, startServerProcess, stopAllProcesses, type ServerProcess } from '../support/process.js';
 import { createStorage, type Storage } from '../support/server.js';
 
 interface LogLine {
@@ -169,7 +170,7 @@ async function startReceiver() {
 }
 
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Record<string, unknown>> {
-  const res = await runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
+  const res = await runCliInProcess(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   if (res.code !== 0) throw new Error(`cli ${args.slice(0, 2).join(' ')} failed (${res.code}): ${res.stderr}`);
   return res.json as Record<string, unknown>;
 }

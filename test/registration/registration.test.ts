@@ -8,7 +8,7 @@ import { adminCall, adminToken } from '../admin/helpers.js';
 import { Browser } from '../support/browser.js';
 import { createUser, tokenRequest, type User } from '../support/oauth.js';
 import { signInAt } from '../support/pages.js';
-import { runCli, stopAllProcesses } from '../support/process.js';
+import { runCliInProcess } from '../support/cli.js';
 import { MODES, startServer, type TestServer } from '../support/server.js';
 
 const WEB_CB = 'https://app.example.com/cb';
@@ -56,7 +56,6 @@ describe.each(MODES)('dynamic client registration (%s)', (mode) => {
     user = await createUser(server);
   });
   afterAll(async () => {
-    await stopAllProcesses();
     await server?.stop();
   });
 
@@ -272,7 +271,7 @@ describe.each(MODES)('dynamic client registration (%s)', (mode) => {
   });
 
   it('issues initial access tokens from the CLI', async () => {
-    const res = await runCli(['registration', 'token', 'create', '--expires-in', '120', '--max-uses', '2'], {
+    const res = await runCliInProcess(['registration', 'token', 'create', '--expires-in', '120', '--max-uses', '2'], {
       env: server.env,
     });
     expect(res.code).toBe(0);
@@ -282,7 +281,7 @@ describe.each(MODES)('dynamic client registration (%s)', (mode) => {
     expect((await register(server, { redirect_uris: [WEB_CB] }, issued.token)).status).toBe(201);
     expect((await register(server, { redirect_uris: [WEB_CB] }, issued.token)).status).toBe(401);
 
-    const bad = await runCli(['registration', 'token', 'create', '--max-uses', '0'], { env: server.env });
+    const bad = await runCliInProcess(['registration', 'token', 'create', '--max-uses', '0'], { env: server.env });
     expect(bad.code).not.toBe(0);
     expect(JSON.parse(bad.stderr.trim().split('\n').at(-1)!)).toMatchObject({
       error: 'invalid_request',
