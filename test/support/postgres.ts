@@ -31,11 +31,17 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates a fresh, empty database named `<prefix>_<random>` (tg_test by default) and returns its URL. */
-export async function createTestDatabase(prefix = 'tg_test'): Promise<TestDatabase> {
+/**
+ * Creates a fresh database named `<prefix>_<random>` (tg_test by default) and returns its URL: empty, or a copy of
+ * `template` (CREATE DATABASE ... TEMPLATE; nothing may be connected to the template meanwhile).
+ */
+export async function createTestDatabase(prefix = 'tg_test', template?: string): Promise<TestDatabase> {
   if (!/^[a-z_]+$/.test(prefix)) throw new Error(`bad database prefix ${prefix}`);
+  if (template !== undefined && !/^[a-z0-9_]+$/.test(template)) throw new Error(`bad template ${template}`);
   const name = `${prefix}_${randomBytes(6).toString('hex')}`; // [a-z0-9_] only: safe to quote as an identifier
-  await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}"`));
+  await withAdmin((admin) =>
+    admin.query(`CREATE DATABASE "${name}"${template === undefined ? '' : ` TEMPLATE "${template}"`}`),
+  );
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   return {

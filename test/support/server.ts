@@ -1,6 +1,7 @@
 // Boots real Tollgate servers for HTTP tests, in either storage mode:
 //   external: a fresh PostgreSQL database and a private Redis key prefix (the real services of these machines);
 //   embedded: PGlite under a temporary DATA_DIR and the in-process store (the `npm start` default).
+// Both start migrated, copied from a template built once per worker (./migrated-template.ts, ./pglite-template.ts).
 // Each server gets its own secret, and its log lines are kept so tests can assert what was (not) logged.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { Writable } from 'node:stream';
 import { boot, type Running } from '../../src/boot.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { migratedTemplate } from './migrated-template.js';
 import { seedPglite } from './pglite-template.js';
 import { createTestDatabase, deleteRedisKeys, redisUrl, uniquePrefix, type TestDatabase } from './postgres.js';
 
@@ -37,7 +39,7 @@ export interface Storage {
 export async function createStorage(mode: Mode): Promise<Storage> {
   const secret = `test-secret-${Math.random().toString(36).slice(2)}-${Date.now()}-padding-padding`;
   if (mode === 'external') {
-    const db: TestDatabase = await createTestDatabase();
+    const db: TestDatabase = await createTestDatabase('tg_test', await migratedTemplate());
     const prefix = uniquePrefix();
     return {
       mode,
