@@ -5,7 +5,7 @@ import type { Sealer } from '../src/crypto/seal.js';
 import type { TokenHasher } from '../src/crypto/token-hash.js';
 import type { SqlRunner } from '../src/db/sql.js';
 import type { Families } from '../src/families/families.js';
-import { TokenSnapshots } from '../src/families/token-snapshots.js';
+import type { TokenSnapshots } from '../src/families/token-snapshots.js';
 import { InvalidGrant } from '../src/errors.js';
 import type { RegisteredClients } from '../src/registration/registered-clients.js';
 import type { GrantState } from '../src/store/mirror.js';
@@ -29,6 +29,8 @@ export interface AdapterDeps {
   /** Seals the short-lived payloads that carry other artifacts' credentials (interactions). */
   sealer: Sealer;
   families: Families;
+  /** Refresh tokens' snapshots (written at issue; the refresh grant reads them), shared with the grant. */
+  snapshots: TokenSnapshots;
   accessTokenTtl: number;
   /** How long client lookups are cached (0: not at all). */
   clientCacheSeconds?: number;
@@ -70,13 +72,7 @@ export function createAdapterFactory(deps: AdapterDeps): AdapterFactory {
     let backend = backends.get(model);
     if (!backend) {
       if (model === 'RefreshToken')
-        backend = new RefreshTokenAdapter(
-          deps.families,
-          deps.store,
-          deps.hash,
-          deps.accessTokenTtl,
-          new TokenSnapshots(deps.store, deps.sealer),
-        );
+        backend = new RefreshTokenAdapter(deps.families, deps.store, deps.hash, deps.accessTokenTtl, deps.snapshots);
       else if (DURABLE_MODELS.has(model)) backend = new GrantAdapter(model, { ...deps, mirror: deps.families.mirror });
       else if (model === 'DeviceCode') backend = new DeviceCodeAdapter(deps);
       else backend = new StoreAdapter(model, deps);

@@ -28,7 +28,7 @@ import { createAllowanceLookup, type AllowanceLookup } from './clients/allowance
 import { createResourceServerLookup } from './clients/resource-servers.js';
 import type { Families } from './families/families.js';
 import { GraceCache } from './families/grace-cache.js';
-import { TokenSnapshots } from './families/token-snapshots.js';
+import { snapshotMaxSeconds, TokenSnapshots } from './families/token-snapshots.js';
 import { bodyLimit } from './http/body-limit.js';
 import { createCsrf } from './request/csrf.js';
 import { redirectFormPostsToGet } from './http/post-to-get.js';
@@ -142,6 +142,7 @@ export async function createApp({
   });
   const anomalies = createAnomalyDetector(config.anomalies, geolocator);
   const grace = new GraceCache(store, sealer, config.refreshReuseGrace);
+  const snapshots = new TokenSnapshots(store, sealer, snapshotMaxSeconds(config.accessTokenTtl));
   const adapter = createAdapterFactory({
     prisma: db.prisma,
     sql: db.sql,
@@ -149,6 +150,7 @@ export async function createApp({
     hash,
     sealer,
     families,
+    snapshots,
     accessTokenTtl: config.accessTokenTtl,
     clientCacheSeconds: config.clientCacheSeconds,
     registeredClients: createRegisteredClients({ prisma: db.prisma, hash, families, audit }),
@@ -187,7 +189,7 @@ export async function createApp({
       hash,
       metrics,
       anomalies,
-      snapshots: new TokenSnapshots(store, sealer),
+      snapshots,
     },
     resourceServers,
     allowances,

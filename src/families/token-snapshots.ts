@@ -1,7 +1,12 @@
 // Snapshots of refresh-token rows in the short-lived store, so that a refresh costs one PostgreSQL round trip
 // instead of two. When a token is issued (a family's start, each rotation) the row FamilyRepository.findToken would
 // read for it (token payload, family, grant, account) is written here, sealed, under a key derived from the token's
-// HMAC, for the token's lifetime. The refresh grant reads it instead of the lookup and builds the rotation on it.
+// HMAC. The refresh grant reads it instead of the lookup and builds the rotation on it.
+//
+// A snapshot lives as long as its token, but never longer than `maxSeconds` (by default the longer of an hour and
+// four access-token lifetimes): a client in use refreshes about once per access-token lifetime, so its next refresh
+// finds the snapshot, while the tokens of clients that went quiet (most of them, for 14-day refresh tokens) stop
+// costing the store ~2.5 KB each and take the lookup's round trip when they come back.
 //
 // A snapshot is a hint, never the truth: the rotating statement compares every fact the rotation was built on with
 // the rows, under the token's row lock (RotationCheck in repository.ts), and rotates nothing when one differs; the
@@ -84,10 +89,14 @@ export function successorRow(parent: TokenRow, successor: Successor, device: Dev
   };
 }
 
+/** The default cap on a snapshot's life: an hour, or four access-token lifetimes when that is longer. */
+export const snapshotMaxSeconds = (accessTokenTtl: number) => Math.max(3600, 4 * accessTokenTtl);
+
 export class TokenSnapshots {
   constructor(
     private readonly store: ShortLivedStore,
     private readonly sealer: Sealer,
+    private readonly maxSeconds: number,
   ) {}
 
   key(tokenHash: string): string {
@@ -107,9 +116,9 @@ export class TokenSnapshots {
     }
   }
 
-  /** Writes a token's snapshot, for as long as the token lives. */
+  /** Writes a token's snapshot, for as long as the token lives (at most maxSeconds). */
   async write(row: TokenRow): Promise<void> {
-    const ttl = Math.ceil((row.expiresAt.getTime() - Date.now()) / 1000);
+    const ttl = Math.min(this.maxSeconds, Math.ceil((row.expiresAt.getTime() - Date.now()) / 1000));
     if (ttl <= 0) return;
     const key = keyFor(row.id);
     await this.store.set(key, this.sealer.seal(JSON.stringify(row), key), ttl);

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 
 import { createAdapterFactory, type AdapterFactory } from '../../adapters/index.js';
 import { pruneExpiredPayloads } from '../../src/db/oidc-payloads.js';
+import { snapshotMaxSeconds, TokenSnapshots } from '../../src/families/token-snapshots.js';
 import type { Payload } from '../../src/store/payload.js';
 import { createSealer } from '../../src/crypto/seal.js';
 import { createTokenHasher } from '../../src/crypto/token-hash.js';
@@ -82,7 +83,17 @@ const factoryOn = (db: Database, store: ShortLivedStore) => {
     familyPolicy,
     createMirror(store, { accessTokenTtl: 600 }),
   );
-  return createAdapterFactory({ prisma: db.prisma, sql: db.sql, store, hash, sealer, families, accessTokenTtl: 600 });
+  const snapshots = new TokenSnapshots(store, sealer, snapshotMaxSeconds(600));
+  return createAdapterFactory({
+    prisma: db.prisma,
+    sql: db.sql,
+    store,
+    hash,
+    sealer,
+    families,
+    snapshots,
+    accessTokenTtl: 600,
+  });
 };
 
 const durableText = async (db: Database) => {
