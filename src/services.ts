@@ -65,7 +65,8 @@ export function createFamilies({ config, db, store, hash, audit, metrics }: Fami
       velocityWindowSeconds: config.refreshVelocity.windowSeconds,
       reuseResponse: config.reuseResponse,
     },
-    createMirror(store, { accessTokenTtl: config.accessTokenTtl }),
+    // Copies of grant and account state only in Redis: see src/store/mirror.ts on the embedded default.
+    createMirror(store, { accessTokenTtl: config.accessTokenTtl, keepCopies: store.kind === 'redis' }),
     metrics,
   );
 }

@@ -9,8 +9,11 @@
 //     (ShortLivedStore.fillMirror): a reader that saw the old state before a revocation committed cannot put it
 //     back after the revocation's invalidate. (A memcache "lease".)
 // Entries live a minute (never longer than an access token): whatever changes PostgreSQL without passing through
-// Tollgate (an UPDATE by hand) shows within it. In the in-process store, which the CLI (another process) cannot
-// reach, a few seconds, so that a CLI change shows within them.
+// Tollgate (an UPDATE by hand) shows within it.
+//
+// `keepCopies: false` (the composition root's choice for the embedded default): nothing is copied, every question
+// goes to the database. There PGlite runs in the server's own process, so a copy would save no round trip, and the
+// CLI, another process, could not invalidate copies held in the server's memory: its changes would show late.
 import type { ShortLivedStore } from './types.js';
 import { versionKey } from './types.js';
 
@@ -28,17 +31,18 @@ export interface GrantState {
   exp: number | undefined;
 }
 
-/** How long an entry lives in Redis (every instance and the CLI with REDIS_URL invalidate it there). */
+/** How long an entry lives (every instance and the CLI with REDIS_URL invalidate it in Redis). */
 export const MIRROR_SECONDS = 60;
-/** In the in-process store the CLI (another process) cannot invalidate: its changes show within this many seconds. */
-export const IN_PROCESS_MIRROR_SECONDS = 5;
 
 // The braces are Redis Cluster hash tags: an entry and its version land in one slot, as one script needs.
 const accountKey = (accountId: string) => `mirror:account:{${accountId}}`;
 const grantKey = (grantIdHash: string) => `mirror:grant:{${grantIdHash}}`;
 
-export function createMirror(store: ShortLivedStore, { accessTokenTtl }: { accessTokenTtl: number }) {
-  const ttl = Math.min(store.kind === 'memory' ? IN_PROCESS_MIRROR_SECONDS : MIRROR_SECONDS, accessTokenTtl);
+export function createMirror(
+  store: ShortLivedStore,
+  { accessTokenTtl, keepCopies = true }: { accessTokenTtl: number; keepCopies?: boolean },
+) {
+  const ttl = Math.min(MIRROR_SECONDS, accessTokenTtl);
   // Versions outlive their entries, so that a filler that read a version cannot see it expire and come back empty.
   const versionTtl = Math.max(ttl * 2, 60);
 
@@ -81,6 +85,7 @@ export function createMirror(store: ShortLivedStore, { accessTokenTtl }: { acces
     load: () => Promise<T | null>,
     { encode, decode }: { encode: (state: T) => object; decode: (e: Record<string, unknown>) => T },
   ): Promise<T | null> {
+    if (!keepCopies) return load();
     const [value, version] = await store.getMany([key, versionKey(key)]);
     const state = parse(value, decode);
     return state !== undefined ? state : fill(key, version ?? null, load, encode);
@@ -103,6 +108,10 @@ export function createMirror(store: ShortLivedStore, { accessTokenTtl }: { acces
       grant: { idHash: string; load: () => Promise<GrantState | null> },
       account: { id: string; load: () => Promise<AccountState | null> },
     ): Promise<{ grant: GrantState | null; account: AccountState | null }> {
+      if (!keepCopies) {
+        const [grantState, accountState] = await Promise.all([grant.load(), account.load()]);
+        return { grant: grantState, account: accountState };
+      }
       const keys = [grantKey(grant.idHash), accountKey(account.id)] as const;
       const [g, gv, a, av] = await store.getMany([keys[0], versionKey(keys[0]), keys[1], versionKey(keys[1])]);
       const grantState = parse(g, grantCodec.decode);

@@ -76,6 +76,9 @@ describe.each(MODES)('CLI: users (%s, server running)', (mode) => {
     });
 
     const held = await tokensOf(server, apps, user);
+    // Introspected first, so that whatever the server keeps of the user's state is warm: the CLI's change (another
+    // process) must still be seen at once, on the embedded default too.
+    await expectTokens(server, apps, held, 'alive');
     const disabled = await ok(['disable', '--username', username]);
     expect(disabled.disabled_at).toEqual(expect.any(String));
     for (const instance of [server, ...(sibling ? [sibling] : [])]) await expectTokens(instance, apps, held, 'dead');
