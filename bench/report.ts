@@ -108,12 +108,13 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
     facts.samples.filter((s) => s.server === 'tollgate').reduce((n, s) => n + s.result.errors, 0) +
     (facts.flows?.result.errors ?? 0);
   const refresh = by('refresh');
-  const p99Goal = 'refresh p99 ≤ 2 × bare p99';
+  const p99Goal = 'refresh p99 ≤ 1.5 × bare p99';
   const rss = peakKiB(facts.rss.tollgate) / MIB;
   return [
-    ratioGoal('refresh', 0.6),
-    ratioGoal('client_credentials', 0.85),
-    ratioGoal('introspection', 0.8),
+    // Issue 17's goals (the benchmark issue's, 0.6 / 0.85 / 0.8 and p99 ≤ 2×, were met or superseded by them).
+    ratioGoal('refresh', 0.8),
+    ratioGoal('client_credentials', 0.9),
+    ratioGoal('introspection', 1.0),
     {
       goal: 'zero errors (Tollgate, every operation, code flows included)',
       actual: String(tollgateErrors),
@@ -122,13 +123,13 @@ export function evaluateGoals(comparisons: Comparison[], facts: Facts): Goal[] {
     refresh
       ? {
           goal: p99Goal,
-          actual: `${refresh.tollgate.p99.toFixed(1)} ms vs 2 × ${refresh.bare.p99.toFixed(1)} ms (${(refresh.tollgate.p99 / refresh.bare.p99).toFixed(2)}×)`,
-          met: refresh.tollgate.p99 <= 2 * refresh.bare.p99,
+          actual: `${refresh.tollgate.p99.toFixed(1)} ms vs 1.5 × ${refresh.bare.p99.toFixed(1)} ms (${(refresh.tollgate.p99 / refresh.bare.p99).toFixed(2)}×)`,
+          met: refresh.tollgate.p99 <= 1.5 * refresh.bare.p99,
         }
       : notRun(p99Goal),
     { goal: 'Tollgate RSS < 256 MiB through the run', actual: `${rss.toFixed(0)} MiB peak`, met: rss < 256 },
     {
-      goal: '≤ 3 PostgreSQL round trips per refresh',
+      goal: '1 PostgreSQL round trip per common-path refresh',
       actual: 'counted by a test with a query counter, not by this benchmark',
       met: undefined,
     },
