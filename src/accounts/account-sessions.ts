@@ -24,6 +24,10 @@ export const selfActor = (via: 'account_page' | 'password_reset' | 'email_link',
 });
 const COOKIE = 'tg_account';
 /** An account-page session lasts this long from its sign-in, however active: it can change the password. */
+/** The account page's cookies: its own path, script-proof, sent on top-level navigation only, unsigned (random values). */
+export const accountPageCookie = (ctx: Context) =>
+  ({ httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/account', signed: false, overwrite: true }) as const;
+
 export const ACCOUNT_SESSION_SECONDS = 12 * 3600;
 
 export interface AccountSession {
@@ -60,15 +64,7 @@ export async function startAccountSession(
     accessTokenKeys: [],
     accessTokenTtl: 0,
   });
-  ctx.cookies.set(COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.secure,
-    path: '/account',
-    signed: false,
-    overwrite: true,
-    maxAge: ACCOUNT_SESSION_SECONDS * 1000,
-  });
+  ctx.cookies.set(COOKIE, token, { ...accountPageCookie(ctx), maxAge: ACCOUNT_SESSION_SECONDS * 1000 });
 }
 
 /** The signed-in user of this browser's account page: a live family of the account page, of an enabled account. */
@@ -87,15 +83,7 @@ export async function currentAccountSession(
 }
 
 export function clearAccountSession(ctx: Context): void {
-  ctx.cookies.set(COOKIE, '', {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.secure,
-    path: '/account',
-    signed: false,
-    overwrite: true,
-    maxAge: 0,
-  });
+  ctx.cookies.set(COOKIE, '', { ...accountPageCookie(ctx), maxAge: 0 });
 }
 
 /** Records that the account page was used now (the device list's "last used"). */

@@ -30,6 +30,7 @@ import {
   clearAccountSession,
   currentAccountSession,
   startAccountSession,
+  accountPageCookie,
   touchAccountSession,
   type AccountSession,
 } from '../../accounts/account-sessions.js';
@@ -69,14 +70,7 @@ export function preSessionBinding(ctx: Context, { create }: { create: boolean })
   let value = ctx.cookies.get(PRE_SESSION_COOKIE);
   if ((!value || !/^[\w-]{22}$/.test(value)) && create) {
     value = randomBytes(16).toString('base64url');
-    ctx.cookies.set(PRE_SESSION_COOKIE, value, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: ctx.secure,
-      path: '/account',
-      signed: false,
-      overwrite: true,
-    });
+    ctx.cookies.set(PRE_SESSION_COOKIE, value, accountPageCookie(ctx));
   }
   return value && /^[\w-]{22}$/.test(value) ? `account-pre:${value}` : undefined;
 }
